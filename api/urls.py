@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("brands", views.BrandViewSet, basename="brand")
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("sources", views.SourceViewSet, basename="source")
+router.register("mentions", views.MentionViewSet, basename="mention")
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("", include(router.urls)),
+]

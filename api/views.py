@@ -1,0 +1,133 @@
+"""Resource views. Each is thin: scope to the caller's organization, validate, call the domain."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import Model, Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.filters import MentionFilter
+from api.pagination import IdCursorPagination, TimeCursorPagination
+from api.permissions import caller_key
+from api.serializers import (
+    ApiKeySerializer,
+    BrandSerializer,
+    CampaignSerializer,
+    IssuedApiKeySerializer,
+    MentionSerializer,
+    SourceSerializer,
+)
+from listening.brands.models import Brand, Campaign
+from listening.mentions.models import BrandMention, CampaignMention, Enrichment, Mention, Source
+from listening.tenancy.models import ApiKey, Role
+from listening.tenancy.services import do_issue_api_key, do_revoke_api_key
+
+
+class OrganizationScopedMixin:
+    """Every queryset is filtered by the caller's organization; new rows are stamped with it."""
+
+    model: ClassVar[type[Model]]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        request: Request = self.request  # type: ignore[attr-defined]
+        return self.model._default_manager.filter(organization_id=caller_key(request).organization_id)
+
+    def perform_create(self, serializer: Any) -> None:
+        request: Request = self.request  # type: ignore[attr-defined]
+        serializer.save(organization=caller_key(request).organization)
+
+
+class BrandViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Brand]):
+    model = Brand
+    serializer_class = BrandSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[Brand]:
+        return super().get_queryset().prefetch_related(Prefetch("competitors", Brand.objects.only("id")))
+
+
+class CampaignViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
+    model = Campaign
+    serializer_class = CampaignSerializer
+    pagination_class = IdCursorPagination
+
+
+class SourceViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Source]):
+    model = Source
+    serializer_class = SourceSerializer
+    pagination_class = IdCursorPagination
+
+
+class MentionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Mention]):
+    model = Mention
+    serializer_class = MentionSerializer
+    pagination_class = TimeCursorPagination
+    filterset_class = MentionFilter
+
+    def get_queryset(self) -> QuerySet[Mention]:
+        latest_first = Enrichment.objects.defer("embedding").order_by("-id")
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                Prefetch("brand_mentions", BrandMention.objects.only("id", "mention_id", "brand_id")),
+                Prefetch(
+                    "campaign_mentions", CampaignMention.objects.only("id", "mention_id", "campaign_id")
+                ),
+                Prefetch("enrichments", latest_first),
+            )
+        )
+
+
+class ApiKeyViewSet(
+    OrganizationScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[ApiKey],
+):
+    """API keys of the organization. Only owners see or manage them; DELETE revokes."""
+
+    model = ApiKey
+    serializer_class = ApiKeySerializer
+    pagination_class = IdCursorPagination
+    read_role = Role.OWNER
+    write_role = Role.OWNER
+
+    def get_queryset(self) -> QuerySet[ApiKey]:
+        return super().get_queryset().select_related("membership__user")
+
+    @extend_schema(request=ApiKeySerializer, responses={201: IssuedApiKeySerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = ApiKeySerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        # A new key acts as the caller's own membership: nobody can mint a key above their role.
+        issued = do_issue_api_key(caller_key(request).membership, name=serializer.validated_data["name"])
+        data = IssuedApiKeySerializer(issued.api_key).data
+        data["key"] = issued.plaintext
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: ApiKey) -> None:
+        do_revoke_api_key(instance)
+
+
+class MeView(APIView):
+    """Who the key belongs to: organization and role."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        key = caller_key(request)
+        return Response(
+            {
+                "organization": {"id": key.organization_id, "name": key.organization.name},
+                "user": key.membership.user.get_username(),
+                "role": key.role,
+                "key_prefix": key.prefix,
+            }
+        )

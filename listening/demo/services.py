@@ -1,0 +1,97 @@
+"""The demo organization: an outdoor-gear brand, its competitors, a campaign and its sources.
+
+Everything here is the project's own made-up data, so a fresh machine can show the product working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from listening.brands.models import Brand, Campaign
+from listening.mentions.models import Source, SourceKind
+from listening.tenancy.models import Membership, Organization, Role
+from listening.tenancy.services import IssuedKey, do_add_member, do_issue_api_key
+
+DEMO_SLUG = "demo"
+
+BRANDS: list[dict[str, str]] = [
+    {
+        "name": "Northwind Outdoor",
+        "query": 'northwind OR @northwindoutdoor OR #northwind OR "north wind gear"',
+        "description": "Outdoor apparel and camping gear; the demo's own brand.",
+    },
+    {
+        "name": "Summit & Co",
+        "query": '"summit & co" OR "summit and co" OR @summitco OR #summitco',
+        "description": "Premium mountaineering competitor.",
+    },
+    {
+        "name": "TrailPeak",
+        "query": "trailpeak OR @trailpeak OR #trailpeak",
+        "description": "Budget hiking-gear competitor.",
+    },
+]
+
+SOURCES: list[dict[str, str]] = [
+    {"name": "Social push", "kind": SourceKind.SOCIAL, "connector": "push"},
+    {"name": "Store reviews", "kind": SourceKind.REVIEW, "connector": "push"},
+    {"name": "Help desk", "kind": SourceKind.SUPPORT, "connector": "push"},
+]
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    organization: Organization
+    brands: list[Brand]
+    campaign: Campaign
+    sources: list[Source]
+    owner_key: IssuedKey
+
+
+@transaction.atomic
+def do_seed_demo() -> DemoSetup:
+    """Create (or refresh) the demo organization and issue a fresh owner key. Safe to run twice."""
+    org, _ = Organization.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": "Northwind Outdoor (demo)"})
+    owner = do_add_member(org, "demo-owner", Role.OWNER)
+    do_add_member(org, "demo-analyst", Role.ANALYST)
+    do_add_member(org, "demo-viewer", Role.VIEWER)
+
+    brands = [
+        Brand.objects.update_or_create(
+            organization=org,
+            name=spec["name"],
+            defaults={"query": spec["query"], "description": spec["description"]},
+        )[0]
+        for spec in BRANDS
+    ]
+    own, competitors = brands[0], brands[1:]
+    own.competitors.set(competitors)
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    starts_at = now - timedelta(days=10)
+    campaign, _ = Campaign.objects.update_or_create(
+        organization=org,
+        name="Wild Autumn",
+        defaults={
+            "brand": own,
+            "query": '#wildautumn OR "wild autumn" OR (northwind NEAR/3 autumn)',
+            "starts_at": starts_at,
+            "ends_at": now + timedelta(days=18),
+            "baseline_starts_at": starts_at - timedelta(days=28),
+            "baseline_ends_at": starts_at,
+        },
+    )
+    sources = [
+        Source.objects.update_or_create(
+            organization=org,
+            name=spec["name"],
+            defaults={"kind": spec["kind"], "connector": spec["connector"]},
+        )[0]
+        for spec in SOURCES
+    ]
+    key = do_issue_api_key(Membership.objects.get(pk=owner.pk), name=f"demo key {now:%Y-%m-%d %H:%M}")
+    return DemoSetup(organization=org, brands=brands, campaign=campaign, sources=sources, owner_key=key)

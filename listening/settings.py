@@ -1,0 +1,212 @@
+"""The one settings module. Everything comes from environment variables (see README "Configuration").
+
+With no ``DATABASE_URL`` and no ``REDIS_URL`` the project runs on an embedded default: SQLite under
+``var/`` and a Celery broker/result store in SQLite files (kombu's SQLAlchemy transport), so the
+quickstart needs no server. Production and CI set both URLs (PostgreSQL and Redis).
+
+torch is never imported here or anywhere on the web process's import path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from listening.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- environment ------------------------------------------------------------------------------
+LISTENING_ENV = env_choice("LISTENING_ENV", {"development", "test", "production"}, default="development")
+PRODUCTION = LISTENING_ENV == "production"
+DEBUG = env_bool("DJANGO_DEBUG", default=LISTENING_ENV == "development")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off when LISTENING_ENV=production.")
+
+if PRODUCTION:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")  # no default: production must bring its own
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters in production.")
+else:
+    SECRET_KEY = env_str(
+        "DJANGO_SECRET_KEY", default="dev-only-insecure-key-not-for-production-use-0123456789"
+    )
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+VAR_DIR = Path(env_str("LISTENING_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Real labelled datasets (never committed; see ../shared/data/README.md).
+LISTENING_DATA_DIR = Path(env_str("LISTENING_DATA_DIR", default=str(BASE_DIR.parent / "shared" / "data")))
+
+# --- apps -------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
+    "django_structlog",
+    "listening.tenancy",
+    "listening.brands",
+    "listening.learning",
+    "listening.mentions",
+    "listening.demo",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "listening.urls"
+WSGI_APPLICATION = "listening.wsgi.application"
+ASGI_APPLICATION = "listening.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# --- database ---------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", default="")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", default=60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A dashboard query that runs away must not hold a connection forever.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', default=30000, minimum=0)}"
+        )
+        DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int(
+            "DATABASE_CONNECT_TIMEOUT", default=5, minimum=1
+        )
+elif PRODUCTION:
+    raise ImproperlyConfigured("DATABASE_URL is required when LISTENING_ENV=production.")
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "listening.sqlite3"),
+            "OPTIONS": {
+                # WAL lets the web process read while the worker writes; IMMEDIATE avoids
+                # "database is locked" upgrades from read to write transactions.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- broker, cache ----------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", default="")
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL is required when LISTENING_ENV=production.")
+
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    # An unacknowledged task (worker killed mid-way) is redelivered after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=10)
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CELERY_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
+    CELERY_RESULT_BACKEND = f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
+    CACHES = {
+        # A file cache is shared by the web process and the worker (rate limits, heartbeats).
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = "UTC"
+
+# --- auth, API --------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", default="1200/min")
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", default=50, minimum=1, maximum=1000)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", default=200, minimum=1, maximum=1000)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasOrganizationRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.OrganizationRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Brand listening API",
+    "DESCRIPTION": (
+        "Brands, competitors, campaigns, mentions and the analytics marketing dashboards ask for. "
+        "Authenticate with `Authorization: Api-Key <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}}
+    },
+    "SECURITY": [{"ApiKeyAuth": []}],
+}
+
+# --- static, i18n -----------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+# --- security headers (production sits behind TLS) --------------------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=31536000, minimum=0)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", {"debug", "info", "warning", "error"}, default="info").upper()
+LOG_FORMAT = env_choice("LOG_FORMAT", {"json", "console"}, default="json" if PRODUCTION else "console")
+
+from listening.logging import configure_logging  # noqa: E402  (needs the values above)
+
+LOGGING = configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+
+# --- product settings (later sections are added by the capabilities that use them) -------------
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", default=60.0, minimum=1.0)

@@ -1,0 +1,13 @@
+"""The beat schedule, in one place. Each capability adds its periodic tasks here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+def build_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "heartbeat": {"task": "maintenance.heartbeat", "schedule": settings.WORKER_HEARTBEAT_SECONDS},
+    }

@@ -1,0 +1,7 @@
+"""Task modules. Tasks are thin: they take ids, call one domain function, and return."""
+
+from __future__ import annotations
+
+from workers.tasks import maintenance
+
+__all__ = ["maintenance"]
