@@ -427,7 +427,7 @@ def deliver(
             try:
                 conn.connect()
                 # Re-check at connect time: the socket must be attached to the vetted address.
-                peer = ipaddress.ip_address(str(conn.sock.getpeername()[0]).split("%")[0])  # type: ignore[union-attr]
+                peer = ipaddress.ip_address(str(conn.sock.getpeername()[0]).split("%")[0])
                 if peer != ip:
                     conn.close()
                     return result(Outcome.REFUSED, error=f"unsafe_destination:peer_mismatch:{peer}")
@@ -461,7 +461,7 @@ def _exchange(
 ) -> DeliveryResult:
     remote = str(ip)
     try:
-        conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))  # type: ignore[union-attr]
+        conn.sock.settimeout(max(deadline - time.monotonic(), 0.001))
         conn.request(
             "POST", dest.target, body=body, headers=headers, preload_content=False, decode_content=False
         )

@@ -139,5 +139,5 @@ def test_ids_that_would_make_the_signed_content_ambiguous_are_refused() -> None:
         with pytest.raises(ValueError):
             signing.sign(secret, bad, 1, b"")
     with pytest.raises(signing.InvalidSecretError):
-        signing.build_headers(secret, "msg_1", b"")  # type: ignore[arg-type]
+        signing.build_headers(secret, "msg_1", b"")
     assert signing.new_message_id() != signing.new_message_id()
