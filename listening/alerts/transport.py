@@ -34,9 +34,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -254,10 +255,10 @@ def resolve_destination(url: str, policy: AddressPolicy, *, resolver: Resolver |
         raise UnsafeDestinationError("invalid_url:port")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
+    if "%" in host:
+        raise UnsafeDestinationError("invalid_url:zone_id")
     try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host.split("%")[0])]
-        if "%" in host:
-            raise UnsafeDestinationError("invalid_url:zone_id")
+        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
     except ValueError:
         answers = (resolver or _system_resolver)(host, port)
         addresses = []
@@ -337,7 +338,6 @@ class DeliveryResult:
     retry_after: timedelta | None = None
     remote_ip: str | None = None
     duration_s: float = 0.0
-    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Watchdog:
@@ -401,8 +401,8 @@ def deliver(
     started = time.monotonic()
     deadline = started + timeout
 
-    def result(outcome: Outcome, **kwargs: object) -> DeliveryResult:
-        return DeliveryResult(outcome, duration_s=time.monotonic() - started, **kwargs)  # type: ignore[arg-type]
+    def result(outcome: Outcome, **kwargs: Any) -> DeliveryResult:
+        return DeliveryResult(outcome, duration_s=time.monotonic() - started, **kwargs)
 
     try:
         dest = resolve_destination(url, policy, resolver=resolver)
@@ -436,7 +436,7 @@ def deliver(
                 except UnsafeDestinationError as exc:
                     conn.close()
                     return result(Outcome.REFUSED, error=f"unsafe_destination:{exc.reason}")
-            except (OSError, urllib3.exceptions.HTTPError) as exc:
+            except (OSError, urllib3.exceptions.HTTPError, ValueError) as exc:  # ValueError: CertificateError
                 conn.close()
                 if watchdog.fired.is_set():
                     return result(Outcome.RETRY, error="timeout", remote_ip=str(ip))

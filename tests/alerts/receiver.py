@@ -7,6 +7,8 @@ tells consumers to.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,12 +36,19 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, *script: Behaviour, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        *script: Behaviour,
+        secret: str | None = None,
+        tls: tuple[str, str] | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.script = list(script) or [Behaviour()]
         self.secret = secret
         self.requests: list[Received] = []
         self.processed_ids: list[str] = []
         self.client_gone = threading.Event()
+        self.sni: list[str | None] = []
         self.stop = threading.Event()
         self._lock = threading.Lock()
         receiver = self
@@ -51,10 +60,21 @@ class Receiver:
             def do_POST(self) -> None:
                 receiver.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self.server = Server((host, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hooks/alerts"
+        scheme = "http"
+        if tls is not None:  # (certfile, keyfile): speak HTTPS and record the SNI each client sent
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            context.sni_callback = lambda sock, name, ctx: self.sni.append(name)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        netloc = f"[{host}]" if ":" in host else host
+        self.url = f"{scheme}://{netloc}:{self.port}/hooks/alerts"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Receiver:

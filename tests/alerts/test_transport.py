@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import shutil
 import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -160,6 +163,7 @@ def test_public_addresses_pass(address: str) -> None:
         "http://example.com:99999/",
         "http://example.com:0/",
         "http://[::1/",
+        "http://[fe80::1%25eth0]/",
         "http://" + "a" * 3000 + ".com/",
         "file:///etc/passwd",
         "gopher://127.0.0.1:6379/_INFO",
@@ -375,3 +379,80 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("99999999999999999999", now=now) == timedelta(hours=24)
     for bad in (None, "", "soon", "-5", "1.5"):
         assert parse_retry_after(bad, now=now) is None
+
+
+def test_ipv6_loopback_delivery_when_allowed() -> None:
+    policy = AddressPolicy.from_allow_list(["::1/128"])
+    try:
+        rx = Receiver(host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with rx:
+        result = deliver(rx.url, b"{}", {}, policy=policy, timeout=5)
+    assert result.outcome is Outcome.SUCCESS and result.remote_ip == "::1"
+    assert rx.requests[0].headers["host"] == f"[::1]:{rx.port}"
+    assert deliver(rx.url, b"{}", {}, policy=LOOPBACK_ONLY).outcome is Outcome.REFUSED
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A throw-away self-signed certificate for hooks.example.test, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hooks.example.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.example.test",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def _to_loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+def test_https_pins_the_ip_but_sends_the_name_as_sni_and_checks_the_certificate(
+    certificate: tuple[str, str],
+) -> None:
+    cert, _ = certificate
+    with Receiver(tls=certificate) as rx:
+        url = f"https://hooks.example.test:{rx.port}/in"
+        ok = deliver(url, b"{}", {}, policy=LOOPBACK_ONLY, resolver=_to_loopback, ca_certs=cert, timeout=5)
+        wrong_name = deliver(
+            f"https://other.example.test:{rx.port}/in",
+            b"{}",
+            {},
+            policy=LOOPBACK_ONLY,
+            resolver=_to_loopback,
+            ca_certs=cert,
+            timeout=5,
+        )
+        untrusted = deliver(url, b"{}", {}, policy=LOOPBACK_ONLY, resolver=_to_loopback, timeout=5)
+    assert ok.outcome is Outcome.SUCCESS, ok
+    assert rx.sni[0] == "hooks.example.test"
+    assert rx.requests[0].headers["host"] == f"hooks.example.test:{rx.port}"
+    assert wrong_name.outcome is Outcome.RETRY and wrong_name.error.startswith("connect_error")
+    assert untrusted.outcome is Outcome.RETRY and untrusted.error.startswith("connect_error")
+    assert len(rx.requests) == 1
+    assert Path(cert).exists()
