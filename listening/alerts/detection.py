@@ -14,15 +14,19 @@ Statistics
 ----------
 Negative volume: expected count = level x hour-of-day factor x day-of-week factor, the factors
 estimated as shrunken ratios over the whole history (hour-of-day once it spans two days, day-of-week
-once it spans two weeks; otherwise the flat level), the level over the last week. Counts are
-negative-binomial with variance ``phi * mean``; ``phi`` (>= 1) is the Pearson dispersion. Past spikes
+once it spans two weeks; otherwise the flat level), the level over the last two weeks. Counts are
+negative-binomial with variance ``phi * mean + mean^2 / evidence``: ``phi`` (>= 1) is the Pearson
+dispersion, the second term the uncertainty of the level itself (``evidence`` = negative mentions
+behind it). Past spikes
 are excluded from the fit (two passes, dropping buckets with Pearson residual above 5), so
 yesterday's incident does not mask today's. p = P(X >= observed).
 
 Negative share: centre = ratio of EWMAs of negative and total counts (volume-weighted, half-life one
-week of buckets); scale = binomial standard error times an extra-binomial factor ``k`` = 1.4826 x MAD
-of historical one-step-ahead standardised residuals (>= 1). z = (share - centre) / scale; p = normal
-upper tail. No seasonality for the share: it moves far less with the clock than volume does.
+week of buckets); overdispersion from a robust scale (1.4826 x MAD) of the historical one-step-ahead
+binomially standardised residuals, turned into a beta-binomial intra-class correlation. p = the exact
+beta-binomial upper tail of the negative count given the window's total (the normal approximation is
+far too thin for small windows); the matching z is reported for display. No seasonality for the
+share: it moves far less with the clock than volume does.
 
 Guards: the window must have ``min_volume`` mentions in all, ``min_negative`` negative ones, and the
 metric must be at least ``min_ratio`` times its expectation, else the score is 0: a tiny but
@@ -63,7 +67,7 @@ __all__ = [
 Metric = Literal["negative_volume", "negative_share"]
 _LN10 = math.log(10.0)
 _MAX_SCORE = 300.0  # p-values below 1e-300 are reported as 1e-300
-_WEEK_SECONDS = 7 * 86400
+_LEVEL_SECONDS = 14 * 86400  # the level is estimated over the last two weeks of history
 
 
 def threshold_for(sensitivity: float) -> float:
@@ -235,6 +239,7 @@ class _VolumeModel:
     hod: NDArray[np.float64] = field(default_factory=lambda: np.ones(24))
     dow: NDArray[np.float64] = field(default_factory=lambda: np.ones(7))
     phi: float = 1.0
+    level_evidence: float = 1.0  # negative mentions behind the level estimate (its gamma shape)
     kind: str = "overall"
 
     def mean(self, starts: NDArray[np.int64], offset: int) -> NDArray[np.float64]:
@@ -264,7 +269,7 @@ def _fit_volume(history: History, offset: int) -> _VolumeModel:
     n = x.size
     span = n * history.bucket_seconds
     hour, dow = _slots(history.starts, offset)
-    recent = history.starts >= history.starts[-1] + history.bucket_seconds - _WEEK_SECONDS
+    recent = history.starts >= history.starts[-1] + history.bucket_seconds - _LEVEL_SECONDS
     keep = np.ones(n, dtype=bool)
     model = _VolumeModel(level=1.0)
     for _ in range(3):
@@ -282,6 +287,7 @@ def _fit_volume(history: History, offset: int) -> _VolumeModel:
         sel = keep & recent
         # Additive smoothing keeps a brand with no negatives yet from having an expectation of zero.
         model.level = float((x[sel].sum() + 1.0) / (shape[sel].sum() + 1.0))
+        model.level_evidence = float(x[sel].sum() + 1.0)
         mu = model.level * shape
         pearson_sq = (x - mu) ** 2 / mu
         model.phi = float(min(50.0, max(1.0, pearson_sq[keep].mean())))
@@ -304,7 +310,12 @@ def _upper_tail_log10(observed: int, mean: float, phi: float) -> float:
 
 
 def _share_model(history: History, halflife: float) -> tuple[float, float] | None:
-    """(centre, extra-binomial factor k) from the history, or None without any volume."""
+    """(centre, intra-class correlation rho) from the history, or None without any volume.
+
+    rho is the beta-binomial overdispersion: a bucket of n mentions has variance
+    n p (1 - p) (1 + (n - 1) rho). It is read off k = 1.4826 x MAD of the historical one-step-ahead
+    binomially standardised residuals, k^2 = 1 + (median n - 1) rho.
+    """
     neg = history.negative.astype(np.float64)
     tot = history.total.astype(np.float64)
     if tot.sum() <= 0:
@@ -322,13 +333,15 @@ def _share_model(history: History, halflife: float) -> tuple[float, float] | Non
         centre_t = np.clip(prev_neg / prev_tot, 0.01, 0.99)
         ok = (tot >= 5) & (prev_tot > 0)
         resid = (neg[ok] / tot[ok] - centre_t[ok]) / np.sqrt(centre_t[ok] * (1 - centre_t[ok]) / tot[ok])
-    k = 1.0
+    rho = 0.0
     if resid.size >= 10:
         k = max(1.0, float(stats.median_abs_deviation(resid, scale="normal")))
+        typical_n = float(np.median(tot[ok]))
+        rho = min(0.5, (k * k - 1.0) / (typical_n - 1.0)) if typical_n > 1 else 0.0
     if ew_tot[-1] <= 0:
         return None
     centre = float(np.clip(ew_neg[-1] / ew_tot[-1], 0.01, 0.99))
-    return centre, k
+    return centre, rho
 
 
 def evaluate(
@@ -380,16 +393,28 @@ def evaluate(
     frac = (start - first) / bucket
     mus = model.mean(np.array([first, first + bucket], dtype=np.int64), params.utc_offset_seconds)
     expected = float((1.0 - frac) * mus[0] + frac * mus[1])
-    volume_score = _upper_tail_log10(negative, expected, model.phi)
+    # The level is itself an estimate: its gamma posterior adds mean^2 / evidence to the variance,
+    # which keeps a young or small brand's thin history from making every wobble look significant.
+    volume_score = _upper_tail_log10(negative, expected, model.phi + expected / model.level_evidence)
 
     share_fit = _share_model(past, params.share_halflife_buckets)
     expected_share = share_z = None
     share_score = 0.0
     if share_fit is not None and share is not None:
-        expected_share, k = share_fit
-        se = k * math.sqrt(expected_share * (1.0 - expected_share) / total)
-        share_z = (share - expected_share) / se
-        share_score = float(min(_MAX_SCORE, max(0.0, -stats.norm.logsf(share_z) / _LN10)))
+        expected_share, rho = share_fit
+        inflation = 1.0 + (total - 1) * rho
+        share_z = (share - expected_share) / math.sqrt(
+            expected_share * (1.0 - expected_share) * inflation / total
+        )
+        # The exact (beta-)binomial tail: the normal one is far too thin for the small windows of a
+        # small brand.
+        if rho > 0:
+            a = expected_share * (1.0 - rho) / rho
+            b = (1.0 - expected_share) * (1.0 - rho) / rho
+            log_sf = float(stats.betabinom.logsf(negative - 1, total, a, b))
+        else:
+            log_sf = float(stats.binom.logsf(negative - 1, total, expected_share))
+        share_score = 0.0 if negative == 0 else float(min(_MAX_SCORE, max(0.0, -log_sf / _LN10)))
 
     numbers = {
         "expected_negative": expected,
