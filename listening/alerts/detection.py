@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal, stats
+from scipy import signal, special, stats
 
 __all__ = [
     "Action",
@@ -306,7 +306,25 @@ def _upper_tail_log10(observed: int, mean: float, phi: float) -> float:
         log_sf = float(stats.poisson.logsf(observed - 1, mean))
     else:
         log_sf = float(stats.nbinom.logsf(observed - 1, mean / (phi - 1.0), 1.0 / phi))
+    return _score(log_sf, observed > mean)
+
+
+def _score(log_sf: float, above: bool) -> float:
+    """-log10 p from a natural-log tail, clipped to [0, _MAX_SCORE]. A tail that underflowed or came
+    out NaN (scipy computing 1 - cdf far out) is the extreme end when the observation is above the
+    mean, and nothing otherwise."""
+    if math.isnan(log_sf):
+        return _MAX_SCORE if above else 0.0
     return float(min(_MAX_SCORE, max(0.0, -log_sf / _LN10)))
+
+
+def _betabinom_log_sf(observed: int, n: int, a: float, b: float) -> float:
+    """log P(X >= observed) for X ~ BetaBinomial(n, a, b), summed from the pmf: scipy's own sf is
+    1 - cdf, which loses everything in the far tail that matters here."""
+    if n - observed > 1_000_000:  # a window this large is far from the tail anyway
+        return float(stats.betabinom.logsf(observed - 1, n, a, b))
+    support = np.arange(observed, n + 1)
+    return float(special.logsumexp(stats.betabinom.logpmf(support, n, a, b)))
 
 
 def _share_model(history: History, halflife: float) -> tuple[float, float] | None:
@@ -411,10 +429,10 @@ def evaluate(
         if rho > 0:
             a = expected_share * (1.0 - rho) / rho
             b = (1.0 - expected_share) * (1.0 - rho) / rho
-            log_sf = float(stats.betabinom.logsf(negative - 1, total, a, b))
+            log_sf = _betabinom_log_sf(negative, total, a, b)
         else:
             log_sf = float(stats.binom.logsf(negative - 1, total, expected_share))
-        share_score = 0.0 if negative == 0 else float(min(_MAX_SCORE, max(0.0, -log_sf / _LN10)))
+        share_score = 0.0 if negative == 0 else _score(log_sf, share > expected_share)
 
     numbers = {
         "expected_negative": expected,

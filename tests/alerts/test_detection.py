@@ -290,3 +290,16 @@ def test_numbers_for_the_alert() -> None:
     assert numbers["observed"] == 60 and numbers["total"] == 120 and numbers["negative_share"] == 0.5
     assert 0 < numbers["expected_share"] < 0.3  # type: ignore[operator]
     assert ev.anomalous and numbers["score"] >= numbers["threshold"]  # type: ignore[operator]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("metric", ["negative_volume", "negative_share"])
+@pytest.mark.parametrize(("negative", "total"), [(500, 520), (5000, 5000), (200_000, 210_000)])
+def test_extreme_spikes_score_at_the_top_not_at_zero(metric: str, negative: int, total: int) -> None:
+    """Far-tail probabilities underflow; that must read as 'extreme', never as 'nothing'."""
+    starts, neg, tot = seasonal_series(np.random.default_rng(11), HISTORY_DAYS)
+    params = DetectionParams(metric=metric)  # type: ignore[arg-type]
+    ev = evaluate(
+        History.build(starts, neg, tot), T0 + HISTORY_DAYS * 86400 + 14 * H, negative, total, params
+    )
+    assert ev.anomalous and ev.score >= 50, ev
