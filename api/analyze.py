@@ -41,7 +41,10 @@ class AnalyzeView(APIView):
         responses={
             200: inline_serializer(
                 "AnalyzeResponse",
-                {"model_version": serializers.CharField(), "results": serializers.ListField(child=serializers.DictField())},
+                {
+                    "model_version": serializers.CharField(),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
             ),
             400: dict,
             503: dict,

@@ -17,7 +17,7 @@ from api.permissions import caller_key
 from ingestion.service import ingest_items
 from listening.mentions.models import Source
 
-_ITEM_FIELDS = {
+_ITEM_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
     "external_id": serializers.CharField(max_length=255),
     "text": serializers.CharField(),
     "published_at": serializers.DateTimeField(required=False),
@@ -67,8 +67,16 @@ class IngestView(APIView):
                 value={
                     "source": 1,
                     "items": [
-                        {"external_id": "1", "text": "Love my new @northwind jacket", "published_at": "2026-11-01T10:00:00Z"},
-                        {"external_id": "2", "text": "Zipper broke after a week", "author": {"handle": "maya"}},
+                        {
+                            "external_id": "1",
+                            "text": "Love my new @northwind jacket",
+                            "published_at": "2026-11-01T10:00:00Z",
+                        },
+                        {
+                            "external_id": "2",
+                            "text": "Zipper broke after a week",
+                            "author": {"handle": "maya"},
+                        },
                     ],
                 },
                 request_only=True,
@@ -79,7 +87,11 @@ class IngestView(APIView):
         max_bytes = int(settings.INGEST_MAX_BYTES)
         body = read_body(request, max_bytes=max_bytes)
         return idempotent(
-            request, scope="ingest", body=body, ttl=int(settings.IDEMPOTENCY_TTL_SECONDS), produce=lambda: self._run(request, body)
+            request,
+            scope="ingest",
+            body=body,
+            ttl=int(settings.IDEMPOTENCY_TTL_SECONDS),
+            produce=lambda: self._run(request, body),
         )
 
     def _run(self, request: Request, body: bytes) -> Response:
@@ -95,7 +107,9 @@ class IngestView(APIView):
             raise ValidationError({"items": "Must not be empty."})
         if len(items) > int(settings.INGEST_MAX_ITEMS):
             raise PayloadTooLarge(f"At most {settings.INGEST_MAX_ITEMS} items per request; got {len(items)}.")
-        source = Source.objects.filter(organization_id=caller_key(request).organization_id, pk=source_id).first()
+        source = Source.objects.filter(
+            organization_id=caller_key(request).organization_id, pk=source_id
+        ).first()
         if source is None:
             raise NotFound("No such source.")
         summary = ingest_items(source, items, channel="push", batch_ref=f"push:{request.auth.prefix}")  # type: ignore[union-attr]

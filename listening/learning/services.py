@@ -36,9 +36,10 @@ def _register_shipped() -> ModelVersion:
             "gate_reason": "shipped default",
         },
     )
-    if version.status != ModelStatus.ACTIVE and not ModelVersion.objects.filter(
-        organization__isnull=True, status=ModelStatus.ACTIVE
-    ).exists():
+    if (
+        version.status != ModelStatus.ACTIVE
+        and not ModelVersion.objects.filter(organization__isnull=True, status=ModelStatus.ACTIVE).exists()
+    ):
         version.status = ModelStatus.ACTIVE
         version.save(update_fields=["status"])
     return version

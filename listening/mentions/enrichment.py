@@ -89,7 +89,9 @@ def do_enrich_pending(
             claimed = list(
                 pending.order_by("id")
                 .select_for_update(skip_locked=True)
-                .values_list("id", "organization_id", "model_text", "clean_text")[: min(batch_size, limit - done)]
+                .values_list("id", "organization_id", "model_text", "clean_text")[
+                    : min(batch_size, limit - done)
+                ]
             )
             if not claimed:
                 break
@@ -101,7 +103,9 @@ def do_enrich_pending(
             for org_id, rows in by_org.items():
                 version = get_active_version(org_id)
                 predictions = predict(version, [text for _, text in rows])
-                enrichments = enrichment_rows(version, [(mention_id, org_id) for mention_id, _ in rows], predictions)
+                enrichments = enrichment_rows(
+                    version, [(mention_id, org_id) for mention_id, _ in rows], predictions
+                )
                 Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
                 updates += [
                     Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
@@ -133,7 +137,8 @@ def analyze_texts(texts: Sequence[str], organization_id: int | None) -> dict[str
             {
                 "sentiment": str(predictions.sentiment[i]),
                 "sentiment_probs": {
-                    k: round(float(p), 4) for k, p in zip(labels["sentiment"], predictions.sentiment_probs[i], strict=True)
+                    k: round(float(p), 4)
+                    for k, p in zip(labels["sentiment"], predictions.sentiment_probs[i], strict=True)
                 },
                 "emotion": str(predictions.emotion[i]),
                 "irony_prob": round(float(predictions.irony_prob[i]), 4),

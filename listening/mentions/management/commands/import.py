@@ -24,11 +24,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
-        parser.add_argument("--source", type=int, required=True, help="Source id (its organization receives the rows)")
+        parser.add_argument(
+            "--source", type=int, required=True, help="Source id (its organization receives the rows)"
+        )
         parser.add_argument("--format", choices=["csv", "tsv", "jsonl"], help="Default: from the file name")
         parser.add_argument("--text-col", default="text")
         parser.add_argument("--id-col", default="id", help="Empty: '<file stem>:<line>' is the external id")
-        parser.add_argument("--time-col", default="published_at", help="ISO 8601 timestamps; empty: import time")
+        parser.add_argument(
+            "--time-col", default="published_at", help="ISO 8601 timestamps; empty: import time"
+        )
         parser.add_argument("--author-col", default="author")
         parser.add_argument("--lang-col", default="language")
         parser.add_argument("--rating-col", default="")
@@ -72,10 +76,14 @@ class Command(BaseCommand):
         examples: list[str] = []
         batch: list[Any] = []
         lines: list[int] = []
-        bar = tqdm(total=progress()[1], unit="B", unit_scale=True, disable=options["no_progress"], desc=path.name)
+        bar = tqdm(
+            total=progress()[1], unit="B", unit_scale=True, disable=options["no_progress"], desc=path.name
+        )
 
         def flush() -> None:
-            summary = ingest_items(source, batch, channel="import", batch_ref=f"import:{path.name}", item_lines=lines)
+            summary = ingest_items(
+                source, batch, channel="import", batch_ref=f"import:{path.name}", item_lines=lines
+            )
             totals.update(summary.counts())
             examples.extend(summary.rejection_examples(limit=5 - len(examples)))
             batch.clear()
@@ -84,7 +92,9 @@ class Command(BaseCommand):
 
         for number, record in enumerate(records, start=1):
             # A record the reader could not parse still goes in, as its error, so it is quarantined.
-            batch.append(record.item if record.error is None else {"__error__": record.error, "line": record.line})
+            batch.append(
+                record.item if record.error is None else {"__error__": record.error, "line": record.line}
+            )
             lines.append(record.line)
             if len(batch) >= options["batch_size"]:
                 flush()
