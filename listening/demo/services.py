@@ -29,7 +29,9 @@ BRANDS: list[dict[str, str]] = [
     },
     {
         "name": "Summit & Co",
-        "query": '"summit & co" OR "summit and co" OR @summitco OR "alpine pro" OR "summit 60" OR "glacier boots"',
+        "query": (
+            '"summit & co" OR "summit and co" OR @summitco OR "alpine pro" OR "summit 60" OR "glacier boots"'
+        ),
         "description": "Premium mountaineering competitor.",
     },
     {
