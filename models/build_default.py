@@ -5,10 +5,10 @@
 How each head is made (all from the data folder, ``LISTENING_DATA_DIR``; selection on validation only):
 
 - sentiment, ``weak`` (the default, the cold start): the VADER lexicon labels the *unlabelled*
-  in-domain tweets of sentiment/train.tsv (their gold labels are ignored), and a logistic
-  regression learns those labels from the backbone's pooled state. It generalises beyond the
-  lexicon's word list. ``supervised`` trains on the gold labels instead (a reference point;
-  the training service does this properly by fine-tuning);
+  in-domain tweets of sentiment/train.tsv (their gold labels are ignored), keeping only the texts
+  it is confident about, and a logistic regression learns those labels from the backbone's pooled
+  state. ``supervised`` trains on the gold labels instead (a reference point; the training service
+  does this properly by fine-tuning);
 - emotion and irony: logistic regression on their train.tsv, regularisation chosen on val.tsv;
 - intent: logistic regression on 90 % of BANKING77, chosen and measured on the other 10 %;
 - every head's temperature is fitted on the even rows of its validation data; its calibration
@@ -39,7 +39,7 @@ from models.head_training import LinearHead, fit_logistic_head, fit_temperature,
 from models.heads import ListeningHeads, ListeningNetwork, set_seed
 from models.inference import ListeningModel, configure_threads, resolve_device, resolve_dtype
 from models.labels import EMOTION, IRONY, SENTIMENT
-from models.lexicon import vader_labels
+from models.lexicon import vader_labels, weak_sentiment_labels
 from models.settings import DEFAULT_MODEL_DIR, ModelSettings
 from models.version import save_model_version
 
@@ -125,11 +125,12 @@ def build(out: Path, *, backbone: str, sentiment_mode: str, version: str | None 
     val = datasets.sentiment("val")
     train_x, val_x = features(train.texts), features(val.texts)
     if sentiment_mode == "weak":
-        train_y = list(vader_labels(train.texts))
+        weak, keep = weak_sentiment_labels(train.texts)
+        train_x, train_y = train_x[keep], list(weak[keep])
         training["sentiment"] = {
             "mode": "weak",
-            "labeller": "VADER compound ±0.05",
-            "texts": "sentiment/train.tsv (labels unused)",
+            "labeller": "VADER, confident only: |compound| >= 0.5 polar, == 0 neutral",
+            "texts": "sentiment/train.tsv (gold labels unused)",
         }
     else:
         train_y = train.labels

@@ -37,3 +37,20 @@ def label_from_compound(compound: np.ndarray) -> np.ndarray:
 def vader_labels(texts: Sequence[str]) -> np.ndarray:
     """negative/neutral/positive per text."""
     return label_from_compound(vader_compound(texts))
+
+
+def weak_sentiment_labels(texts: Sequence[str], *, polar_at: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Confident VADER labels for weak supervision: (labels, keep mask).
+
+    Only texts the lexicon is sure about are kept: positive/negative when ``|compound| >= polar_at``,
+    neutral when the lexicon found no sentiment at all (compound exactly 0). The unsure middle is
+    dropped: on sentiment/train.tsv this keeps ~63 % of the tweets and lifts the head trained on
+    them by ~0.5 point macro recall on val over using every VADER label (measured when choosing 0.5
+    from 0.05/0.3/0.4/0.5/0.6).
+    """
+    compound = vader_compound(texts)
+    labels = np.where(
+        compound >= polar_at, "positive", np.where(compound <= -polar_at, "negative", "neutral")
+    )
+    keep = (np.abs(compound) >= polar_at) | (compound == 0.0)
+    return labels, keep
