@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ingestion.connectors.base import RawItem
+from ingestion.connectors.base import Author, ItemKind, RawItem
 
 MAX_ID_CHARS = 255
 MAX_FIELD_CHARS = 2000
@@ -122,18 +122,22 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
     if url and not url.startswith(("http://", "https://")):
         raise ItemError("url must be an http(s) URL")
 
+    extra = dict(extra)
+    if rating is not None:
+        extra["rating"] = rating
     return RawItem(
         external_id=external_id,
-        kind=kind,
+        kind=ItemKind(kind),
         text=text,
-        author_id=_short_str(author.get("id"), "author.id", 255),
-        author_handle=_short_str(author.get("handle"), "author.handle", 255).lstrip("@"),
-        author_name=_short_str(author.get("name"), "author.name", 255),
+        author=Author(
+            id=_short_str(author.get("id"), "author.id", 255),
+            handle=_short_str(author.get("handle"), "author.handle", 255).lstrip("@"),
+            name=_short_str(author.get("name"), "author.name", 255),
+        ),
         published_at=parse_datetime(obj.get("published_at"), now=now),
         url=url,
         engagement=engagement,
-        language_hint=_short_str(obj.get("language"), "language", 8).lower(),
-        rating=rating,
-        extra=dict(extra),
+        language=_short_str(obj.get("language"), "language", 8).lower() or None,
+        extra=extra,
         raw=obj,
     )

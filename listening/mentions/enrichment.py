@@ -19,6 +19,7 @@ from django.utils import timezone
 from listening.learning.models import ModelVersion
 from listening.learning.services import get_active_version
 from listening.mentions.models import Enrichment, Mention
+from listening.mentions.signals import mentions_enriched
 
 if TYPE_CHECKING:
     from models.inference import ListeningModel, Predictions
@@ -111,18 +112,11 @@ def do_enrich_pending(
                     Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
                 ]
             Mention.objects.bulk_update(updates, ["sentiment", "enriched_at"], batch_size=1000)
-            _after_enrichment([m.id for m in updates])
+            mentions_enriched.send(sender=Mention, mention_ids=[m.id for m in updates])
             done += len(claimed)
     if done:
         log.info("mentions_enriched", count=done, organization_id=organization_id)
     return done
-
-
-def _after_enrichment(mention_ids: list[int]) -> None:
-    """Hooks that must see the new sentiment in the same transaction (rollups)."""
-    from listening.analytics.services import do_update_rollups
-
-    do_update_rollups(mention_ids)
 
 
 def analyze_texts(texts: Sequence[str], organization_id: int | None) -> dict[str, Any]:
