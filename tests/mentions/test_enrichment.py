@@ -67,6 +67,7 @@ def test_enrichment_writes_one_row_per_version_and_is_idempotent(alice: Tenant) 
     row = Enrichment.objects.get(mention_id=ids[1])
     assert row.model_version.status == ModelStatus.ACTIVE
     assert abs(sum(row.sentiment_probs.values()) - 1) < 1e-3
+    assert row.embedding is not None
     vector = np.frombuffer(bytes(row.embedding), dtype="<f4")
     assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
 
