@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import F
 
+from ingestion.pipeline import PreparedMention, Rejected
 from listening.mentions.models import BrandMention, CampaignMention, Mention, QuarantinedItem, Source
 
 # The raw payload of a quarantined item is kept up to this size (the reason says if it was cut).
@@ -25,40 +25,6 @@ QUARANTINE_PAYLOAD_MAX = 64_000
 BATCH_SIZE = 1000
 
 Status = Literal["stored", "duplicate", "rejected"]
-
-
-@dataclass
-class PreparedMention:
-    """A cleaned, matched item ready to store (the output of ``ingestion.pipeline``)."""
-
-    external_id: str
-    kind: str
-    text: str
-    clean_text: str
-    model_text: str
-    published_at: datetime
-    language: str = "und"
-    language_confidence: float | None = None
-    author_id: str = ""
-    author_handle: str = ""
-    author_name: str = ""
-    url: str = ""
-    engagement: dict[str, int] = field(default_factory=dict)
-    rating: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    bot_score: float = 0.0
-    content_hash: str = ""
-    # Set when this item repeats an earlier one (retweet, copy-paste): the canonical's content_hash
-    # or external id within the batch; the canonical's duplicate_count goes up by one.
-    duplicate_of_hash: str = ""
-    brand_ids: list[int] = field(default_factory=list)
-    campaign_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Rejected:
-    reason: str
-    payload: Any
 
 
 @dataclass
