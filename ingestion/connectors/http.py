@@ -384,6 +384,9 @@ def _error_detail(body: bytes) -> str:
                 parts.append(value)
             elif isinstance(value, dict) and isinstance(value.get("message"), str):
                 parts.append(value["message"])
+        fault = data.get("fault")  # Apigee gateways (Trustpilot): {"fault": {"faultstring": ...}}
+        if isinstance(fault, dict) and isinstance(fault.get("faultstring"), str):
+            parts.append(fault["faultstring"])
         errors = data.get("errors")
         if isinstance(errors, list):
             parts.extend(
