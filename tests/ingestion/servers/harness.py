@@ -62,6 +62,7 @@ class FakeApi:
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        self.errors: list[BaseException] = []  # bugs in the fake itself: serve() fails the test
         self._script: deque[tuple[str, Response]] = deque()
         self._lock = threading.Lock()
 
@@ -80,7 +81,11 @@ class FakeApi:
                 if request.path.startswith(prefix):
                     del self._script[position]
                     return response
-        return self.handle(request)
+        try:
+            return self.handle(request)
+        except Exception as exc:
+            self.errors.append(exc)
+            return Response.json({"error": f"fake server bug: {exc!r}"}, 599)
 
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
@@ -131,3 +136,5 @@ def serve(api: FakeApi) -> Iterator[FakeApi]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+    if api.errors:
+        raise AssertionError(f"the fake {type(api).__name__} crashed: {api.errors[0]!r}") from api.errors[0]

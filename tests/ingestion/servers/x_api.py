@@ -75,7 +75,7 @@ class XApi(FakeApi):
 
     def add_tweets(self, *tweets: dict[str, Any]) -> None:
         self.tweets.extend(tweets)
-        self.tweets.sort(key=lambda t: int(t["id"]) if str(t.get("id", "")).isdigit() else 0, reverse=True)
+        self.tweets.sort(key=lambda t: _numeric_id(t) or 0, reverse=True)
 
     def rate_headers(self) -> dict[str, str]:
         return {
@@ -103,7 +103,7 @@ class XApi(FakeApi):
 
         max_results = int(query.get("max_results", "10"))
         since_id = int(query["since_id"]) if "since_id" in query else 0
-        matching = [t for t in self.tweets if not str(t.get("id", "")).isdigit() or int(t["id"]) > since_id]
+        matching = [t for t in self.tweets if _numeric_id(t) is None or _numeric_id(t) > since_id]
         offset = _decode_token(query["next_token"]) if "next_token" in query else 0
         window = matching[offset : offset + max_results]
         more = offset + max_results < len(matching)
@@ -116,7 +116,7 @@ class XApi(FakeApi):
             for t in window
         ]
         meta: dict[str, Any] = {"result_count": len(window)}
-        ids = [t["id"] for t in window if isinstance(t, dict) and str(t.get("id", "")).isdigit()]
+        ids = [t["id"] for t in window if _numeric_id(t) is not None]
         if ids:
             meta["newest_id"], meta["oldest_id"] = ids[0], ids[-1]
         if more:
@@ -147,6 +147,11 @@ class XApi(FakeApi):
         if "next_token" in query and _decode_token(query["next_token"]) < 0:
             return "next_token", "The `next_token` query parameter value is not valid"
         return None
+
+
+def _numeric_id(tweet: Any) -> int | None:
+    value = tweet.get("id") if isinstance(tweet, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _encode_token(offset: int) -> str:
