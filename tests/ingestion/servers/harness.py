@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -94,6 +94,7 @@ class FakeApi:
 def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -118,8 +119,11 @@ def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+Api = TypeVar("Api", bound=FakeApi)
+
+
 @contextmanager
-def serve(api: FakeApi) -> Iterator[FakeApi]:
+def serve(api: Api) -> Iterator[Api]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(api))
     server.daemon_threads = True
     thread = threading.Thread(

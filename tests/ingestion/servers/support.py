@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,13 +38,15 @@ def make_http(
 def drain(
     connector: Connector, cursor: Mapping[str, Any] | None, *, max_pages: int = 50
 ) -> tuple[list[Page], dict[str, Any]]:
-    """Fetch pages as the pull task would (storing each cursor) until one is exhausted."""
+    """Fetch pages as the pull task would (storing each cursor as JSON) until one is exhausted."""
     pages: list[Page] = []
     current: dict[str, Any] | None = dict(cursor) if cursor is not None else None
     for _ in range(max_pages):
         page = connector.fetch_page(current)
         pages.append(page)
-        current = page.next_cursor
+        # Through JSON, as the Source's JSONField stores it: the cursor must survive the round trip.
+        current = json.loads(json.dumps(page.next_cursor))
+        assert current == page.next_cursor
         if page.exhausted:
             return pages, current
     raise AssertionError(f"not exhausted after {max_pages} pages")
