@@ -3,11 +3,12 @@
 A connector is built from a Source's ``config`` and ``credentials`` and asked for one page at a
 time from a stored cursor::
 
-    connector = get_connector(source.connector)(source.config, source.credentials)
-    connector.validate_config()            # at save time too: a clear ConnectorConfigError
-    page = connector.fetch_page(source.cursor or None)
-    store(page.items); quarantine(page.skipped)
-    source.cursor = page.next_cursor       # only once the page is stored (same transaction)
+    with get_connector(source.connector)(source.config, source.credentials) as connector:
+        connector.validate_config()        # at save time too: a clear ConnectorConfigError
+        page = connector.fetch_page(source.cursor or None)
+        store(page.items); quarantine(page.skipped)
+        source.cursor = page.next_cursor   # only once the page is stored (same transaction)
+        # page.exhausted false: fetch again now (respecting page.rate_limit.resume_at)
 
 ``fetch_page`` never writes anywhere and never moves a cursor: it returns the cursor that follows
 the page. Errors are sorted in ``ingestion.connectors.errors``.
@@ -154,7 +155,19 @@ class Connector(ABC):
     ) -> None:
         self.config = dict(config)
         self.credentials = dict(credentials)
+        self._owns_http = http is None
         self.http = http or HttpClient()
+
+    def close(self) -> None:
+        """Close the HTTP session if this connector opened it (a passed-in client is the caller's)."""
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @abstractmethod
     def validate_config(self) -> None:

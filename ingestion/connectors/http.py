@@ -3,7 +3,8 @@
 Retry policy (the Saleor/AWS habit: sort failures before retrying):
 
 * retried: HTTP 429, 5xx (except 501/505, which no retry can fix), connection errors and timeouts;
-* never retried: any other 4xx, 3xx left unfollowed, and responses that are not valid JSON;
+* never retried: any other 4xx, any 3xx (redirects are not followed: the credentials must not
+  travel to another host), and responses that are not valid JSON;
 * the wait before a retry is what the server asked for (``Retry-After`` in seconds or as an
   HTTP-date, else ``x-rate-limit-reset`` as epoch seconds), or else exponential backoff with full
   jitter: ``uniform(0, min(max_delay, base_delay * 2**n))`` for the n-th retry;
@@ -107,9 +108,10 @@ class RateLimitInfo:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str], now: datetime) -> RateLimitInfo | None:
-        """Reads ``x-rate-limit-limit/remaining/reset`` (X; reset in epoch seconds) or the IETF
+        """Reads ``x-rate-limit-limit/remaining/reset`` (X; reset in epoch seconds; Zendesk sends
+        ``x-rate-limit`` for the limit) or the IETF
         draft ``ratelimit-limit/remaining/reset`` (reset in seconds from now)."""
-        limit = _int_header(headers, "x-rate-limit-limit")
+        limit = _int_header(headers, "x-rate-limit-limit") or _int_header(headers, "x-rate-limit")
         remaining = _int_header(headers, "x-rate-limit-remaining")
         reset_epoch = _int_header(headers, "x-rate-limit-reset")
         reset_at = datetime.fromtimestamp(reset_epoch, UTC) if reset_epoch is not None else None
@@ -121,6 +123,12 @@ class RateLimitInfo:
         if limit is None and remaining is None and reset_at is None:
             return None
         return cls(limit=limit, remaining=remaining, reset_at=reset_at)
+
+    @property
+    def resume_at(self) -> datetime | None:
+        """When the next request may go out if this window is used up (``remaining == 0``), else
+        ``None``: the pull task schedules its next page no earlier than this."""
+        return self.reset_at if self.remaining == 0 else None
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,9 @@ class HttpClient:
                 auth=auth,
                 timeout=(self.timeouts.connect, self.timeouts.read),
                 stream=True,
+                # requests drops Authorization on a cross-host redirect but not custom headers
+                # (Trustpilot's apikey): keys stay with the configured host, so no redirects.
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             raise _Retry(f"timed out: {exc.__class__.__name__}", status=None, server_wait=None) from exc
@@ -270,6 +281,14 @@ class HttpClient:
                     data=data,
                     rate_limit=RateLimitInfo.from_headers(response.headers, now),
                     attempts=attempt,
+                )
+            if 300 <= status < 400:
+                location = _without_query(response.headers.get("Location", "")) or "(no Location)"
+                self._record(safe_url, status, f"redirect to {location}", None)
+                raise ConnectorPermanentError(
+                    f"HTTP {status} from {safe_url}: redirects to {location}, which is not followed "
+                    "(check the base URL)",
+                    status=status,
                 )
             body = self._read_body(response, safe_url, _ERROR_BODY_LIMIT, oversize_is_malformed=False)
             detail = _error_detail(body)

@@ -238,3 +238,19 @@ def test_retry_policy_rejects_nonsense() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="negative"):
         RetryPolicy(base_delay=-1)
+
+
+def test_redirects_are_not_followed(api: OkApi, clock: FakeClock) -> None:
+    api.script("/a", Response(status=302, headers={"Location": "http://127.0.0.1:9/steal?key=1"}))
+    with pytest.raises(
+        ConnectorPermanentError, match=r"redirects to http://127.0.0.1:9/steal, which is not"
+    ) as caught:
+        make_http(clock).get_json(api.base_url + "/a", headers={"apikey": "secret"})
+    assert caught.value.status == 302
+    assert len(api.requests) == 1
+
+
+def test_rate_limit_resume_at_only_when_the_window_is_used_up() -> None:
+    reset = datetime(2026, 1, 1, 0, 15, tzinfo=UTC)
+    assert RateLimitInfo(limit=450, remaining=0, reset_at=reset).resume_at == reset
+    assert RateLimitInfo(limit=450, remaining=1, reset_at=reset).resume_at is None

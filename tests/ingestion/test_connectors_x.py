@@ -121,6 +121,24 @@ def test_a_sweep_resumes_from_a_stored_mid_sweep_cursor(x_api: XApi, clock: Fake
     assert cursor == {"since_id": str(FIRST_ID + 24)}
 
 
+def test_an_empty_stored_cursor_is_a_first_pull(x_api: XApi, clock: FakeClock) -> None:
+    page = connector(x_api, clock).fetch_page({})  # Source.cursor defaults to {}
+    assert len(page.items) == 10
+    assert "since_id" not in x_api.requests[0].query
+
+
+def test_a_slow_page_times_out_and_is_fetched_again(x_api: XApi, clock: FakeClock) -> None:
+    x_api.script(SEARCH_PATH, Response.json({"meta": {"result_count": 0}}, delay=1.0))
+    slow = XRecentSearchConnector(
+        {"query": "acme", "max_results": 10, "base_url": x_api.base_url},
+        {"bearer_token": BEARER},
+        http=make_http(clock, read_timeout=0.2),
+    )
+    page = slow.fetch_page(None)
+    assert len(page.items) == 10
+    assert len(x_api.requests) == 2
+
+
 def test_server_errors_are_retried_then_the_page_comes(x_api: XApi, clock: FakeClock) -> None:
     x_api.script(SEARCH_PATH, Response.json({"title": "Service Unavailable"}, 503), times=2)
     page = connector(x_api, clock).fetch_page(None)
