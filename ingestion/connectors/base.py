@@ -15,8 +15,9 @@ the page. Errors are sorted in ``ingestion.connectors.errors``.
 
 Each source lives in ``ingestion/connectors/<source>/`` with the same three files:
 ``client.py`` (the HTTP calls and the page envelope), ``parse.py`` (the wire models of one item and
-their translation into ``RawItem``) and ``connector.py`` (config, credentials, cursor, paging).
-Wire models are pydantic models in strict mode: a wrong type is a rejection, never a coercion.
+their translation into ``RawItem``) and ``connector.py`` (config, credentials and cursor models,
+paging). A connector declares ``config_model`` and ``credentials_model`` (``wire.SettingsModel``
+subclasses); the base validates them.
 """
 
 from __future__ import annotations
@@ -24,20 +25,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from ingestion.connectors.errors import ConnectorAuthError, ConnectorConfigError
+from ingestion.connectors.errors import ConnectorAuthError
 from ingestion.connectors.http import HttpClient, JsonResponse, RateLimitInfo
+from ingestion.connectors.wire import SettingsModel, describe_validation_error, parse_settings
 
 __all__ = [
     "Author",
-    "AwareDatetime",
-    "BaseUrl",
     "Connector",
     "GetJson",
     "ItemKind",
@@ -45,13 +44,8 @@ __all__ = [
     "Page",
     "RateLimitInfo",
     "RawItem",
-    "SettingsModel",
     "SkippedItem",
-    "UtcDatetime",
-    "WireModel",
     "convert_items",
-    "describe_validation_error",
-    "parse_settings",
 ]
 
 
@@ -133,8 +127,12 @@ class ItemRejected(Exception):
     """Raised by a parser for one item that cannot be used; the rest of the page goes on."""
 
 
-class Connector(ABC):
-    """Base of every pull connector. Subclasses set the class variables and the two methods.
+ConfigT = TypeVar("ConfigT", bound=SettingsModel)
+CredentialsT = TypeVar("CredentialsT", bound=SettingsModel)
+
+
+class Connector(ABC, Generic[ConfigT, CredentialsT]):
+    """Base of every pull connector. Subclasses set the class variables and ``fetch_page``.
 
     ``config`` is the Source's non-secret settings, ``credentials`` its secrets (never logged, never
     put in an error message). ``http`` is shared by tests (an ``HttpClient`` with a fake clock) and
@@ -145,6 +143,8 @@ class Connector(ABC):
     name: ClassVar[str]  # the registry key, stored in Source.connector
     title: ClassVar[str]  # for messages: "X recent search"
     credentials_help: ClassVar[str]  # what to fix when the API refuses the credentials
+    config_model: type[ConfigT]
+    credentials_model: type[CredentialsT]
 
     def __init__(
         self,
@@ -163,15 +163,22 @@ class Connector(ABC):
         if self._owns_http:
             self.http.close()
 
-    def __enter__(self) -> Connector:
+    def __enter__(self) -> Connector[ConfigT, CredentialsT]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @abstractmethod
     def validate_config(self) -> None:
         """Raise ``ConnectorConfigError`` with a message an analyst can act on; no network."""
+        self.settings()
+
+    def settings(self) -> tuple[ConfigT, CredentialsT]:
+        """The validated config and credentials (``ConnectorConfigError`` if they are not)."""
+        return (
+            parse_settings(self.config_model, self.config, what=f"{self.title} config"),
+            parse_settings(self.credentials_model, self.credentials, what=f"{self.title} credentials"),
+        )
 
     @abstractmethod
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
@@ -198,91 +205,6 @@ class Connector(ABC):
 
 
 GetJson = Callable[..., JsonResponse]  # Connector.get_json, handed to each source's client
-
-
-# -- wire-format helpers shared by the parsers ------------------------------------------------------
-
-
-class WireModel(BaseModel):
-    """Base of the wire models: strict types, unknown keys ignored (APIs add fields all the time)."""
-
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class SettingsModel(BaseModel):
-    """Base of config/credentials/cursor models: strict types, and an unknown key is an error
-    (a typo in a config key must not be silently ignored)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-def _aware_datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"not an ISO 8601 timestamp: {value[:40]!r}") from exc
-        if parsed.tzinfo is None:
-            raise ValueError(f"timestamp has no UTC offset: {value[:40]!r}")
-        return parsed
-    return value
-
-
-def _utc_datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"not an ISO 8601 timestamp: {value[:40]!r}") from exc
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    return value
-
-
-# An ISO 8601 string with an offset ("...Z" or "+02:00"); a naive one is rejected.
-AwareDatetime = Annotated[datetime, BeforeValidator(_aware_datetime)]
-# An ISO 8601 string; one without offset is read as UTC (for APIs that document UTC throughout).
-UtcDatetime = Annotated[datetime, BeforeValidator(_utc_datetime)]
-
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def _check_base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
-    # Credentials travel in headers: plain HTTP only to a local test or proxy server.
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        raise ValueError("must use https (plain http is accepted for 127.0.0.1/localhost only)")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("must not carry a query, fragment or user info")
-    return value.rstrip("/")
-
-
-BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
-
-
-def describe_validation_error(exc: ValidationError, *, limit: int = 5) -> str:
-    """'stars: Input should be a valid integer; consumer.displayName: Field required' (no values)."""
-    parts = []
-    for error in exc.errors(include_input=False)[:limit]:
-        where = ".".join(str(part) for part in error["loc"]) or "(document)"
-        parts.append(f"{where}: {error['msg']}")
-    more = exc.error_count() - limit
-    if more > 0:
-        parts.append(f"and {more} more")
-    return "; ".join(parts)
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse_settings(model: type[M], data: Any, *, what: str) -> M:
-    """Validate ``data`` (config, credentials or a stored cursor) into ``model``, or raise
-    ``ConnectorConfigError("invalid <what>: ...")``. Values never appear in the message."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConnectorConfigError(f"invalid {what}: {describe_validation_error(exc)}") from exc
 
 
 def convert_items(

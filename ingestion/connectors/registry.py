@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ingestion.connectors.base import Connector
 from ingestion.connectors.errors import ConnectorConfigError
 from ingestion.connectors.trustpilot import TrustpilotReviewsConnector
 from ingestion.connectors.x import XRecentSearchConnector
 from ingestion.connectors.zendesk import ZendeskTicketsConnector
 
-CONNECTORS: dict[str, type[Connector]] = {
+CONNECTORS: dict[str, type[Connector[Any, Any]]] = {
     cls.name: cls for cls in (XRecentSearchConnector, TrustpilotReviewsConnector, ZendeskTicketsConnector)
 }
 
 
-def get_connector(name: str) -> type[Connector]:
+def get_connector(name: str) -> type[Connector[Any, Any]]:
     """The connector class registered as ``name``; ``ConnectorConfigError`` for an unknown name."""
     try:
         return CONNECTORS[name]

@@ -122,7 +122,7 @@ def test_bad_api_key_gives_a_clear_message(reviews_api: TrustpilotApi, clock: Fa
     with pytest.raises(ConnectorAuthError) as caught:
         bad.fetch_page(None)
     assert str(caught.value) == (
-        "The reviews API refused the credentials (HTTP 401). Check the source's API key: it must be an "
+        "Reviews API refused the credentials (HTTP 401). Check the source's API key: it must be an "
         "active key of the application that has access to this business unit. The API said: Invalid ApiKey"
     )
     assert len(reviews_api.requests) == 1

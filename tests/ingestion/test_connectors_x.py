@@ -258,7 +258,7 @@ def test_an_unknown_author_keeps_the_bare_id(x_api: XApi, clock: FakeClock) -> N
 @pytest.mark.parametrize(
     ("config", "credentials", "message"),
     [
-        ({}, {"bearer_token": "t"}, "invalid X config: query: Field required"),
+        ({}, {"bearer_token": "t"}, "invalid X recent search config: query: Field required"),
         ({"query": "  "}, {"bearer_token": "t"}, "query: String should have at least 1 character"),
         ({"query": "a", "max_results": 500}, {"bearer_token": "t"}, "max_results: Input should be less than"),
         (
@@ -273,7 +273,7 @@ def test_an_unknown_author_keeps_the_bare_id(x_api: XApi, clock: FakeClock) -> N
             "base_url: Value error, must use https",
         ),
         ({"query": "a", "base_url": "ftp://x"}, {"bearer_token": "t"}, "must be an absolute http(s) URL"),
-        ({"query": "a"}, {}, "invalid X credentials: bearer_token: Field required"),
+        ({"query": "a"}, {}, "invalid X recent search credentials: bearer_token: Field required"),
     ],
 )
 def test_config_errors_are_clear(config: dict, credentials: dict, message: str) -> None:
@@ -283,6 +283,6 @@ def test_config_errors_are_clear(config: dict, credentials: dict, message: str) 
 
 
 def test_a_corrupt_stored_cursor_is_a_config_error_without_a_request(x_api: XApi, clock: FakeClock) -> None:
-    with pytest.raises(ConnectorConfigError, match="invalid stored X cursor: since_id"):
+    with pytest.raises(ConnectorConfigError, match="invalid stored X recent search cursor: since_id"):
         connector(x_api, clock).fetch_page({"since_id": "12; DROP TABLE"})
     assert x_api.requests == []

@@ -19,16 +19,13 @@ the API key to another host.) Errors: 401/403 for a bad key, 404 for an unknown 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import ValidationError
-
-from ingestion.connectors.base import GetJson, RateLimitInfo, WireModel, describe_validation_error
-from ingestion.connectors.errors import MalformedPageError
+from ingestion.connectors.base import GetJson, RateLimitInfo
+from ingestion.connectors.wire import WireModel, parse_envelope
 
 
 class Link(WireModel):
@@ -67,12 +64,5 @@ class TrustpilotClient:
         if language:
             params["language"] = language
         response = self._get_json(self._url, params=params, headers=self._headers)
-        try:
-            envelope = ReviewsEnvelope.model_validate(response.data)
-        except ValidationError as exc:
-            raise MalformedPageError(
-                f"the reviews API answered an unexpected document: {describe_validation_error(exc)}",
-                body=json.dumps(response.data)[: MalformedPageError.MAX_QUARANTINED_BODY],
-                url=response.url,
-            ) from exc
+        envelope = parse_envelope(ReviewsEnvelope, response, api="the reviews API")
         return ReviewsResult(envelope=envelope, rate_limit=response.rate_limit)

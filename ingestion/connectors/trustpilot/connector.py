@@ -21,18 +21,10 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from ingestion.connectors.base import (
-    BaseUrl,
-    Connector,
-    ItemKind,
-    Page,
-    SettingsModel,
-    UtcDatetime,
-    convert_items,
-    parse_settings,
-)
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
 from ingestion.connectors.trustpilot.client import TrustpilotClient
 from ingestion.connectors.trustpilot.parse import review_to_item
+from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, parse_settings
 
 
 class TrustpilotConfig(SettingsModel):
@@ -57,28 +49,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-class TrustpilotReviewsConnector(Connector):
+class TrustpilotReviewsConnector(Connector[TrustpilotConfig, TrustpilotCredentials]):
     kind: ClassVar[ItemKind] = ItemKind.REVIEW
     name: ClassVar[str] = "trustpilot_reviews"
-    title: ClassVar[str] = "The reviews API"
+    title: ClassVar[str] = "Reviews API"
     credentials_help: ClassVar[str] = (
         "Check the source's API key: it must be an active key of the application that has access "
         "to this business unit."
     )
-
-    def validate_config(self) -> None:
-        self._settings()
-
-    def _settings(self) -> tuple[TrustpilotConfig, TrustpilotCredentials]:
-        return (
-            parse_settings(TrustpilotConfig, self.config, what="reviews config"),
-            parse_settings(TrustpilotCredentials, self.credentials, what="reviews credentials"),
-        )
+    config_model = TrustpilotConfig
+    credentials_model = TrustpilotCredentials
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
-        config, credentials = self._settings()
+        config, credentials = self.settings()
         if cursor:
-            state = parse_settings(TrustpilotCursor, dict(cursor), what="stored reviews cursor")
+            state = parse_settings(TrustpilotCursor, dict(cursor), what=f"stored {self.title} cursor")
         else:
             state = TrustpilotCursor(start=config.start)
         client = TrustpilotClient(

@@ -23,7 +23,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ingestion.connectors.base import Author, ItemKind, ItemRejected, RawItem, UtcDatetime, WireModel
+from ingestion.connectors.base import Author, ItemKind, ItemRejected, RawItem
+from ingestion.connectors.wire import UtcDatetime, WireModel
 
 REVIEW_PAGE_URL = "https://www.trustpilot.com/reviews/{id}"
 

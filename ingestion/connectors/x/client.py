@@ -14,14 +14,13 @@ page. Rate limits come as ``x-rate-limit-limit/remaining/reset`` (reset in epoch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from ingestion.connectors.base import GetJson, RateLimitInfo, WireModel, describe_validation_error
-from ingestion.connectors.errors import MalformedPageError
+from ingestion.connectors.base import GetJson, RateLimitInfo
+from ingestion.connectors.wire import WireModel, malformed_page, parse_envelope
 
 SEARCH_PATH = "/2/tweets/search/recent"
 TWEET_FIELDS = "created_at,public_metrics,lang,author_id,conversation_id,entities,referenced_tweets"
@@ -73,18 +72,9 @@ class XClient:
         if next_token:
             params["next_token"] = next_token
         response = self._get_json(self._url, params=params, headers=self._headers)
-        try:
-            envelope = SearchEnvelope.model_validate(response.data)
-        except ValidationError as exc:
-            raise MalformedPageError(
-                f"X recent search answered an unexpected document: {describe_validation_error(exc)}",
-                body=json.dumps(response.data)[: MalformedPageError.MAX_QUARANTINED_BODY],
-                url=response.url,
-            ) from exc
+        envelope = parse_envelope(SearchEnvelope, response, api="X recent search")
         if envelope.meta.result_count > 0 and not envelope.data:
-            raise MalformedPageError(
-                f"X recent search reported {envelope.meta.result_count} results but sent no data",
-                body=json.dumps(response.data)[: MalformedPageError.MAX_QUARANTINED_BODY],
-                url=response.url,
+            raise malformed_page(
+                f"X recent search reported {envelope.meta.result_count} results but sent no data", response
             )
         return SearchResult(envelope=envelope, rate_limit=response.rate_limit)

@@ -18,15 +18,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from ingestion.connectors.base import (
-    BaseUrl,
-    Connector,
-    ItemKind,
-    Page,
-    SettingsModel,
-    convert_items,
-    parse_settings,
-)
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
+from ingestion.connectors.wire import BaseUrl, SettingsModel, parse_settings
 from ingestion.connectors.x.client import XClient
 from ingestion.connectors.x.parse import index_users, tweet_to_item
 
@@ -49,7 +42,7 @@ class XCursor(SettingsModel):
     newest_id: TweetId | None = None
 
 
-class XRecentSearchConnector(Connector):
+class XRecentSearchConnector(Connector[XConfig, XCredentials]):
     kind: ClassVar[ItemKind] = ItemKind.SOCIAL
     name: ClassVar[str] = "x_recent_search"
     title: ClassVar[str] = "X recent search"
@@ -57,19 +50,12 @@ class XRecentSearchConnector(Connector):
         "Check the source's bearer token: it must be a valid app-only token of a project with "
         "access to the v2 recent search endpoint."
     )
-
-    def validate_config(self) -> None:
-        self._settings()
-
-    def _settings(self) -> tuple[XConfig, XCredentials]:
-        return (
-            parse_settings(XConfig, self.config, what="X config"),
-            parse_settings(XCredentials, self.credentials, what="X credentials"),
-        )
+    config_model = XConfig
+    credentials_model = XCredentials
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
-        config, credentials = self._settings()
-        state = parse_settings(XCursor, dict(cursor or {}), what="stored X cursor")
+        config, credentials = self.settings()
+        state = parse_settings(XCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
         client = XClient(self.get_json, base_url=config.base_url, bearer_token=credentials.bearer_token)
         result = client.search_recent(
             query=config.query,

@@ -24,7 +24,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, ValidationError
 
-from ingestion.connectors.base import Author, AwareDatetime, ItemKind, RawItem, WireModel
+from ingestion.connectors.base import Author, ItemKind, RawItem
+from ingestion.connectors.wire import AwareDatetime, WireModel
 
 Count = Annotated[int, Field(ge=0)]
 SnowflakeId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]

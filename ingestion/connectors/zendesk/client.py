@@ -23,15 +23,13 @@ is refused (it would receive our credentials).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
-from ingestion.connectors.base import GetJson, RateLimitInfo, WireModel, describe_validation_error
+from ingestion.connectors.base import GetJson, RateLimitInfo
 from ingestion.connectors.errors import MalformedPageError
+from ingestion.connectors.wire import WireModel, malformed_page, parse_envelope
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 COMMENTS_PATH = "/api/v2/tickets/{id}/comments.json"
@@ -63,14 +61,6 @@ class Conversation:
     users: list[Any]
 
 
-def _malformed(what: str, exc: ValidationError, data: Any, url: str) -> MalformedPageError:
-    return MalformedPageError(
-        f"Zendesk {what} answered an unexpected document: {describe_validation_error(exc)}",
-        body=json.dumps(data)[: MalformedPageError.MAX_QUARANTINED_BODY],
-        url=url,
-    )
-
-
 class ZendeskClient:
     def __init__(
         self,
@@ -95,15 +85,10 @@ class ZendeskClient:
         response = self._get_json(
             self._base_url + EXPORT_PATH, params=params, headers=self._headers, auth=self._auth
         )
-        try:
-            envelope = ExportEnvelope.model_validate(response.data)
-        except ValidationError as exc:
-            raise _malformed("ticket export", exc, response.data, response.url) from exc
+        envelope = parse_envelope(ExportEnvelope, response, api="Zendesk ticket export")
         if not envelope.end_of_stream and not envelope.after_cursor:
-            raise MalformedPageError(
-                "Zendesk ticket export says more follows but gives no after_cursor",
-                body=json.dumps(response.data)[: MalformedPageError.MAX_QUARANTINED_BODY],
-                url=response.url,
+            raise malformed_page(
+                "Zendesk ticket export says more follows but gives no after_cursor", response
             )
         return ExportResult(envelope=envelope, rate_limit=response.rate_limit)
 
@@ -117,18 +102,16 @@ class ZendeskClient:
             if url is None:
                 break
             response = self._get_json(url, params=params, headers=self._headers, auth=self._auth)
-            try:
-                envelope = CommentsEnvelope.model_validate(response.data)
-            except ValidationError as exc:
-                raise _malformed(f"comments of ticket {ticket_id}", exc, response.data, response.url) from exc
+            envelope = parse_envelope(
+                CommentsEnvelope, response, api=f"Zendesk comments of ticket {ticket_id}"
+            )
             comments.extend(envelope.comments)
             users.extend(envelope.users)
             url, params = envelope.next_page, None  # next_page carries its own query string
             if url is not None and urlsplit(url)[:2] != self._origin:
-                raise MalformedPageError(
+                raise malformed_page(
                     f"Zendesk comments of ticket {ticket_id} point to another host for their next page",
-                    body=json.dumps(response.data)[: MalformedPageError.MAX_QUARANTINED_BODY],
-                    url=response.url,
+                    response,
                 )
         else:
             if url is not None:

@@ -22,18 +22,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ingestion.connectors.base import (
-    BaseUrl,
-    Connector,
-    ItemKind,
-    ItemRejected,
-    Page,
-    RawItem,
-    SettingsModel,
-    convert_items,
-    parse_settings,
-)
+from ingestion.connectors.base import Connector, ItemKind, ItemRejected, Page, RawItem, convert_items
 from ingestion.connectors.errors import ConnectorPermanentError, MalformedPageError
+from ingestion.connectors.wire import BaseUrl, SettingsModel, parse_settings
 from ingestion.connectors.zendesk.client import ZendeskClient
 from ingestion.connectors.zendesk.parse import index_users, parse_ticket, ticket_to_item
 
@@ -75,7 +66,7 @@ class ZendeskCursor(SettingsModel):
     start_time: int | None = Field(default=None, ge=0)
 
 
-class ZendeskTicketsConnector(Connector):
+class ZendeskTicketsConnector(Connector[ZendeskConfig, ZendeskCredentials]):
     kind: ClassVar[ItemKind] = ItemKind.SUPPORT
     name: ClassVar[str] = "zendesk_tickets"
     title: ClassVar[str] = "Zendesk"
@@ -83,15 +74,8 @@ class ZendeskTicketsConnector(Connector):
         "Check the source's email and API token (Admin Center > Apps and integrations > Zendesk API) "
         "or its OAuth token; the user needs access to the incremental export (an admin)."
     )
-
-    def validate_config(self) -> None:
-        self._settings()
-
-    def _settings(self) -> tuple[ZendeskConfig, ZendeskCredentials]:
-        return (
-            parse_settings(ZendeskConfig, self.config, what="Zendesk config"),
-            parse_settings(ZendeskCredentials, self.credentials, what="Zendesk credentials"),
-        )
+    config_model = ZendeskConfig
+    credentials_model = ZendeskCredentials
 
     def _client(self, config: ZendeskConfig, credentials: ZendeskCredentials) -> ZendeskClient:
         if credentials.oauth_token is not None:
@@ -110,8 +94,8 @@ class ZendeskTicketsConnector(Connector):
         )
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
-        config, credentials = self._settings()
-        state = parse_settings(ZendeskCursor, dict(cursor or {}), what="stored Zendesk cursor")
+        config, credentials = self.settings()
+        state = parse_settings(ZendeskCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
         client = self._client(config, credentials)
         start_time = state.start_time if state.start_time is not None else config.start_time
         result = client.export_tickets(cursor=state.cursor, start_time=start_time, per_page=config.per_page)

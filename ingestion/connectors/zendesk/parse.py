@@ -31,15 +31,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
-from ingestion.connectors.base import (
-    Author,
-    AwareDatetime,
-    ItemKind,
-    ItemRejected,
-    RawItem,
-    WireModel,
-    describe_validation_error,
-)
+from ingestion.connectors.base import Author, ItemKind, ItemRejected, RawItem
+from ingestion.connectors.wire import AwareDatetime, WireModel, describe_validation_error
 
 ZendeskId = Annotated[int, Field(ge=1)]
 
