@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import analyze, views
+from api import analyze, ingest, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -15,6 +15,7 @@ router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
+    path("ingest", ingest.IngestView.as_view(), name="ingest"),
     path("analyze", analyze.AnalyzeView.as_view(), name="analyze"),
     path("", include(router.urls)),
 ]

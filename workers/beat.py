@@ -10,6 +10,7 @@ from django.conf import settings
 def build_schedule() -> dict[str, dict[str, Any]]:
     return {
         "heartbeat": {"task": "maintenance.heartbeat", "schedule": settings.WORKER_HEARTBEAT_SECONDS},
+        "pull-due-sources": {"task": "ingest.pull_due", "schedule": settings.PULL_CHECK_SECONDS},
         # Re-scan for unenriched mentions: covers enqueues lost while the broker was down.
         "enrich-pending": {"task": "enrich.pending", "schedule": settings.ENRICH_RESCAN_SECONDS},
     }

@@ -11,7 +11,7 @@ from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBui
 
 UNDETERMINED = "und"
 # The languages brands in our markets write in; a smaller set is faster and more accurate.
-DEFAULT_LANGUAGES = "en,es,fr,de,it,pt,nl,sv,da,no,pl,tr"
+DEFAULT_LANGUAGES = "en,es,fr,de,it,pt,nl,sv,da,nb,pl,tr"
 _MIN_LETTERS = 8
 _NOISE = re.compile(r"(?:https?://\S+|www\.\S+|[@#]\w+|\d+)")
 
