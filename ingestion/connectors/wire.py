@@ -12,7 +12,14 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 
 from ingestion.connectors.errors import ConnectorConfigError, MalformedPageError
 from ingestion.connectors.http import JsonResponse
@@ -67,6 +74,12 @@ def _check_base_url(value: str) -> str:
 
 # An API's base URL, without trailing slash: https, or http to a loopback address only.
 BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
+
+
+# A secret sent in a header: printable ASCII without spaces, so it can never break a header line.
+Token = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]+$")
+]
 
 
 def describe_validation_error(exc: ValidationError, *, limit: int = 5) -> str:

@@ -274,12 +274,14 @@ def test_an_unknown_author_keeps_the_bare_id(x_api: XApi, clock: FakeClock) -> N
         ),
         ({"query": "a", "base_url": "ftp://x"}, {"bearer_token": "t"}, "must be an absolute http(s) URL"),
         ({"query": "a"}, {}, "invalid X recent search credentials: bearer_token: Field required"),
+        ({"query": "a"}, {"bearer_token": "abc\r\nX-Evil: 1"}, "bearer_token: String should match pattern"),
     ],
 )
 def test_config_errors_are_clear(config: dict, credentials: dict, message: str) -> None:
     with pytest.raises(ConnectorConfigError) as caught:
         XRecentSearchConnector(config, credentials).validate_config()
     assert message in str(caught.value)
+    assert "X-Evil" not in str(caught.value)  # values, secrets above all, never echo back
 
 
 def test_a_corrupt_stored_cursor_is_a_config_error_without_a_request(x_api: XApi, clock: FakeClock) -> None:
