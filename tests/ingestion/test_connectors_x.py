@@ -14,6 +14,7 @@ from ingestion.connectors import (
     ConnectorRateLimited,
     ItemKind,
     MalformedPageError,
+    iter_pages,
 )
 from ingestion.connectors.x import XRecentSearchConnector
 from tests.ingestion.servers.harness import Response, serve
@@ -119,6 +120,20 @@ def test_a_sweep_resumes_from_a_stored_mid_sweep_cursor(x_api: XApi, clock: Fake
     ids = [i.external_id for p in [first, *pages] for i in p.items]
     assert len(ids) == len(set(ids)) == 25
     assert cursor == {"since_id": str(FIRST_ID + 24)}
+
+
+def test_iter_pages_stops_at_the_page_budget_and_resumes(x_api: XApi, clock: FakeClock) -> None:
+    pages = list(iter_pages(connector(x_api, clock), None, max_pages=2))
+    assert [len(p.items) for p in pages] == [10, 10] and not pages[-1].exhausted
+    rest = list(iter_pages(connector(x_api, clock), pages[-1].next_cursor, max_pages=10))
+    assert [len(p.items) for p in rest] == [5] and rest[-1].exhausted
+
+
+def test_iter_pages_stops_when_the_rate_limit_window_is_used_up(x_api: XApi, clock: FakeClock) -> None:
+    x_api.remaining = 2  # the next answer says 1 left, the one after 0
+    pages = list(iter_pages(connector(x_api, clock), None, max_pages=10))
+    assert len(pages) == 2
+    assert pages[-1].rate_limit is not None and pages[-1].rate_limit.resume_at is not None
 
 
 def test_an_empty_stored_cursor_is_a_first_pull(x_api: XApi, clock: FakeClock) -> None:

@@ -44,6 +44,9 @@ def drain(
     for _ in range(max_pages):
         page = connector.fetch_page(current)
         pages.append(page)
+        # What the caller stores goes into JSON fields: it must all serialise.
+        json.dumps([(item.extra, item.engagement, item.raw) for item in page.items])
+        json.dumps([skipped.raw for skipped in page.skipped])
         # Through JSON, as the Source's JSONField stores it: the cursor must survive the round trip.
         current = json.loads(json.dumps(page.next_cursor))
         assert current == page.next_cursor
