@@ -87,8 +87,8 @@ def describe_validation_error(exc: ValidationError, *, limit: int = 5) -> str:
     they may be secrets, or huge)."""
     parts = []
     for error in exc.errors(include_input=False)[:limit]:
-        where = ".".join(str(part) for part in error["loc"]) or "(document)"
-        parts.append(f"{where}: {error['msg']}")
+        where = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
     more = exc.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")

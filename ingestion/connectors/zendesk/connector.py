@@ -49,7 +49,10 @@ class ZendeskConfig(SettingsModel):
 
 
 class ZendeskCredentials(SettingsModel):
-    email: NonEmpty | None = None
+    # Basic auth sends "{email}/token:{api_token}": a colon in the email would shift the split.
+    email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s:@]+@[^\s:@]+$")] | None = (
+        None
+    )
     api_token: NonEmpty | None = None
     oauth_token: Token | None = None
 
