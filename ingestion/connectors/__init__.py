@@ -4,7 +4,7 @@ See ``base`` for the contract, ``http`` for the retry policy and ``errors`` for 
 asks of the caller.
 """
 
-from ingestion.connectors.base import Author, Connector, ItemKind, Page, RawItem, SkippedItem
+from ingestion.connectors.base import Author, Connector, ItemKind, Page, RawItem, SkippedItem, iter_pages
 from ingestion.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
@@ -39,4 +39,5 @@ __all__ = [
     "SystemClock",
     "Timeouts",
     "get_connector",
+    "iter_pages",
 ]

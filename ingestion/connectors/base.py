@@ -23,7 +23,7 @@ subclasses); the base validates them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -46,6 +46,7 @@ __all__ = [
     "RawItem",
     "SkippedItem",
     "convert_items",
+    "iter_pages",
 ]
 
 
@@ -71,8 +72,9 @@ class RawItem:
     ``engagement`` holds non-negative counts under the keys likes, reposts, replies, quotes, views
     (those the source has). ``language`` is the source's own hint (ISO 639-1), or ``None``.
     ``extra`` holds what is specific to the kind: ``rating`` (1..5) and ``title`` for reviews,
-    ``ticket_id`` and ``turns`` for support transcripts. ``raw`` is the original JSON object, kept for
-    quarantine and re-parsing.
+    ``ticket_id`` and ``turns`` for support transcripts; it is JSON-serialisable. ``raw`` is the
+    original JSON (for a ticket: ``{"ticket": ..., "comments": [...]}``), kept for quarantine and
+    re-parsing.
     """
 
     external_id: str
@@ -205,6 +207,24 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
 
 
 GetJson = Callable[..., JsonResponse]  # Connector.get_json, handed to each source's client
+
+
+def iter_pages(
+    connector: Connector[Any, Any], cursor: Mapping[str, Any] | None, *, max_pages: int
+) -> Iterator[Page]:
+    """Pages from ``cursor`` on, for one pull: stops after an exhausted page, after ``max_pages``,
+    or when the API's rate-limit window is used up (``page.rate_limit.resume_at`` says until when).
+
+    The request for a page goes out only when the caller asks for it, that is after it has stored
+    the page before (and its ``next_cursor``); a caller that stops early loses nothing.
+    """
+    current = dict(cursor) if cursor else None
+    for _ in range(max_pages):
+        page = connector.fetch_page(current)
+        yield page
+        if page.exhausted or (page.rate_limit is not None and page.rate_limit.resume_at is not None):
+            return
+        current = page.next_cursor
 
 
 def convert_items(

@@ -264,14 +264,21 @@ class HttpClient:
             raise _Retry(f"timed out: {exc.__class__.__name__}", status=None, server_wait=None) from exc
         except requests.ConnectionError as exc:
             raise _Retry(f"connection failed: {_short(exc)}", status=None, server_wait=None) from exc
-        except requests.RequestException as exc:  # invalid URL, too many redirects...
-            raise ConnectorPermanentError(f"request to {safe_url} failed: {_short(exc)}") from exc
+        except requests.RequestException as exc:  # invalid URL, invalid header value...
+            # The class name only: requests quotes the offending header value, which may be a key.
+            raise ConnectorPermanentError(f"request to {safe_url} failed: {exc.__class__.__name__}") from exc
 
         with response:
             status = response.status_code
             if 200 <= status < 300:
-                body = self._read_body(response, safe_url, self.max_body_bytes, oversize_is_malformed=True)
-                data = _decode_json(body, safe_url)
+                try:
+                    body = self._read_body(
+                        response, safe_url, self.max_body_bytes, oversize_is_malformed=True
+                    )
+                    data = _decode_json(body, safe_url)
+                except MalformedPageError as exc:
+                    self._record(safe_url, status, str(exc), None)
+                    raise
                 self._record(safe_url, status, "", None)
                 now = self.clock.now()
                 return JsonResponse(
@@ -283,7 +290,8 @@ class HttpClient:
                     attempts=attempt,
                 )
             if 300 <= status < 400:
-                location = _without_query(response.headers.get("Location", "")) or "(no Location)"
+                location = response.headers.get("Location")
+                location = _without_query(location) if location else "(no Location)"
                 self._record(safe_url, status, f"redirect to {location}", None)
                 raise ConnectorPermanentError(
                     f"HTTP {status} from {safe_url}: redirects to {location}, which is not followed "

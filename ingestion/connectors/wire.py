@@ -12,7 +12,14 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 
 from ingestion.connectors.errors import ConnectorConfigError, MalformedPageError
 from ingestion.connectors.http import JsonResponse
@@ -69,13 +76,19 @@ def _check_base_url(value: str) -> str:
 BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
 
 
+# A secret sent in a header: printable ASCII without spaces, so it can never break a header line.
+Token = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]+$")
+]
+
+
 def describe_validation_error(exc: ValidationError, *, limit: int = 5) -> str:
     """'stars: Input should be a valid integer; consumer.displayName: Field required' (no values:
     they may be secrets, or huge)."""
     parts = []
     for error in exc.errors(include_input=False)[:limit]:
-        where = ".".join(str(part) for part in error["loc"]) or "(document)"
-        parts.append(f"{where}: {error['msg']}")
+        where = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
     more = exc.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")

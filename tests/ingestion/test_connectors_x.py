@@ -14,6 +14,7 @@ from ingestion.connectors import (
     ConnectorRateLimited,
     ItemKind,
     MalformedPageError,
+    iter_pages,
 )
 from ingestion.connectors.x import XRecentSearchConnector
 from tests.ingestion.servers.harness import Response, serve
@@ -119,6 +120,20 @@ def test_a_sweep_resumes_from_a_stored_mid_sweep_cursor(x_api: XApi, clock: Fake
     ids = [i.external_id for p in [first, *pages] for i in p.items]
     assert len(ids) == len(set(ids)) == 25
     assert cursor == {"since_id": str(FIRST_ID + 24)}
+
+
+def test_iter_pages_stops_at_the_page_budget_and_resumes(x_api: XApi, clock: FakeClock) -> None:
+    pages = list(iter_pages(connector(x_api, clock), None, max_pages=2))
+    assert [len(p.items) for p in pages] == [10, 10] and not pages[-1].exhausted
+    rest = list(iter_pages(connector(x_api, clock), pages[-1].next_cursor, max_pages=10))
+    assert [len(p.items) for p in rest] == [5] and rest[-1].exhausted
+
+
+def test_iter_pages_stops_when_the_rate_limit_window_is_used_up(x_api: XApi, clock: FakeClock) -> None:
+    x_api.remaining = 2  # the next answer says 1 left, the one after 0
+    pages = list(iter_pages(connector(x_api, clock), None, max_pages=10))
+    assert len(pages) == 2
+    assert pages[-1].rate_limit is not None and pages[-1].rate_limit.resume_at is not None
 
 
 def test_an_empty_stored_cursor_is_a_first_pull(x_api: XApi, clock: FakeClock) -> None:
@@ -274,12 +289,14 @@ def test_an_unknown_author_keeps_the_bare_id(x_api: XApi, clock: FakeClock) -> N
         ),
         ({"query": "a", "base_url": "ftp://x"}, {"bearer_token": "t"}, "must be an absolute http(s) URL"),
         ({"query": "a"}, {}, "invalid X recent search credentials: bearer_token: Field required"),
+        ({"query": "a"}, {"bearer_token": "abc\r\nX-Evil: 1"}, "bearer_token: String should match pattern"),
     ],
 )
 def test_config_errors_are_clear(config: dict, credentials: dict, message: str) -> None:
     with pytest.raises(ConnectorConfigError) as caught:
         XRecentSearchConnector(config, credentials).validate_config()
     assert message in str(caught.value)
+    assert "X-Evil" not in str(caught.value)  # values, secrets above all, never echo back
 
 
 def test_a_corrupt_stored_cursor_is_a_config_error_without_a_request(x_api: XApi, clock: FakeClock) -> None:

@@ -240,7 +240,8 @@ def test_an_invalid_cursor_answered_400_is_permanent(desk: ZendeskApi, clock: Fa
 @pytest.mark.parametrize(
     ("config", "credentials", "message"),
     [
-        ({}, {"oauth_token": "t"}, "give either subdomain or base_url"),
+        ({}, {"oauth_token": "t"}, "invalid Zendesk config: Value error, give either subdomain or base_url"),
+        ({"subdomain": "acme"}, {"email": "a:b@c.d", "api_token": "t"}, "email: String should match pattern"),
         ({"subdomain": "a", "base_url": "https://a.zendesk.com"}, {"oauth_token": "t"}, "either subdomain"),
         ({"subdomain": "Bad Name!"}, {"oauth_token": "t"}, "subdomain: String should match pattern"),
         (

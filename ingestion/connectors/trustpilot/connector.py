@@ -24,7 +24,7 @@ from pydantic import Field, StringConstraints
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
 from ingestion.connectors.trustpilot.client import TrustpilotClient
 from ingestion.connectors.trustpilot.parse import review_to_item
-from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, UtcDatetime, parse_settings
 
 
 class TrustpilotConfig(SettingsModel):
@@ -36,7 +36,7 @@ class TrustpilotConfig(SettingsModel):
 
 
 class TrustpilotCredentials(SettingsModel):
-    api_key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    api_key: Token
 
 
 class TrustpilotCursor(SettingsModel):

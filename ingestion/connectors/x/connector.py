@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, StringConstraints
 
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
-from ingestion.connectors.wire import BaseUrl, SettingsModel, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, parse_settings
 from ingestion.connectors.x.client import XClient
 from ingestion.connectors.x.parse import index_users, tweet_to_item
 
@@ -33,7 +33,7 @@ class XConfig(SettingsModel):
 
 
 class XCredentials(SettingsModel):
-    bearer_token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    bearer_token: Token
 
 
 class XCursor(SettingsModel):

@@ -24,7 +24,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from ingestion.connectors.base import Connector, ItemKind, ItemRejected, Page, RawItem, convert_items
 from ingestion.connectors.errors import ConnectorPermanentError, MalformedPageError
-from ingestion.connectors.wire import BaseUrl, SettingsModel, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, parse_settings
 from ingestion.connectors.zendesk.client import ZendeskClient
 from ingestion.connectors.zendesk.parse import index_users, parse_ticket, ticket_to_item
 
@@ -49,9 +49,12 @@ class ZendeskConfig(SettingsModel):
 
 
 class ZendeskCredentials(SettingsModel):
-    email: NonEmpty | None = None
+    # Basic auth sends "{email}/token:{api_token}": a colon in the email would shift the split.
+    email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s:@]+@[^\s:@]+$")] | None = (
+        None
+    )
     api_token: NonEmpty | None = None
-    oauth_token: NonEmpty | None = None
+    oauth_token: Token | None = None
 
     @model_validator(mode="after")
     def _one_scheme(self) -> ZendeskCredentials:

@@ -26,13 +26,18 @@ class FakeClock:
 
 
 def make_http(
-    clock: FakeClock, *, max_attempts: int = 4, read_timeout: float = 5.0, **retry: float
+    clock: FakeClock,
+    *,
+    max_attempts: int = 4,
+    read_timeout: float = 5.0,
+    base_delay: float = 1.0,
+    max_delay: float = 60.0,
+    max_server_wait: float = 120.0,
 ) -> HttpClient:
-    return HttpClient(
-        timeouts=Timeouts(connect=2.0, read=read_timeout),
-        retry=RetryPolicy(max_attempts=max_attempts, **retry),  # type: ignore[arg-type]
-        clock=clock,
+    retry = RetryPolicy(
+        max_attempts=max_attempts, base_delay=base_delay, max_delay=max_delay, max_server_wait=max_server_wait
     )
+    return HttpClient(timeouts=Timeouts(connect=2.0, read=read_timeout), retry=retry, clock=clock)
 
 
 def drain(
@@ -44,6 +49,9 @@ def drain(
     for _ in range(max_pages):
         page = connector.fetch_page(current)
         pages.append(page)
+        # What the caller stores goes into JSON fields: it must all serialise.
+        json.dumps([(item.extra, item.engagement, item.raw) for item in page.items])
+        json.dumps([skipped.raw for skipped in page.skipped])
         # Through JSON, as the Source's JSONField stores it: the cursor must survive the round trip.
         current = json.loads(json.dumps(page.next_cursor))
         assert current == page.next_cursor
