@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 
 from ingestion.pipeline import PreparedMention, Rejected
 from listening.mentions.models import BrandMention, CampaignMention, Mention, QuarantinedItem, Source
@@ -205,13 +205,22 @@ def _collapse_duplicates(org_id: int, stored: list[tuple[int, PreparedMention]])
     ):
         canonical.setdefault(content_hash, mention_id)
     per_canonical: Counter[int] = Counter()
-    pointers: dict[int, list[int]] = {}
+    pointer: dict[int, int] = {}
     for mention_id, item in stored:
         target = canonical.get(item.duplicate_of_hash)
         if target is None or target == mention_id:
             continue
         per_canonical[target] += 1
-        pointers.setdefault(target, []).append(mention_id)
-    for target, mention_ids in pointers.items():
-        Mention.objects.filter(id__in=mention_ids).update(canonical_id=target)
-        Mention.objects.filter(id=target).update(duplicate_count=F("duplicate_count") + per_canonical[target])
+        pointer[mention_id] = target
+    if not pointer:
+        return
+    # Two statements for the whole batch, however many canonicals it touches.
+    Mention.objects.filter(id__in=list(pointer)).update(
+        canonical_id=Case(*(When(id=dup, then=Value(target)) for dup, target in pointer.items()))
+    )
+    Mention.objects.filter(id__in=list(per_canonical)).update(
+        duplicate_count=F("duplicate_count")
+        + Case(
+            *(When(id=target, then=Value(count)) for target, count in per_canonical.items()), default=Value(0)
+        )
+    )

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 NUM_PERM = 64
-THRESHOLD = 0.7
+THRESHOLD = 0.85
 SHINGLE = 3
 _RT = re.compile(r"^\s*(?:RT|MT)\s+@\w+:?\s*", re.I)
 _STRIP = re.compile(r"https?://\S+|www\.\S+|@\w+|[^\w\s#]")
@@ -39,11 +39,16 @@ def shingles(words: str) -> list[bytes]:
     return [" ".join(tokens[i : i + SHINGLE]).encode("utf-8") for i in range(len(tokens) - SHINGLE + 1)]
 
 
+# Generated once: MinHash() would otherwise redraw the same permutations for every text.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
+
+
 def signature(words: str) -> LeanMinHash | None:
     grams = shingles(words)
     if len(grams) < 2:  # too short to call anything a near-duplicate of it
         return None
-    minhash = MinHash(num_perm=NUM_PERM)
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=_PERMUTATIONS, scheme=_SCHEME)
     minhash.update_batch(grams)
     return LeanMinHash(minhash)
 

@@ -96,6 +96,53 @@ ASPECTS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 
+# Where and when people used the gear, and how they sign off: real posts rarely repeat word for word.
+CONTEXTS = [
+    "",
+    "",
+    " on the West Highland Way",
+    " after six months of use",
+    " on a wet week in the Lakes",
+    " during our Dolomites trip",
+    " on my commute",
+    " in the Cairngorms",
+    " on a 3-day hut trek",
+    " in Patagonia last spring",
+    " on the Camino",
+    " in proper Scottish sleet",
+    " at a festival",
+    " on a family trip to Snowdonia",
+    " on the Tour du Mont Blanc",
+    " on my first winter camp",
+]
+ENDINGS = {
+    "positive": [
+        "",
+        "",
+        " 10/10.",
+        " Would buy again.",
+        " 😍",
+        " Love it.",
+        " Highly recommend!",
+        " 🙌",
+        " Best purchase this year.",
+        " Chuffed.",
+    ],
+    "negative": [
+        "",
+        "",
+        " Gutted.",
+        " Not impressed.",
+        " 🙄",
+        " Never again.",
+        " Sort it out.",
+        " 😤",
+        " Expected better for the price.",
+        " Returning it.",
+    ],
+    "neutral": ["", "", " Thoughts?", " Any advice welcome.", " Cheers!", " 🤔", " Asking for a friend."],
+}
+
 NEUTRAL_LINES = [
     "Does anyone know if the {product} comes in a women's cut?",
     "Comparing the {product} with the {other} for a trip to Iceland next month.",
@@ -296,6 +343,8 @@ def _opinion(rng: random.Random, author: DemoAuthor, brand: str, sentiment: str)
             ],
         }[sentiment]
         text = rng.choice(openers).format(brand=_brand_text(brand), product=product, phrase=phrase)
+        text = text[:-1] + rng.choice(CONTEXTS) + text[-1]
+    text += rng.choice(ENDINGS[sentiment])
     if rng.random() < 0.6:
         text += " " + " ".join(rng.sample(persona["hashtags"], k=rng.randint(1, 2)))
     if rng.random() < 0.15:
@@ -350,8 +399,13 @@ def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True
         author = rng.choice(authors)
         at = _when(rng, start, quiet_end)
         roll = rng.random()
-        if roll < 0.22:
-            yield social(author, rng.choice(PERSONAS[author.persona]["asides"]), at)
+        if roll < 0.12:
+            aside = rng.choice(PERSONAS[author.persona]["asides"])
+            place = rng.choice(CONTEXTS[2:]).strip()
+            tail = rng.choice(
+                [f" ({place})", f" Day {rng.randint(2, 60)}.", " 🏔️", " ☀️", "", f" {rng.randint(2, 9)}°C."]
+            )
+            yield social(author, aside + tail + " " + rng.choice(PERSONAS[author.persona]["hashtags"]), at)
             continue
         brand = author.loyal_to if rng.random() < 0.75 else rng.choice([OWN, *COMPETITORS])
         weights = {
@@ -380,6 +434,9 @@ def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True
     for _ in range(10 * 14):
         author = rng.choice(authors)
         text = rng.choice(CAMPAIGN_LINES).format(brand=OWN, product=rng.choice(PRODUCTS[OWN]))
+        text += rng.choice(
+            ["", "", " 🍂", " #autumn", " #hiking", " Go see it.", f" Day {rng.randint(1, 30)}."]
+        )
         yield social(author, text, _when(rng, campaign_start, quiet_end), boost=2.5)
 
     # Bots: the same spam from several accounts within minutes (near-duplicates, high bot scores).
@@ -468,5 +525,5 @@ def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True
         # A spike: StormShell zipper complaints pile up over the last three hours.
         for _ in range(70):
             author = rng.choice(authors)
-            text = rng.choice(BURST_LINES).format(brand=OWN)
+            text = rng.choice(BURST_LINES).format(brand=OWN) + rng.choice(ENDINGS["negative"])
             yield social(author, text, _when(rng, quiet_end, now), boost=1.5)
