@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-NUM_PERM = 64
+NUM_PERM = 128
 THRESHOLD = 0.85
 SHINGLE = 3
 _RT = re.compile(r"^\s*(?:RT|MT)\s+@\w+:?\s*", re.I)
@@ -64,7 +64,10 @@ class DedupIndex:
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
-        self._lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+        # Bands tuned for recall (a missed duplicate inflates volume); candidates are then confirmed
+        # against their stored signature, which removes the extra false positives.
+        self._lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, weights=(0.1, 0.9))
+        self._signatures: dict[str, LeanMinHash] = {}
         self._order: OrderedDict[str, None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -75,14 +78,15 @@ class DedupIndex:
             return key
         sig = signature(words)
         if sig is not None:
-            similar = self._lsh.query(sig)
+            similar = [k for k in self._lsh.query(sig) if sig.jaccard(self._signatures[k]) >= THRESHOLD]
             if similar:
                 return str(min(similar))  # deterministic choice among near matches
             self._lsh.insert(key, sig)
+            self._signatures[key] = sig
         self._order[key] = None
         while len(self._order) > self.capacity:
             oldest, _ = self._order.popitem(last=False)
-            if oldest in self._lsh.keys:
+            if self._signatures.pop(oldest, None) is not None:
                 self._lsh.remove(oldest)
         return ""
 

@@ -12,8 +12,9 @@ import ftfy
 _FTFY_MAX_CHARS = 100_000
 
 _TAG = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<[A-Za-z/!][^<>]{0,500}>", re.S | re.I)
-# C0/C1 controls except tab/newline, bidi overrides/isolates (spoofing), BOM, lone surrogates.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+# C0/C1 controls except tab/newline, bidi overrides/isolates (spoofing), BOM, lone surrogates and
+# the replacement character left where a decoder gave up.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffd\ud800-\udfff]")
 # Zero-width space/non-joiner and soft hyphen split words for matching; ZWJ is kept (emoji sequences).
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u00ad\u2060]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")

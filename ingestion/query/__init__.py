@@ -7,7 +7,7 @@ Grammar (case-insensitive; adjacent terms mean AND; NOT binds tightest, then NEA
     and      := unary (["AND"] unary)*
     unary    := "NOT" unary | near
     near     := primary ("NEAR/" n primary)?
-    primary  := "(" or ")" | "\"phrase words\"" | #hashtag | @handle | word | word*
+    primary  := "(" or ")" | "\"phrase words\"" | #hashtag | @handle | word | word* | -primary
 
 Matching is on whole words, so ``apple`` does not match ``pineapple``; ``run*`` matches ``running``.
 A plain word also matches the hashtag and the handle of the same name (``nike`` finds ``#nike``),
@@ -52,6 +52,8 @@ class TextIndex:
         positions: dict[str, list[int]] = {}
         for index, token in enumerate(self.tokens):
             positions.setdefault(token, []).append(index)
+            if token.endswith("'s"):  # "Apple's" is a mention of apple
+                positions.setdefault(token[:-2], []).append(index)
         self.positions = positions
 
     def word_positions(self, word: str, *, prefix: bool, kind: str) -> list[int]:
@@ -253,6 +255,8 @@ class _Parser:
                 raise QuerySyntaxError("Empty phrase", token.position)
             return Phrase(tuple(words)) if len(words) > 1 else Term(words[0])
         if token.kind == "word":
+            if token.value.startswith("-") and len(token.value) > 1:  # "-word": X-style NOT
+                return Not(self.term(_Tok("word", token.value[1:], token.position + 1)))
             return self.term(token)
         if token.kind == "end":
             raise QuerySyntaxError("The query ends where a word was expected", token.position)
