@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
+from django.utils import timezone
+from psycopg2.extras import Json, execute_values
 
 from ingestion.pipeline import PreparedMention, Rejected
 from listening.mentions.models import BrandMention, CampaignMention, Mention, QuarantinedItem, Source
@@ -108,6 +110,103 @@ def store_batch(
             if item.external_id in existing and outcomes[index] is None:
                 outcomes[index] = ItemOutcome(index, "duplicate", id=existing[item.external_id])
 
+        ids = _insert_mentions(org_id, source, [item for _, item in new])
+        new_ids: list[int] = []
+        for index, item in new:
+            mention_id = ids.get(item.external_id)
+            outcomes[index] = ItemOutcome(index, "stored", id=mention_id)
+            if mention_id is not None:
+                new_ids.append(mention_id)
+
+        _link(org_id, [(ids[item.external_id], item) for _, item in new if item.external_id in ids])
+        _collapse_duplicates(
+            org_id, [(ids[item.external_id], item) for _, item in new if item.external_id in ids]
+        )
+
+        if on_commit is not None and new_ids:
+            transaction.on_commit(lambda: on_commit(new_ids))
+
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+_MENTION_COLUMNS = (
+    "organization_id",
+    "source_id",
+    "external_id",
+    "kind",
+    "text",
+    "clean_text",
+    "model_text",
+    "language",
+    "language_confidence",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "published_at",
+    "url",
+    "engagement",
+    "engagement_total",
+    "rating",
+    "extra",
+    "bot_score",
+    "content_hash",
+    "duplicate_count",
+    "sentiment",
+    "created_at",
+    "updated_at",
+)
+
+
+def _engagement_total(item: PreparedMention) -> int:
+    return sum(v for v in item.engagement.values() if isinstance(v, int) and v > 0)
+
+
+def _insert_mentions(org_id: int, source: Source, items: list[PreparedMention]) -> dict[str, int]:
+    """Insert new mentions, skipping external ids a concurrent batch stored first; returns
+    external id → mention id for every item of the batch that is now stored."""
+    if not items:
+        return {}
+    if connection.vendor == "postgresql":
+        # One multi-row INSERT ... RETURNING per page: a third of the ORM's cost for wide rows.
+        now = timezone.now()
+        rows = [
+            (
+                org_id,
+                source.pk,
+                item.external_id,
+                item.kind,
+                item.text,
+                item.clean_text,
+                item.model_text,
+                item.language,
+                item.language_confidence,
+                item.author_id,
+                item.author_handle,
+                item.author_name,
+                item.published_at,
+                item.url,
+                Json(item.engagement),
+                _engagement_total(item),
+                item.rating,
+                Json(item.extra),
+                item.bot_score,
+                item.content_hash,
+                1,
+                "",
+                now,
+                now,
+            )
+            for item in items
+        ]
+        sql = (
+            f"INSERT INTO {Mention._meta.db_table} ({', '.join(_MENTION_COLUMNS)}) VALUES %s "
+            "ON CONFLICT (organization_id, source_id, external_id) DO NOTHING RETURNING external_id, id"
+        )
+        with connection.cursor() as cursor:
+            returned = execute_values(cursor.cursor, sql, rows, page_size=BATCH_SIZE, fetch=True)
+        ids = {external_id: mention_id for external_id, mention_id in returned}
+        missing = [item.external_id for item in items if item.external_id not in ids]
+    else:
         Mention.objects.bulk_create(
             [
                 Mention(
@@ -126,39 +225,25 @@ def store_batch(
                     published_at=item.published_at,
                     url=item.url,
                     engagement=item.engagement,
-                    engagement_total=sum(v for v in item.engagement.values() if isinstance(v, int) and v > 0),
+                    engagement_total=_engagement_total(item),
                     rating=item.rating,
                     extra=item.extra,
                     bot_score=item.bot_score,
                     content_hash=item.content_hash,
                 )
-                for _, item in new
+                for item in items
             ],
             batch_size=BATCH_SIZE,
-            # A concurrent batch may have stored the same id since the lookup: keep theirs.
-            ignore_conflicts=True,
+            ignore_conflicts=True,  # a concurrent batch may have stored the same id since the lookup
         )
-        ids = dict(
+        ids, missing = {}, [item.external_id for item in items]
+    if missing:
+        ids.update(
             Mention.objects.filter(
-                organization_id=org_id, source=source, external_id__in=[item.external_id for _, item in new]
+                organization_id=org_id, source=source, external_id__in=missing
             ).values_list("external_id", "id")
         )
-        new_ids: list[int] = []
-        for index, item in new:
-            mention_id = ids.get(item.external_id)
-            outcomes[index] = ItemOutcome(index, "stored", id=mention_id)
-            if mention_id is not None:
-                new_ids.append(mention_id)
-
-        _link(org_id, [(ids[item.external_id], item) for _, item in new if item.external_id in ids])
-        _collapse_duplicates(
-            org_id, [(ids[item.external_id], item) for _, item in new if item.external_id in ids]
-        )
-
-        if on_commit is not None and new_ids:
-            transaction.on_commit(lambda: on_commit(new_ids))
-
-    return [outcome for outcome in outcomes if outcome is not None]
+    return ids
 
 
 def _link(org_id: int, stored: list[tuple[int, PreparedMention]]) -> None:

@@ -20,7 +20,7 @@ from ingestion.cleaning.pii import redact
 from ingestion.cleaning.spam import score_batch
 from ingestion.cleaning.text import clean_display_text
 from ingestion.connectors.base import RawItem
-from ingestion.query import Matcher, TextIndex
+from ingestion.query import QueryIndex, TextIndex
 
 MIN_TEXT_CHARS = 1
 
@@ -61,11 +61,11 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Matchers:
-    """Compiled queries of one organization: brand id → matcher, campaign id → (matcher, brand id,
-    start, end). A campaign matches only within its dates."""
+    """Compiled queries of one organization; a campaign matches only within its dates."""
 
-    brands: Mapping[int, Matcher] = field(default_factory=dict)
-    campaigns: Mapping[int, tuple[Matcher, datetime, datetime | None]] = field(default_factory=dict)
+    brands: QueryIndex = field(default_factory=lambda: QueryIndex({}))
+    campaigns: QueryIndex = field(default_factory=lambda: QueryIndex({}))
+    campaign_dates: Mapping[int, tuple[datetime, datetime | None]] = field(default_factory=dict)
 
 
 def _support_turns(extra: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -123,14 +123,12 @@ def prepare_batch(
             dedup.canonical_for(key, canonical_words(model_texts[position])) if dedup is not None else ""
         )
         text_index = TextIndex(display)
-        brand_ids = [brand_id for brand_id, matcher in matchers.brands.items() if matcher(text_index)]
-        campaign_ids = [
-            campaign_id
-            for campaign_id, (matcher, starts_at, ends_at) in matchers.campaigns.items()
-            if starts_at <= item.published_at
-            and (ends_at is None or item.published_at < ends_at)
-            and matcher(text_index)
-        ]
+        brand_ids = matchers.brands.match(text_index)
+        campaign_ids = []
+        for campaign_id in matchers.campaigns.match(text_index):
+            starts_at, ends_at = matchers.campaign_dates[campaign_id]
+            if starts_at <= item.published_at and (ends_at is None or item.published_at < ends_at):
+                campaign_ids.append(campaign_id)
         extra, turn_redactions = (
             _support_turns(dict(item.extra)) if item.kind == "support" else (dict(item.extra), 0)
         )

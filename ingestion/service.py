@@ -30,7 +30,7 @@ from ingestion.connectors import (
 from ingestion.loader import ItemOutcome, store_batch
 from ingestion.pipeline import Matchers, Rejected, prepare_batch
 from ingestion.push import ItemError, parse_item
-from ingestion.query import QuerySyntaxError, compile_query
+from ingestion.query import QueryIndex, QuerySyntaxError, validate
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Mention, QuarantinedItem, Source
 
@@ -88,24 +88,27 @@ def matchers_for(organization_id: int) -> Matchers:
     cached = _matchers.get(organization_id)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    brand_matchers = {}
-    for brand_id, query in brands.values_list("id", "query"):
-        try:
-            brand_matchers[brand_id] = compile_query(query)
-        except QuerySyntaxError as exc:  # validated at save; an old row may predate a grammar change
-            log.warning("brand_query_invalid", brand_id=brand_id, error=str(exc))
-    campaign_matchers = {}
-    for campaign_id, query, starts_at, ends_at in campaigns.values_list(
-        "id", "query", "starts_at", "ends_at"
-    ):
-        try:
-            campaign_matchers[campaign_id] = (compile_query(query), starts_at, ends_at)
-        except QuerySyntaxError as exc:
-            log.warning("campaign_query_invalid", campaign_id=campaign_id, error=str(exc))
-    matchers = Matchers(brands=brand_matchers, campaigns=campaign_matchers)
+    matchers = Matchers(
+        brands=_query_index("brand", dict(brands.values_list("id", "query"))),
+        campaigns=_query_index("campaign", dict(campaigns.values_list("id", "query"))),
+        campaign_dates={
+            pk: (start, end) for pk, start, end in campaigns.values_list("id", "starts_at", "ends_at")
+        },
+    )
     with _lock:
         _matchers[organization_id] = (stamp, matchers)
     return matchers
+
+
+def _query_index(what: str, queries: dict[int, str]) -> QueryIndex:
+    valid = {}
+    for query_id, query in queries.items():
+        try:
+            validate(query)
+            valid[query_id] = query
+        except QuerySyntaxError as exc:  # validated at save; an old row may predate a grammar change
+            log.warning("stored_query_invalid", kind=what, id=query_id, error=str(exc))
+    return QueryIndex(valid)
 
 
 def dedup_index_for(organization_id: int) -> DedupIndex:

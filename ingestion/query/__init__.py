@@ -343,6 +343,62 @@ def compile_query(query: str) -> Matcher:
     return _compile(parse(query))
 
 
+def trigger_keys(node: Node) -> frozenset[str] | None:
+    """Token keys at least one of which a text must contain for ``node`` to match, or None when
+    no such set exists (a top-level NOT, a wildcard). Used to skip queries that cannot match."""
+    if isinstance(node, Term):
+        if node.prefix:
+            return None
+        kinds = {"word": ("", "#", "@"), "#": ("#",), "@": ("@",)}[node.kind]
+        return frozenset(f"{k}{node.word}" for k in kinds)
+    if isinstance(node, Phrase):
+        return trigger_keys(Term(node.words[0]))
+    if isinstance(node, Near):
+        return trigger_keys(node.left)
+    if isinstance(node, And):
+        bounded = [keys for keys in map(trigger_keys, node.operands) if keys is not None]
+        return min(bounded, key=len) if bounded else None  # any conjunct's keys are necessary
+    if isinstance(node, Or):
+        union: set[str] = set()
+        for operand in node.operands:
+            keys = trigger_keys(operand)
+            if keys is None:
+                return None
+            union |= keys
+        return frozenset(union)
+    return None
+
+
+class QueryIndex:
+    """Many compiled queries matched against one text at a time, evaluating only the queries whose
+    trigger terms occur in the text (plus the few that cannot be bounded)."""
+
+    def __init__(self, queries: dict[int, str]) -> None:
+        self.matchers: dict[int, Matcher] = {}
+        self.by_key: dict[str, list[int]] = {}
+        self.always: list[int] = []
+        for query_id, query in queries.items():
+            tree = parse(query)
+            self.matchers[query_id] = _compile(tree)
+            keys = trigger_keys(tree)
+            if keys is None:
+                self.always.append(query_id)
+            else:
+                for key in keys:
+                    self.by_key.setdefault(key, []).append(query_id)
+
+    def __len__(self) -> int:
+        return len(self.matchers)
+
+    def match(self, text: TextIndex) -> list[int]:
+        candidates = set(self.always)
+        for key in text.positions:
+            found = self.by_key.get(key)
+            if found:
+                candidates.update(found)
+        return sorted(query_id for query_id in candidates if self.matchers[query_id](text))
+
+
 def validate(query: str) -> None:
     """Raise QuerySyntaxError if the query is malformed (for save-time validation)."""
     parse(query)
