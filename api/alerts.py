@@ -294,8 +294,14 @@ class WebhookEndpointViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Webh
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
     @action(detail=True, methods=["post"], url_path="test")
     def send_test(self, request: Request, pk: str | None = None) -> Response:
-        """Queue a ``webhook.test`` ping."""
-        delivery = do_send_test(self.get_object())
+        """Queue a ``webhook.test`` ping (409 while the endpoint is disabled)."""
+        endpoint = self.get_object()
+        if not endpoint.is_active:
+            return Response(
+                {"detail": "This endpoint is disabled; re-enable it (is_active) first."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        delivery = do_send_test(endpoint)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     def _deliveries(self, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:

@@ -10,7 +10,6 @@ duplicate task messages (acks_late redelivery, the beat re-scan) never send one 
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import re
 from collections import Counter
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -39,7 +39,7 @@ from listening.alerts.models import (
 from listening.alerts.queries import bucketed_counts, negative_mentions, negative_source_counts
 from listening.alerts.secret_store import encrypt_secret
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 PING_EVENT = "webhook.test"
 ALL_EVENT_TYPES = (*payloads.EVENT_TYPES, PING_EVENT)
@@ -185,7 +185,8 @@ def _create_deliveries(
 
 
 def do_send_test(endpoint: WebhookEndpoint) -> WebhookDelivery:
-    """Queue a ``webhook.test`` ping to one endpoint (even if inactive: it is how one checks it)."""
+    """Queue a ``webhook.test`` ping to one endpoint (an inactive endpoint gets nothing: the
+    attempt fails as ``endpoint_disabled``; re-enable it first)."""
     now = timezone.now()
     if endpoint.slack_format:
         body = payloads.encode({"text": "Test message from brand listening: this endpoint works."})
@@ -245,7 +246,7 @@ def do_attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Att
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
     attempt_no = delivery.attempts
-    if not endpoint.is_active and delivery.event_type != PING_EVENT:
+    if not endpoint.is_active:
         reason = "endpoint_disabled"
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=reason
@@ -289,8 +290,12 @@ def do_attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Att
         last_error=result.error[:500],
     )
     log.info(
-        "webhook attempt",
-        extra={"delivery": delivery.pk, "attempt": attempt_no, "outcome": result.outcome.value},
+        "webhook_attempt",
+        delivery=delivery.pk,
+        attempt=attempt_no,
+        outcome=result.outcome.value,
+        status_code=result.status_code,
+        error=result.error,
     )
     return AttemptReport(claimed=True, status=status, outcome=result.outcome.value, retry_in=retry_in)
 
