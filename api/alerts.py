@@ -48,7 +48,9 @@ from listening.tenancy.models import Role
 
 class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
     brand = OrgScopedPrimaryKeyRelatedField(queryset=Brand.objects.all(), required=False, allow_null=True)
-    campaign = OrgScopedPrimaryKeyRelatedField(queryset=Campaign.objects.all(), required=False, allow_null=True)
+    campaign = OrgScopedPrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True
+    )
     sensitivity = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
     window_minutes = serializers.IntegerField(min_value=5, max_value=1440, required=False)
     cooldown_minutes = serializers.IntegerField(min_value=0, max_value=7 * 1440, required=False)
@@ -176,7 +178,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
         return _event_types(value)
 
     def create(self, validated_data: dict[str, Any]) -> WebhookEndpoint:
-        endpoint, secret = do_create_endpoint(caller_key(self.context["request"]).organization_id, **validated_data)
+        endpoint, secret = do_create_endpoint(
+            caller_key(self.context["request"]).organization_id, **validated_data
+        )
         endpoint._plaintext_secret = secret  # type: ignore[attr-defined]
         return endpoint
 
@@ -279,7 +283,7 @@ class WebhookEndpointViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Webh
         serializer.is_valid(raise_exception=True)
         endpoint = serializer.save()
         data = IssuedWebhookEndpointSerializer(endpoint, context=self.get_serializer_context()).data
-        data["secret"] = endpoint._plaintext_secret
+        data["secret"] = endpoint._plaintext_secret  # type: ignore[attr-defined]
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: IssuedWebhookEndpointSerializer})
@@ -313,14 +317,13 @@ class WebhookEndpointViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Webh
     @action(detail=True, methods=["get"], url_path="deliveries")
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """The endpoint's deliveries, newest first, each with every attempt."""
-        page = self.paginator.paginate_queryset(self._deliveries(self.get_object()), request, view=self)
-        data = WebhookDeliverySerializer(page, many=True).data
-        return self.paginator.get_paginated_response(data)
+        paginator = self.paginator
+        assert paginator is not None
+        page = paginator.paginate_queryset(self._deliveries(self.get_object()), request, view=self)
+        return paginator.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
-    @action(
-        detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9]+)/redeliver"
-    )
+    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9]+)/redeliver")
     def redeliver(self, request: Request, pk: str | None = None, delivery_id: str | None = None) -> Response:
         """Send a delivery again now: same webhook-id and body, fresh retry schedule."""
         delivery = get_object_or_404(self._deliveries(self.get_object()), pk=delivery_id)

@@ -236,7 +236,7 @@ WEBHOOK_ALLOW_LIST = env_list("WEBHOOK_ALLOW_LIST", default=[])
 WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", default=15.0, minimum=1.0)
 if WEBHOOK_TIMEOUT_SECONDS > 30:
-    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be at most 30 (a receiver cannot hold a worker).")
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be at most 30.")
 # How long the previous secret keeps signing after a rotation.
 WEBHOOK_SECRET_OVERLAP_HOURS = env_float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0, minimum=0.0)
 # Beat re-scans due deliveries this often: covers retries whose message the broker lost.

@@ -28,7 +28,9 @@ class AlertRule(models.Model):
     """Watch one brand or one campaign (exactly one of the two) for a negative spike."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_rules")
-    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules")
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules"
+    )
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules"
     )
@@ -57,7 +59,8 @@ class AlertRule(models.Model):
                 name="alertrule_brand_xor_campaign",
             ),
             models.CheckConstraint(
-                condition=Q(sensitivity__gte=0.0) & Q(sensitivity__lte=1.0), name="alertrule_sensitivity_range"
+                condition=Q(sensitivity__gte=0.0) & Q(sensitivity__lte=1.0),
+                name="alertrule_sensitivity_range",
             ),
         ]
         indexes = [models.Index(fields=["is_active", "id"], name="alertrule_active")]
@@ -92,7 +95,9 @@ class Alert(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="alerts")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     metric = models.CharField(max_length=24, choices=Metric.choices)
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     episode = models.JSONField(default=dict)
@@ -181,7 +186,9 @@ class WebhookDelivery(models.Model):
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
     event_type = models.CharField(max_length=40)
     msg_id = models.CharField(max_length=64, unique=True)
     body = models.TextField()  # the exact UTF-8 JSON that is signed and sent
@@ -198,9 +205,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint"),
-            models.Index(
-                fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due"
-            ),
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due"),
         ]
         ordering = ["-id"]
 

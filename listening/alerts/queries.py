@@ -48,6 +48,7 @@ def _through(brand_id: int | None, campaign_id: int | None) -> QuerySet[Any]:
         raise ValueError("give exactly one of brand_id and campaign_id")
     if brand_id is not None:
         return BrandMention.objects.filter(brand_id=brand_id)
+    assert campaign_id is not None
     return CampaignMention.objects.filter(campaign_id=campaign_id)
 
 
@@ -106,7 +107,12 @@ def negative_mentions(
 
 
 def negative_source_counts(
-    *, brand_id: int | None = None, campaign_id: int | None = None, start: datetime, end: datetime, limit: int = 10
+    *,
+    brand_id: int | None = None,
+    campaign_id: int | None = None,
+    start: datetime,
+    end: datetime,
+    limit: int = 10,
 ) -> list[dict[str, Any]]:
     """``[{"name", "count"}]`` of the window's negative mentions by source, largest first."""
     rows = (

@@ -7,12 +7,12 @@ so a rotated Django key does not orphan the endpoints (re-save them to re-encryp
 
 from __future__ import annotations
 
+import base64
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-
-import base64
 
 _INFO = b"listening.alerts.webhook-secret.v1"
 

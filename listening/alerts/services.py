@@ -26,7 +26,15 @@ from django.utils import timezone
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from listening.alerts import payloads, signing, transport
-from listening.alerts.detection import Action, Episode, Evaluation, History, adapt_sensitivity, evaluate, step_episode
+from listening.alerts.detection import (
+    Action,
+    Episode,
+    Evaluation,
+    History,
+    adapt_sensitivity,
+    evaluate,
+    step_episode,
+)
 from listening.alerts.models import (
     Alert,
     AlertRule,
@@ -303,7 +311,7 @@ def do_attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Att
 # --- detection ----------------------------------------------------------------------------------
 
 
-_TOKEN = re.compile(r"[#@]?[^\W\d_][\w'’-]{2,}", re.UNICODE)
+_TOKEN = re.compile(r"[#@]?[^\W\d_][\w'\u2019-]{2,}", re.UNICODE)
 _STOP = frozenset(ENGLISH_STOP_WORDS) | {"http", "https", "amp", "rt", "just", "like", "im", "dont"}
 
 
@@ -311,7 +319,9 @@ def _terms(texts: Iterable[str]) -> Counter[str]:
     """Document frequency of lower-cased tokens (a term counts once per mention)."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update({t for t in (m.lower().strip("'’-") for m in _TOKEN.findall(text)) if t not in _STOP})
+        counts.update(
+            {t for t in (m.lower().strip("'\u2019-") for m in _TOKEN.findall(text)) if t not in _STOP}
+        )
     return counts
 
 
@@ -333,9 +343,10 @@ def top_terms(window: list[str], baseline: list[str], *, limit: int = 10) -> lis
 
 
 def _explanation(rule: AlertRule, start: datetime, end: datetime) -> dict[str, Any]:
-    target = {"brand_id": rule.brand_id, "campaign_id": rule.campaign_id}
+    target: dict[str, Any] = {"brand_id": rule.brand_id, "campaign_id": rule.campaign_id}
     window = list(negative_mentions(**target, start=start, end=end, limit=500))
-    baseline = negative_mentions(**target, start=start - timedelta(days=BASELINE_TEXT_DAYS), end=start, limit=2000)
+    since = start - timedelta(days=BASELINE_TEXT_DAYS)
+    baseline = negative_mentions(**target, start=since, end=start, limit=2000)
     samples = [
         {
             "id": m.pk,
@@ -348,7 +359,9 @@ def _explanation(rule: AlertRule, start: datetime, end: datetime) -> dict[str, A
         for m in window[: payloads.MAX_SAMPLES]
     ]
     return {
-        "top_terms": top_terms([m.clean_text or m.text for m in window], [m.clean_text or m.text for m in baseline]),
+        "top_terms": top_terms(
+            [m.clean_text or m.text for m in window], [m.clean_text or m.text for m in baseline]
+        ),
         "sources": negative_source_counts(**target, start=start, end=end),
         "sample_mentions": samples,
     }
@@ -361,7 +374,7 @@ def evaluate_rule(rule: AlertRule, now: datetime) -> Evaluation:
     epoch = int(window_start.timestamp())
     aligned_end = datetime.fromtimestamp(epoch - epoch % size, tz=UTC)
     history_start = aligned_end - timedelta(days=settings.ALERT_HISTORY_DAYS)
-    target = {"brand_id": rule.brand_id, "campaign_id": rule.campaign_id}
+    target: dict[str, Any] = {"brand_id": rule.brand_id, "campaign_id": rule.campaign_id}
     past = bucketed_counts(**target, start=history_start, end=aligned_end, bucket_seconds=size)
     current = bucketed_counts(**target, start=window_start, end=now, bucket_seconds=size)
     history = History.build(past.starts, past.negative, past.total, bucket_seconds=size)
@@ -469,5 +482,7 @@ def do_mark_false_positive(alert_id: int, *, user_id: int | None) -> Alert:
         alert.is_false_positive = True
         alert.marked_false_positive_by_id = user_id
         alert.marked_false_positive_at = timezone.now()
-        alert.save(update_fields=["is_false_positive", "marked_false_positive_by", "marked_false_positive_at"])
+        alert.save(
+            update_fields=["is_false_positive", "marked_false_positive_by", "marked_false_positive_at"]
+        )
     return alert

@@ -112,7 +112,9 @@ def quiet_history(t: Tenant, end: datetime, *, days: int = 7, seed: int = 7) -> 
     return len(rows)
 
 
-def negative_burst(t: Tenant, end: datetime, n: int, *, minutes: int = 30, prefix: str = "burst") -> list[Mention]:
+def negative_burst(
+    t: Tenant, end: datetime, n: int, *, minutes: int = 30, prefix: str = "burst"
+) -> list[Mention]:
     """``n`` negative mentions about a refund problem, spread over the ``minutes`` before ``end``."""
     texts = (
         "refund still not processed after three weeks, terrible",
@@ -120,7 +122,11 @@ def negative_burst(t: Tenant, end: datetime, n: int, *, minutes: int = 30, prefi
         "charged twice again, support ignores the refund request",
     )
     rows = [
-        (end - timedelta(seconds=(i * minutes * 60) // max(1, n) + 1), "negative", f"{texts[i % 3]} {t.brand.query}")
+        (
+            end - timedelta(seconds=(i * minutes * 60) // max(1, n) + 1),
+            "negative",
+            f"{texts[i % 3]} {t.brand.query}",
+        )
         for i in range(n)
     ]
     return seed_mentions(t, rows, prefix=prefix)

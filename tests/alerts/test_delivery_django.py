@@ -52,14 +52,18 @@ def test_receiver_down_then_up_gets_it_once_with_the_same_id(alice: Tenant, free
     assert first.claimed and first.status == DeliveryStatus.PENDING and first.retry_in is not None
     # not due yet: a duplicate message does nothing
     assert not do_attempt_delivery(delivery.pk).claimed
-    with Receiver(Behaviour(status=503, headers={"Retry-After": "1"}), Behaviour(), secret=secret, port=free_port) as r:
+    with Receiver(
+        Behaviour(status=503, headers={"Retry-After": "1"}), Behaviour(), secret=secret, port=free_port
+    ) as r:
         assert _attempt_when_due(delivery) == DeliveryStatus.PENDING
         assert _attempt_when_due(delivery) == DeliveryStatus.SUCCEEDED
         assert not do_attempt_delivery(delivery.pk, now=timezone.now() + timedelta(days=9)).claimed
     assert [req.headers["webhook-id"] for req in r.requests] == [delivery.msg_id] * 2
     assert all(req.verified for req in r.requests)
     assert r.processed_ids == [delivery.msg_id]
-    log = list(DeliveryAttempt.objects.filter(delivery=delivery).values_list("attempt_no", "outcome", "status_code"))
+    log = list(
+        DeliveryAttempt.objects.filter(delivery=delivery).values_list("attempt_no", "outcome", "status_code")
+    )
     assert log == [(1, "retry", None), (2, "retry", 503), (3, "success", 200)]
     assert DeliveryAttempt.objects.get(delivery=delivery, attempt_no=1).error.startswith("connect_error")
 
@@ -149,7 +153,9 @@ def test_secret_is_shown_once_and_encrypted_at_rest(alice: Tenant) -> None:
         body = alice.client().get(path).content.decode()
         assert secret not in body and secret[len("whsec_") :][:20] not in body
         assert endpoint.secret_prefix in body
-    bad = alice.client().post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/", "event_types": ["nope"]}, format="json")
+    bad = alice.client().post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/", "event_types": ["nope"]}, format="json"
+    )
     assert bad.status_code == 400 and "event_types" in bad.json()
 
 
@@ -164,10 +170,13 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(alice: Tenant) -> N
     request = r.requests[0]
     now = int(time.time())
     assert len(request.headers["webhook-signature"].split(" ")) == 2
-    assert spec_verify(request.headers, request.body, new, now) and spec_verify(request.headers, request.body, old, now)
+    assert spec_verify(request.headers, request.body, new, now) and spec_verify(
+        request.headers, request.body, old, now
+    )
     endpoint.refresh_from_db()
     # after the overlap only the new secret signs
-    assert endpoint.signing_secrets(endpoint.previous_secret_expires_at + timedelta(seconds=1)) == [new]  # type: ignore[operator]
+    assert endpoint.previous_secret_expires_at is not None
+    assert endpoint.signing_secrets(endpoint.previous_secret_expires_at + timedelta(seconds=1)) == [new]
 
 
 def test_delivery_log_redeliver_and_ping_through_the_api(alice: Tenant) -> None:
@@ -187,7 +196,14 @@ def test_delivery_log_redeliver_and_ping_through_the_api(alice: Tenant) -> None:
         assert do_attempt_delivery(delivery_id).status == DeliveryStatus.SUCCEEDED
     assert {req.headers["webhook-id"] for req in r.requests} == {row["msg_id"]}
     assert json.loads(r.requests[-1].body)["type"] == "webhook.test" and r.requests[-1].verified
-    assert len(alice.client().get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").json()["results"][0]["attempt_log"]) == 2
+    assert (
+        len(
+            alice.client()
+            .get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/")
+            .json()["results"][0]["attempt_log"]
+        )
+        == 2
+    )
 
 
 def test_slack_format_sends_a_slack_message(alice: Tenant) -> None:
@@ -201,15 +217,26 @@ def test_webhooks_are_owner_only_and_tenant_scoped(alice: Tenant, bob: Tenant) -
     endpoint, secret = _create(alice, "http://127.0.0.1:9/hook")
     delivery = do_send_test(endpoint)
     assert alice.client("analyst").get("/api/v1/webhooks/").status_code == 403
-    assert alice.client("analyst").post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/"}, format="json").status_code == 403
+    assert (
+        alice.client("analyst")
+        .post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/"}, format="json")
+        .status_code
+        == 403
+    )
     bob_client = bob.client()
     assert bob_client.get(f"/api/v1/webhooks/{endpoint.pk}/").status_code == 404
     assert bob_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").status_code == 404
     assert bob_client.post(f"/api/v1/webhooks/{endpoint.pk}/rotate-secret/").status_code == 404
-    assert bob_client.post(f"/api/v1/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/redeliver/").status_code == 404
+    assert (
+        bob_client.post(f"/api/v1/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/redeliver/").status_code
+        == 404
+    )
     # bob's own endpoint cannot reach alice's delivery either
     bob_endpoint, _ = _create(bob, "http://127.0.0.1:9/hook")
-    assert bob_client.post(f"/api/v1/webhooks/{bob_endpoint.pk}/deliveries/{delivery.pk}/redeliver/").status_code == 404
+    assert (
+        bob_client.post(f"/api/v1/webhooks/{bob_endpoint.pk}/deliveries/{delivery.pk}/redeliver/").status_code
+        == 404
+    )
     listing = bob_client.get("/api/v1/webhooks/").content.decode()
     assert secret not in listing and str(endpoint.secret_prefix) not in listing
     endpoint.refresh_from_db()

@@ -38,13 +38,19 @@ def test_bucketed_counts_reads_negative_and_total_per_bucket(alice: Tenant) -> N
     quiet_history(alice, NOW, days=2)
     start = NOW - timedelta(days=2)
     counts = bucketed_counts(brand_id=alice.brand.pk, start=start, end=NOW, bucket_seconds=3600)
-    assert counts.starts == sorted(counts.starts) and all((s - int(start.timestamp())) % 3600 == 0 for s in counts.starts)
+    assert counts.starts == sorted(counts.starts) and all(
+        (s - int(start.timestamp())) % 3600 == 0 for s in counts.starts
+    )
     assert all(0 <= n <= t for n, t in zip(counts.negative, counts.total, strict=True))
     # the fixture's own unenriched mention (sentiment "") is not counted
-    stored = alice.brand.brand_mentions.filter(published_at__gte=start, published_at__lt=NOW).exclude(mention__sentiment="")
+    stored = alice.brand.brand_mentions.filter(published_at__gte=start, published_at__lt=NOW).exclude(
+        mention__sentiment=""
+    )
     assert sum(counts.total) == stored.count()
     assert sum(counts.negative) == stored.filter(mention__sentiment="negative").count()
-    one = bucketed_counts(brand_id=alice.brand.pk, start=NOW - timedelta(minutes=37), end=NOW, bucket_seconds=37 * 60)
+    one = bucketed_counts(
+        brand_id=alice.brand.pk, start=NOW - timedelta(minutes=37), end=NOW, bucket_seconds=37 * 60
+    )
     assert len(one.starts) <= 1
     with pytest.raises(ValueError):
         bucketed_counts(start=start, end=NOW, bucket_seconds=3600)
@@ -172,10 +178,19 @@ def test_rule_validation(alice: Tenant) -> None:
     )
     assert both.status_code == 400
     assert client.post("/api/v1/alert-rules/", {}, format="json").status_code == 400
-    bad_window = client.post("/api/v1/alert-rules/", {"brand": alice.brand.pk, "window_minutes": 7}, format="json")
+    bad_window = client.post(
+        "/api/v1/alert-rules/", {"brand": alice.brand.pk, "window_minutes": 7}, format="json"
+    )
     assert bad_window.status_code == 400 and "window_minutes" in bad_window.json()
     bad_sens = client.post("/api/v1/alert-rules/", {"brand": alice.brand.pk, "sensitivity": 2}, format="json")
     assert bad_sens.status_code == 400
-    assert alice.client("viewer").post("/api/v1/alert-rules/", {"brand": alice.brand.pk}, format="json").status_code == 403
-    ok = client.post("/api/v1/alert-rules/", {"campaign": alice.campaign.pk, "metric": "negative_share"}, format="json")
+    assert (
+        alice.client("viewer")
+        .post("/api/v1/alert-rules/", {"brand": alice.brand.pk}, format="json")
+        .status_code
+        == 403
+    )
+    ok = client.post(
+        "/api/v1/alert-rules/", {"campaign": alice.campaign.pk, "metric": "negative_share"}, format="json"
+    )
     assert ok.status_code == 201 and ok.json()["threshold"] == 5.0
