@@ -45,7 +45,7 @@ from listening.alerts.models import (
     WebhookEndpoint,
 )
 from listening.alerts.queries import bucketed_counts, negative_mentions, negative_source_counts
-from listening.alerts.secret_store import encrypt_secret
+from listening.alerts.secret_store import SecretDecryptionError, encrypt_secret
 
 log = structlog.get_logger(__name__)
 
@@ -262,7 +262,15 @@ def do_attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Att
         return AttemptReport(claimed=True, status=DeliveryStatus.FAILED, outcome=reason)
 
     body = delivery.body.encode("utf-8")
-    headers = signing.build_headers(endpoint.signing_secrets(now), delivery.msg_id, body)
+    try:
+        secrets = endpoint.signing_secrets(now)
+    except SecretDecryptionError:
+        # SECRET_KEY changed without a fallback: nothing can be signed until the secret is rotated.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="secret_undecryptable"
+        )
+        return AttemptReport(claimed=True, status=DeliveryStatus.FAILED, outcome="secret_undecryptable")
+    headers = signing.build_headers(secrets, delivery.msg_id, body)
     started = timezone.now()
     result = transport.deliver(
         endpoint.url, body, headers, policy=webhook_policy(), timeout=settings.WEBHOOK_TIMEOUT_SECONDS
@@ -326,18 +334,27 @@ def _terms(texts: Iterable[str]) -> Counter[str]:
 
 
 def top_terms(window: list[str], baseline: list[str], *, limit: int = 10) -> list[dict[str, Any]]:
-    """Terms over-represented in ``window`` against ``baseline``: smoothed log-odds ratio of
-    document frequencies, terms seen in at least two window mentions (or one, for a tiny window)."""
+    """Terms over-represented in ``window`` against ``baseline``, best first.
+
+    Each term's share of mentions is compared as a log-odds ratio with a Jeffreys prior, divided by
+    its standard error (Monroe, Colaresi & Quinn 2008, "Fightin' Words"): a term in every burst
+    mention outranks one seen twice that happens to be absent from the baseline. Terms must be in
+    at least two window mentions (one, for a window of under five).
+    """
     win, base = _terms(window), _terms(baseline)
-    n_win, n_base = max(1, len(window)), max(1, len(baseline))
-    floor = 2 if len(window) >= 5 else 1
+    n_win, n_base = len(window), len(baseline)
+    floor = 2 if n_win >= 5 else 1
     scored = []
     for term, count in win.items():
         if count < floor:
             continue
-        p_win = (count + 0.5) / (n_win + 1.0)
-        p_base = (base.get(term, 0) + 0.5) / (n_base + 1.0)
-        scored.append((math.log(p_win / p_base), count, term))
+        seen = base.get(term, 0)
+        delta = math.log((count + 0.5) / (n_win - count + 0.5)) - math.log(
+            (seen + 0.5) / (n_base - seen + 0.5)
+        )
+        z = delta / math.sqrt(1.0 / (count + 0.5) + 1.0 / (seen + 0.5))
+        if z > 0:
+            scored.append((z, count, term))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
     return [{"term": t, "count": c, "baseline_count": base.get(t, 0)} for _, c, t in scored[:limit]]
 
