@@ -153,6 +153,12 @@ def test_secret_is_shown_once_and_encrypted_at_rest(alice: Tenant) -> None:
         body = alice.client().get(path).content.decode()
         assert secret not in body and secret[len("whsec_") :][:20] not in body
         assert endpoint.secret_prefix in body
+    moved = alice.client().patch(
+        f"/api/v1/webhooks/{endpoint.pk}/", {"url": "http://169.254.169.254/"}, format="json"
+    )
+    assert moved.status_code == 400 and "url" in moved.json()
+    huge = alice.client().post("/api/v1/webhooks/", {"url": "https://a.example/" + "x" * 5000}, format="json")
+    assert huge.status_code == 400
     bad = alice.client().post(
         "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/", "event_types": ["nope"]}, format="json"
     )

@@ -194,3 +194,39 @@ def test_rule_validation(alice: Tenant) -> None:
         "/api/v1/alert-rules/", {"campaign": alice.campaign.pk, "metric": "negative_share"}, format="json"
     )
     assert ok.status_code == 201 and ok.json()["threshold"] == 5.0
+
+
+def test_campaign_rule_reads_campaign_mentions(alice: Tenant) -> None:
+    from listening.mentions.models import BrandMention, CampaignMention
+
+    quiet_history(alice, NOW, days=5)
+    rule = AlertRule.objects.create(organization=alice.org, campaign=alice.campaign)
+    negative_burst(alice, NOW, 60)
+    # the brand's mentions, none of the campaign's: the campaign rule sees nothing
+    assert do_check_rule(rule.pk, now=NOW) == "none"
+    CampaignMention.objects.bulk_create(
+        CampaignMention(
+            organization=alice.org,
+            campaign=alice.campaign,
+            mention_id=bm.mention_id,
+            published_at=bm.published_at,
+        )
+        for bm in BrandMention.objects.filter(brand=alice.brand).exclude(mention=alice.mention)
+    )
+    assert do_check_rule(rule.pk, now=NOW + timedelta(minutes=1)) == "fire"
+    alert = Alert.objects.get()
+    assert alert.campaign == alice.campaign and alert.brand == alice.brand
+
+
+def test_rules_can_be_changed_and_switched_off(alice: Tenant) -> None:
+    rule = _rule(alice)
+    client = alice.client("analyst")
+    patched = client.patch(
+        f"/api/v1/alert-rules/{rule.pk}/", {"sensitivity": 0.2, "is_active": False}, format="json"
+    )
+    assert patched.status_code == 200 and patched.json()["threshold"] == 6.8
+    quiet_history(alice, NOW, days=5)
+    negative_burst(alice, NOW, 80)
+    assert do_check_rule(rule.pk, now=NOW) == "none"  # inactive
+    foreign = client.patch(f"/api/v1/alert-rules/{rule.pk}/", {"brand": 999_999}, format="json")
+    assert foreign.status_code == 400
