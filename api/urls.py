@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import analyze, ingest, views
+from api import alerts, analyze, ingest, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -12,6 +12,9 @@ router.register("campaigns", views.CampaignViewSet, basename="campaign")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("mentions", views.MentionViewSet, basename="mention")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", alerts.AlertViewSet, basename="alert")
+router.register("webhooks", alerts.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "listening.learning",
     "listening.mentions",
     "listening.demo",
+    "listening.alerts",
 ]
 
 MIDDLEWARE = [
@@ -225,3 +226,19 @@ ENRICH_RESCAN_SECONDS = env_float("ENRICH_RESCAN_SECONDS", default=60.0, minimum
 ANALYZE_MAX_TEXTS = env_int("ANALYZE_MAX_TEXTS", default=100, minimum=1, maximum=1000)
 ANALYZE_MAX_CHARS = env_int("ANALYZE_MAX_CHARS", default=5000, minimum=100)
 ANALYZE_TIMEOUT_SECONDS = env_float("ANALYZE_TIMEOUT_SECONDS", default=30.0, minimum=1.0)
+
+# --- alerts and webhooks ------------------------------------------------------------------------
+# How often beat runs the spike check, and how much history each check reads (the baseline).
+ALERT_CHECK_SECONDS = env_float("ALERT_CHECK_SECONDS", default=60.0, minimum=5.0)
+ALERT_HISTORY_DAYS = env_int("ALERT_HISTORY_DAYS", default=28, minimum=3, maximum=365)
+# Destinations allowed beyond the public internet (CIDRs, IPs, exact host names). Empty in
+# production; the test suite allows 127.0.0.1/32 for its loopback receiver.
+WEBHOOK_ALLOW_LIST = env_list("WEBHOOK_ALLOW_LIST", default=[])
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", default=15.0, minimum=1.0)
+if WEBHOOK_TIMEOUT_SECONDS > 30:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be at most 30.")
+# How long the previous secret keeps signing after a rotation.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0, minimum=0.0)
+# Beat re-scans due deliveries this often: covers retries whose message the broker lost.
+WEBHOOK_RESCAN_SECONDS = env_float("WEBHOOK_RESCAN_SECONDS", default=30.0, minimum=5.0)

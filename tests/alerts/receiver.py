@@ -42,6 +42,7 @@ class Receiver:
         secret: str | None = None,
         tls: tuple[str, str] | None = None,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.script = list(script) or [Behaviour()]
         self.secret = secret
@@ -63,7 +64,7 @@ class Receiver:
         class Server(ThreadingHTTPServer):
             address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-        self.server = Server((host, 0), Handler)
+        self.server = Server((host, port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         scheme = "http"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
+from tests.alerts.factories import alert_of, rule_of, webhook_of
 from tests.conftest import Tenant
 
 # Resource segment of a detail route → how to find org A's object of that kind.
@@ -18,6 +19,9 @@ OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
     "sources": lambda t: t.source.pk,
     "mentions": lambda t: t.mention.pk,
     "api-keys": lambda t: t.org.api_keys.first().pk,  # type: ignore[union-attr]
+    "alert-rules": lambda t: rule_of(t).pk,
+    "alerts": lambda t: alert_of(t).pk,
+    "webhooks": lambda t: webhook_of(t).pk,
 }
 
 ENDPOINTS = [(path, method) for path, _regex, method, _view in EndpointEnumerator().get_api_endpoints()]

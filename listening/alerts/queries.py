@@ -1,0 +1,138 @@
+"""Reads for alerting: bucketed negative/total counts (the one place detection reads volume from),
+the window's negative mentions for the explanation, and what is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Func, IntegerField, Q, QuerySet
+from django.db.models.expressions import Combinable
+
+from listening.alerts.models import AlertRule, DeliveryStatus, WebhookDelivery
+from listening.mentions.models import BrandMention, CampaignMention, Mention, Sentiment
+
+
+@dataclass(frozen=True)
+class BucketCounts:
+    """Non-empty buckets only, oldest first. ``starts`` are Unix seconds; ``total`` counts enriched
+    mentions (any sentiment), ``negative`` the negative ones among them."""
+
+    starts: list[int]
+    negative: list[int]
+    total: list[int]
+
+
+class _BucketIndex(Func):
+    """floor((epoch(expression) - origin) / size) as an integer, on PostgreSQL and SQLite."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression: str | Combinable, *, origin: int, size: int) -> None:
+        super().__init__(expression)
+        self.origin, self.size = int(origin), int(size)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = f"FLOOR((EXTRACT(EPOCH FROM %(expressions)s) - {self.origin}) / {self.size})::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # '%%%%s' survives both the template's and the SQLite backend's %-formatting as strftime's %s.
+        template = f"((CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) - {self.origin}) / {self.size})"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _through(brand_id: int | None, campaign_id: int | None) -> QuerySet[Any]:
+    if (brand_id is None) == (campaign_id is None):
+        raise ValueError("give exactly one of brand_id and campaign_id")
+    if brand_id is not None:
+        return BrandMention.objects.filter(brand_id=brand_id)
+    assert campaign_id is not None
+    return CampaignMention.objects.filter(campaign_id=campaign_id)
+
+
+def bucketed_counts(
+    *,
+    brand_id: int | None = None,
+    campaign_id: int | None = None,
+    start: datetime,
+    end: datetime,
+    bucket_seconds: int,
+) -> BucketCounts:
+    """Negative and total mention counts of one brand or campaign in ``[start, end)``, per bucket
+    ``[start + k * bucket_seconds, start + (k + 1) * bucket_seconds)``.
+
+    Reads the (brand|campaign, published_at) index of the through-table joined with the denormalised
+    ``Mention.sentiment``; unenriched mentions (sentiment "") are not counted, so a window whose
+    mentions are still being read by the model is judged on the ones already read. This is the one
+    function to switch to the analytics rollups once they exist.
+    """
+    if bucket_seconds <= 0 or end <= start:
+        return BucketCounts([], [], [])
+    origin = int(start.timestamp())
+    rows = (
+        _through(brand_id, campaign_id)
+        .filter(published_at__gte=start, published_at__lt=end)
+        .annotate(bucket=_BucketIndex("published_at", origin=origin, size=bucket_seconds))
+        .values("bucket")
+        .annotate(
+            negative=Count("id", filter=Q(mention__sentiment=Sentiment.NEGATIVE)),
+            total=Count("id", filter=~Q(mention__sentiment="")),
+        )
+        .order_by("bucket")
+    )
+    starts: list[int] = []
+    negative: list[int] = []
+    total: list[int] = []
+    for row in rows:
+        if row["total"]:
+            starts.append(origin + int(row["bucket"]) * bucket_seconds)
+            negative.append(int(row["negative"]))
+            total.append(int(row["total"]))
+    return BucketCounts(starts, negative, total)
+
+
+def negative_mentions(
+    *, brand_id: int | None = None, campaign_id: int | None = None, start: datetime, end: datetime, limit: int
+) -> QuerySet[Mention]:
+    """The negative mentions of a brand or campaign in ``[start, end)``, newest first."""
+    ids = _through(brand_id, campaign_id).filter(published_at__gte=start, published_at__lt=end)
+    return (
+        Mention.objects.filter(pk__in=ids.values("mention_id"), sentiment=Sentiment.NEGATIVE)
+        .select_related("source")
+        .only("id", "text", "clean_text", "url", "published_at", "sentiment", "source__name")
+        .order_by("-published_at", "-id")[:limit]
+    )
+
+
+def negative_source_counts(
+    *,
+    brand_id: int | None = None,
+    campaign_id: int | None = None,
+    start: datetime,
+    end: datetime,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """``[{"name", "count"}]`` of the window's negative mentions by source, largest first."""
+    rows = (
+        _through(brand_id, campaign_id)
+        .filter(published_at__gte=start, published_at__lt=end, mention__sentiment=Sentiment.NEGATIVE)
+        .values("mention__source__name")
+        .annotate(count=Count("id"))
+        .order_by("-count", "mention__source__name")[:limit]
+    )
+    return [{"name": r["mention__source__name"], "count": r["count"]} for r in rows]
+
+
+def active_rule_ids() -> list[int]:
+    return list(AlertRule.objects.filter(is_active=True).order_by("id").values_list("id", flat=True))
+
+
+def due_delivery_ids(now: datetime, *, limit: int = 500) -> list[int]:
+    """Pending deliveries whose next attempt is due (their message may have been lost)."""
+    return list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
