@@ -16,9 +16,7 @@ from tests.conftest import Tenant
 def post(tenant: Tenant, body: Any, *, role: str = "analyst", **headers: str) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     client: Any = tenant.client(role)  # the stubs type the body as str; Django takes bytes
-    return client.generic(
-        "POST", "/api/v1/ingest", raw, content_type="application/json", **headers
-    )
+    return client.generic("POST", "/api/v1/ingest", raw, content_type="application/json", **headers)
 
 
 def item(n: int, text: str = "Loving the new alicebrand jacket #launch", **more: Any) -> dict[str, Any]:
