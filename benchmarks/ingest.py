@@ -32,7 +32,6 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from ingestion.cleaning.language import detector  # noqa: E402
 from ingestion.service import ingest_items, reset_caches  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.mentions.models import Mention, Source  # noqa: E402
@@ -148,10 +147,10 @@ def copy_rows(rows: list[tuple[Any, ...]]) -> float:
 
 
 def _worker(source_id: int, items: list[dict[str, Any]], batch: int, start_at: Any, results: Any) -> None:
-    connection.close()  # never share the parent's connection across fork
     source = Source.objects.get(pk=source_id)
     reset_caches()
-    ingest_items(source, items[:100], channel="push")  # warm compiled queries and the dedup index
+    # Warm-up, untimed as in a long-running worker: the language detector, compiled queries, dedup index.
+    ingest_items(source, items[:100], channel="push")
     start_at.wait()
     started = time.perf_counter()
     for offset in range(100, len(items), batch):
@@ -163,7 +162,8 @@ def timed_parallel_ingest(source_id: int, items: list[dict[str, Any]], batch: in
     """docs/s of ``processes`` forked ingest processes splitting ``items`` (warm-up excluded)."""
     import multiprocessing
 
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: lingua's detector runs a Rust thread pool, which does not survive a fork.
+    context = multiprocessing.get_context("spawn")
     start_at = context.Barrier(processes)
     results = context.Queue()
     connection.close()
@@ -203,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0)
     texts = real_texts(data_dir)
-    detector()  # built once per process, as in a worker: not part of the timed path
     print(
         f"{len(texts)} real texts; {args.docs} documents per run in {args.processes} processes, "
         f"batches of {args.batch}, {args.repeats} runs"

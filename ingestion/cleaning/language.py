@@ -34,6 +34,8 @@ def looks_english(text: str) -> bool:
     return strong >= 2 or (strong == 1 and len(words & _ENGLISH_WEAK) >= 2)
 
 
+# Built lazily in the process that uses it: its Rust thread pool must not be created before a fork
+# (Celery's prefork children each build their own on first use).
 @lru_cache(maxsize=1)
 def detector() -> tuple[LanguageDetector, frozenset[str]]:
     codes = [

@@ -369,13 +369,13 @@ def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True
     """Yield push items (dicts with ``channel`` = social/review/support) covering ``days`` up to ``now``.
 
     Deterministic for a given (now, days, seed). The campaign runs over the last 10 days; with
-    ``burst`` the last 3 hours hold a wave of complaints about the StormShell jacket zipper.
+    ``burst`` the last 2 hours hold a wave of complaints about the StormShell jacket zipper.
     """
     rng = random.Random(seed)
     authors = _authors(rng, 240)
     start = now - timedelta(days=days)
     campaign_start = now - timedelta(days=10)
-    quiet_end = now - timedelta(hours=3)
+    quiet_end = now - timedelta(hours=2)
     serial = 0
 
     def social(
@@ -522,8 +522,8 @@ def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True
         }
 
     if burst:
-        # A spike: StormShell zipper complaints pile up over the last three hours.
-        for _ in range(70):
+        # A spike: StormShell zipper complaints pile up over the last two hours.
+        for _ in range(110):
             author = rng.choice(authors)
             text = rng.choice(BURST_LINES).format(brand=OWN) + rng.choice(ENDINGS["negative"])
             yield social(author, text, _when(rng, quiet_end, now), boost=1.5)

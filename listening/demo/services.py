@@ -5,14 +5,19 @@ Everything here is the project's own made-up data, so a fresh machine can show t
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
+from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import Source, SourceKind
+from listening.demo import corpus
+from listening.mentions.models import Mention, Source, SourceKind
 from listening.tenancy.models import Membership, Organization, Role
 from listening.tenancy.services import IssuedKey, do_add_member, do_issue_api_key
 
@@ -98,5 +103,35 @@ def do_seed_demo() -> DemoSetup:
         )[0]
         for spec in SOURCES
     ]
+    AlertRule.objects.get_or_create(
+        organization=org,
+        brand=own,
+        metric="negative_volume",
+        defaults={"name": f"{own.name}: negative spike", "min_volume": 10, "min_negative": 5},
+    )
     key = do_issue_api_key(Membership.objects.get(pk=owner.pk), name=f"demo key {now:%Y-%m-%d %H:%M}")
     return DemoSetup(organization=org, brands=brands, campaign=campaign, sources=sources, owner_key=key)
+
+
+def do_load_demo_corpus(setup: DemoSetup, *, batch_size: int = 500) -> Counter[str]:
+    """Push the demo corpus through the real ingestion pipeline, each channel into its source.
+
+    The corpus is generated relative to the time of the first load and its external ids are
+    stable, so loading twice stores nothing twice.
+    """
+    from ingestion.service import ingest_items
+
+    anchor = Mention.objects.filter(organization=setup.organization).aggregate(first=Min("created_at"))[
+        "first"
+    ]
+    # The burst ends at the first load, so the spike check sees it while the demo runs.
+    now = anchor or timezone.now()
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    for item in corpus.generate(now):
+        by_channel.setdefault(item.pop("channel"), []).append(item)
+    totals: Counter[str] = Counter()
+    for source in setup.sources:
+        items = by_channel.get(source.kind, [])
+        for start in range(0, len(items), batch_size):
+            totals.update(ingest_items(source, items[start : start + batch_size], channel="push").counts())
+    return totals
