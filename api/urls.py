@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import views
+from api import analytics, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -15,5 +15,9 @@ router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
+    path("campaigns/<int:pk>/metrics/", analytics.CampaignMetricsView.as_view(), name="campaign-metrics"),
+    path("comparisons/", analytics.ComparisonView.as_view(), name="comparisons"),
+    path("brands/<int:pk>/topics/", analytics.BrandTopicsView.as_view(), name="brand-topics"),
+    path("brands/<int:pk>/affinities/", analytics.BrandAffinitiesView.as_view(), name="brand-affinities"),
     path("", include(router.urls)),
 ]

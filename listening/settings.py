@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "listening.learning",
     "listening.mentions",
     "listening.demo",
+    "listening.analytics",
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workers.tasks import maintenance
+from workers.tasks import analytics, maintenance
 
-__all__ = ["maintenance"]
+__all__ = ["analytics", "maintenance"]
