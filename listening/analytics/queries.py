@@ -34,7 +34,7 @@ DEFAULT_BASELINE = timedelta(days=30)
 TOP_TERMS = 15
 TOP_THEMES = 10
 # A term must appear in at least this many mentions of a period to count as a theme.
-MIN_THEME_SUPPORT = 3
+MIN_THEME_SUPPORT = 2
 MAX_COMPARED_BRANDS = 20
 
 

@@ -24,10 +24,10 @@ _EXTRA_STOP = frozenset(
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP
 
 
-def extract_terms(text: str) -> list[str]:
-    """Distinct terms of ``text`` in order of first appearance (document frequency counts each once)."""
+def tokens(text: str) -> list[str]:
+    """Every term occurrence of ``text``, repeats included (for term frequencies)."""
     text = _HANDLE.sub(" ", _URL.sub(" ", text or ""))
-    seen: dict[str, None] = {}
+    out = []
     for raw in _TOKEN.findall(text.lower()):
         token = raw.replace("\u2019", "'").strip("'-")
         if token.startswith("#"):
@@ -35,12 +35,14 @@ def extract_terms(text: str) -> list[str]:
                 continue
         elif len(token) < 3 or token in STOP_WORDS:
             continue
-        token = token[:MAX_TERM_LENGTH]
-        if token not in seen:
-            seen[token] = None
-            if len(seen) >= MAX_TERMS_PER_MENTION:
-                break
-    return list(seen)
+        out.append(token[:MAX_TERM_LENGTH])
+    return out
+
+
+def extract_terms(text: str) -> list[str]:
+    """Distinct terms of one mention in order of first appearance (for document frequencies),
+    at most ``MAX_TERMS_PER_MENTION``."""
+    return list(dict.fromkeys(tokens(text)))[:MAX_TERMS_PER_MENTION]
 
 
 def hashtags(terms: Iterable[str]) -> list[str]:

@@ -21,7 +21,7 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import silhouette_score
 
-from listening.analytics.terms import extract_terms
+from listening.analytics.terms import extract_terms, tokens
 
 DEFAULT_SEED = 0
 MIN_CLUSTER_POINTS = 5  # fewer points than this per cluster on average is noise, not a topic
@@ -79,7 +79,7 @@ def cluster(
 
 
 def _analyzer(text: str) -> list[str]:
-    return extract_terms(text)
+    return tokens(text)
 
 
 def ctfidf_terms(
