@@ -176,11 +176,19 @@ def _empty_summary() -> dict[str, Any]:
     }
 
 
-def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, list[dict[str, Any]]]:
-    """One point per bucket of the range (zeros included, so charts need no gap filling)."""
-    points: dict[int, dict[datetime, dict[str, int]]] = {
-        sid: defaultdict(lambda: defaultdict(int)) for sid in subject_ids
-    }
+SERIES_FIELDS = ("volume", "positive", "neutral", "negative", "unscored", "engagement")
+
+
+def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[str, list[Any]]]:
+    """Columns of one value per bucket of the range (zeros included, so charts need no gap filling).
+
+    Columnar (``{"volume": [...], "net_sentiment": [...]}``, aligned with ``Range.buckets()``) because
+    a month of hours for several brands as one object per point is megabytes of repeated keys.
+    ``unique_authors`` is given per hour for hourly series.
+    """
+    index = {bucket: i for i, bucket in enumerate(rng.buckets())}
+    size = len(index)
+    columns = {sid: {name: [0] * size for name in SERIES_FIELDS} for sid in subject_ids}
     rows = (
         scope.rollup._default_manager.filter(
             **{f"{scope.fk}__in": subject_ids},
@@ -193,11 +201,13 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, list[
         .order_by()
     )
     for sid, bucket, sentiment, n, e in rows:
-        point = points[sid][bucket]
-        point["volume"] += n
-        point["engagement"] += e
-        point[sentiment or "unscored"] += n
+        i, column = index[bucket], columns[sid]
+        column["volume"][i] += n
+        column["engagement"][i] += e
+        column[sentiment or "unscored"][i] += n
     if rng.interval == Interval.HOUR:
+        for column in columns.values():
+            column["unique_authors"] = [0] * size
         author_rows = (
             scope.authors._default_manager.filter(
                 **{f"{scope.fk}__in": subject_ids}, bucket__gte=rng.start, bucket__lt=rng.end
@@ -207,31 +217,19 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, list[
             .order_by()
         )
         for sid, bucket, n in author_rows:
-            points[sid][bucket]["unique_authors"] = n
-    buckets = rng.buckets()
-    series: dict[int, list[dict[str, Any]]] = {}
-    for sid in subject_ids:
-        by_bucket = points[sid]
-        series[sid] = [
-            {
-                "bucket": bucket,
-                "volume": by_bucket[bucket]["volume"] if bucket in by_bucket else 0,
-                "positive": by_bucket[bucket]["positive"] if bucket in by_bucket else 0,
-                "neutral": by_bucket[bucket]["neutral"] if bucket in by_bucket else 0,
-                "negative": by_bucket[bucket]["negative"] if bucket in by_bucket else 0,
-                "engagement": by_bucket[bucket]["engagement"] if bucket in by_bucket else 0,
-                "net_sentiment": net_sentiment(by_bucket[bucket]["positive"], by_bucket[bucket]["negative"])
-                if bucket in by_bucket
-                else None,
-                **(
-                    {"unique_authors": by_bucket[bucket]["unique_authors"] if bucket in by_bucket else 0}
-                    if rng.interval == Interval.HOUR
-                    else {}
-                ),
-            }
-            for bucket in buckets
+            columns[sid]["unique_authors"][index[bucket]] = n
+    out: dict[int, dict[str, list[Any]]] = {}
+    for sid, column in columns.items():
+        column_net: list[Any] = [
+            net_sentiment(p, n) for p, n in zip(column["positive"], column["negative"], strict=True)
         ]
-    return series
+        out[sid] = {**column, "net_sentiment": column_net}
+    return out
+
+
+def bucket_labels(rng: Range) -> list[str]:
+    """ISO 8601 starts of the range's buckets, formatted once for every series of the answer."""
+    return [bucket.strftime("%Y-%m-%dT%H:%M:%SZ") for bucket in rng.buckets()]
 
 
 def _term_counts(
@@ -393,6 +391,7 @@ def campaign_metrics(
             "campaign": _lift(CAMPAIGN_SCOPE, cid, window, baseline),
             "brand": _lift(BRAND_SCOPE, campaign.brand_id, window, baseline),
         },
+        "buckets": bucket_labels(rng),
         "series": _series(CAMPAIGN_SCOPE, [cid], rng)[cid],
     }
 
@@ -456,6 +455,7 @@ def brand_comparison(
     total_engagement = sum(s["engagement"] for s in summaries.values())
     return {
         "range": rng.describe(),
+        "buckets": bucket_labels(rng),
         "brands": [
             {
                 "id": brand.pk,

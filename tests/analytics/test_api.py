@@ -35,8 +35,9 @@ def test_comparison_share_of_voice_and_net_sentiment(fx: Fixture) -> None:
     assert b["share_of_voice"]["mentions"] == pytest.approx(2 / 7, abs=1e-4)
     # u1, u2, u3 and one anonymous author (counted once per mention).
     assert (a["unique_authors"], b["unique_authors"]) == (4, 2)
-    assert len(a["series"]) == 10 and sum(p["volume"] for p in a["series"]) == 5
-    assert a["series"][0]["bucket"].startswith("2026-01-10T00:00:00")
+    assert len(a["series"]["volume"]) == 10 and sum(a["series"]["volume"]) == 5
+    assert body["buckets"][0] == "2026-01-10T00:00:00Z" and len(body["buckets"]) == 10
+    assert a["series"]["net_sentiment"][:3] == [1.0, -1.0, None]
     # "shoes" is in every A mention and no B mention: A's leading theme; "boots" is B's.
     assert a["themes"]["leads"][0]["term"] == "shoes"
     assert b["themes"]["leads"][0]["term"] == "boots"
@@ -66,7 +67,8 @@ def test_campaign_metrics_exact(fx: Fixture) -> None:
     assert brand_lift["net_sentiment_change"] == pytest.approx(1 / 3, abs=1e-4)
     # The campaign has no mentions in its baseline: no ratio to give.
     assert body["lift"]["campaign"]["volume_lift"] is None
-    assert [p["volume"] for p in body["series"]] == [2, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert body["series"]["volume"] == [2, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert body["series"]["engagement"][:3] == [15, 1, 0]
 
 
 def test_hourly_series_counts_authors_per_hour(fx: Fixture) -> None:
@@ -76,7 +78,7 @@ def test_hourly_series_counts_authors_per_hour(fx: Fixture) -> None:
     )
     assert response.status_code == 200
     series = response.json()["series"]
-    assert [(p["volume"], p["unique_authors"]) for p in series] == [(2, 2), (0, 0), (0, 0)]
+    assert series["volume"] == [2, 0, 0] and series["unique_authors"] == [2, 0, 0]
 
 
 def test_empty_range_is_zeros_not_an_error(fx: Fixture) -> None:
@@ -84,11 +86,15 @@ def test_empty_range_is_zeros_not_an_error(fx: Fixture) -> None:
     for brand in body["brands"]:
         assert brand["volume"] == 0 and brand["net_sentiment"] is None
         assert brand["share_of_voice"] == {"mentions": None, "engagement": None}
-        assert [p["volume"] for p in brand["series"]] == [0, 0]
+        assert brand["series"]["volume"] == [0, 0]
     metrics = fx.tenant.client().get(
         f"/api/v1/campaigns/{fx.campaign.pk}/metrics/", {"from": "2025-03-01", "to": "2025-03-01"}
     )
-    assert metrics.status_code == 200 and metrics.json()["volume"] == 0 and metrics.json()["series"] == []
+    assert (
+        metrics.status_code == 200
+        and metrics.json()["volume"] == 0
+        and metrics.json()["series"]["volume"] == []
+    )
 
 
 @pytest.mark.parametrize("path", ["campaign", "comparison"])
@@ -110,9 +116,9 @@ def test_huge_ranges_are_clamped_and_say_so(fx: Fixture) -> None:
     info = hourly.json()["range"]
     assert info["clamped"] is True and info["max_buckets"] == 744
     assert info["from"].startswith("2025-12-20") and info["requested_from"].startswith("2020-01-01")
-    assert len(hourly.json()["series"]) == 744
+    assert len(hourly.json()["series"]["volume"]) == 744 and len(hourly.json()["buckets"]) == 744
     daily = _compare(fx, **{"from": "2000-01-01T00:00:00Z", "interval": "day"})
-    assert daily["range"]["clamped"] is True and len(daily["brands"][0]["series"]) == 731
+    assert daily["range"]["clamped"] is True and len(daily["brands"][0]["series"]["volume"]) == 731
 
 
 @pytest.mark.parametrize(
