@@ -45,7 +45,8 @@ class RollupBase(models.Model):
 
 
 class BrandRollup(RollupBase):
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -60,7 +61,8 @@ class BrandRollup(RollupBase):
 
 
 class CampaignRollup(RollupBase):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -85,7 +87,8 @@ class AuthorHourBase(models.Model):
 
 
 class BrandAuthorHour(AuthorHourBase):
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -97,7 +100,8 @@ class BrandAuthorHour(AuthorHourBase):
 
 
 class CampaignAuthorHour(AuthorHourBase):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -121,7 +125,8 @@ class TermDayBase(models.Model):
 
 
 class BrandTermDay(TermDayBase):
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -133,7 +138,8 @@ class BrandTermDay(TermDayBase):
 
 
 class CampaignTermDay(TermDayBase):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
