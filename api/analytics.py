@@ -48,7 +48,9 @@ class ComparisonQuerySerializer(RangeQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
             **super().get_fields(),
-            "brands": serializers.CharField(max_length=400, help_text="Comma-separated brand ids (2 to 20)."),
+            "brands": serializers.CharField(max_length=400, help_text="Comma-separated brand ids (1 to 20)."),
+            "topics": serializers.BooleanField(required=False, default=False),
+            "seed": serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0),
         }
 
     def validate_brands(self, value: str) -> list[int]:
@@ -115,7 +117,13 @@ class ComparisonView(APIView):
             raise NotFound("One or more brands do not exist.")
         brands = [found[pk] for pk in ids]
         return _answer(
-            queries.brand_comparison, brands, params["interval"], params.get("from"), params.get("to")
+            queries.brand_comparison,
+            brands,
+            params["interval"],
+            params.get("from"),
+            params.get("to"),
+            topics=params["topics"],
+            seed=params["seed"],
         )
 
 

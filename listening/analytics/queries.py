@@ -7,12 +7,12 @@ so they cover the days the range touches.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from listening.analytics.models import Interval
@@ -126,8 +126,11 @@ def _ratio(value: float | None, base: float | None) -> float | None:
 # --- rollup readers ---------------------------------------------------------------------------
 
 
-def _summaries(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[str, Any]]:
-    """Totals per subject over the range: volume, sentiment split, net, engagement, unique authors."""
+def _summaries(
+    scope: Scope, subject_ids: list[int], rng: Range, *, authors: bool = True
+) -> dict[int, dict[str, Any]]:
+    """Totals per subject over the range: volume, sentiment split, net, engagement and (unless
+    ``authors=False``, which saves the one costly query) unique authors."""
     out = {sid: _empty_summary() for sid in subject_ids}
     rows = (
         scope.rollup._default_manager.filter(
@@ -145,20 +148,29 @@ def _summaries(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, di
         summary["volume"] += n
         summary["engagement"] += e
         summary["sentiment"][sentiment or "unscored"] += n
-    authors = (
+    if authors:
+        for sid, n in _unique_authors(scope, subject_ids, rng.start, rng.end).items():
+            out[sid]["unique_authors"] = n
+    else:
+        for summary in out.values():
+            del summary["unique_authors"]
+    for summary in out.values():
+        split = summary["sentiment"]
+        summary["net_sentiment"] = net_sentiment(split["positive"], split["negative"])
+    return out
+
+
+def _unique_authors(scope: Scope, subject_ids: list[int], start: datetime, end: datetime) -> dict[int, int]:
+    """Distinct authors per subject over ``[start, end)``, exact (an index-only scan of the author sets)."""
+    rows = (
         scope.authors._default_manager.filter(
-            **{f"{scope.fk}__in": subject_ids}, bucket__gte=rng.start, bucket__lt=rng.end
+            **{f"{scope.fk}__in": subject_ids}, bucket__gte=start, bucket__lt=end
         )
         .values_list(scope.fk)
         .annotate(n=Count("author_key", distinct=True))
         .order_by()
     )
-    for sid, n in authors:
-        out[sid]["unique_authors"] = n
-    for summary in out.values():
-        split = summary["sentiment"]
-        summary["net_sentiment"] = net_sentiment(split["positive"], split["negative"])
-    return out
+    return dict(rows)
 
 
 def _empty_summary() -> dict[str, Any]:
@@ -328,7 +340,7 @@ def _lift(
     periods = {}
     for name, (start, end) in (("window", window), ("baseline", baseline)):
         rng = Range(Interval.HOUR, floor_hour(start), _ceil(Interval.HOUR, end))
-        summary = _summaries(scope, [subject_id], rng)[subject_id]
+        summary = _summaries(scope, [subject_id], rng, authors=False)[subject_id]
         days = max((rng.end - rng.start) / DAY, 1 / 24)
         periods[name] = {
             "from": rng.start,
@@ -442,8 +454,15 @@ def brand_comparison(
     start: datetime | None,
     end: datetime | None,
     now: datetime | None = None,
+    *,
+    topics: bool = False,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Share of voice, sentiment and themes of several brands of one organization over one range."""
+    """Share of voice, sentiment and themes of several brands of one organization over one range.
+
+    With ``topics`` the brands' enriched mentions are also clustered (``topic_themes``), which reads
+    embeddings and costs far more than the rollup-only answer; dashboards ask for it separately.
+    """
     now = now or timezone.now()
     rng = resolve_range(interval, start, end, default_start=now - timedelta(days=30), default_end=now)
     ids = [brand.pk for brand in brands]
@@ -453,7 +472,7 @@ def brand_comparison(
     themes = leads_and_lags(terms, _day_volume(BRAND_SCOPE, ids, rng.start, rng.end))
     total_volume = sum(s["volume"] for s in summaries.values())
     total_engagement = sum(s["engagement"] for s in summaries.values())
-    return {
+    answer: dict[str, Any] = {
         "range": rng.describe(),
         "buckets": bucket_labels(rng),
         "brands": [
@@ -472,10 +491,12 @@ def brand_comparison(
             for brand in brands
         ],
     }
-
-
-def brand_filter_q(organization_id: int, brand_ids: list[int]) -> Q:
-    return Q(organization_id=organization_id, pk__in=brand_ids)
+    if topics:
+        clusters, topic_leads = topic_themes(brands, rng, seed=seed)
+        answer["topics"] = clusters
+        for row in answer["brands"]:
+            row["themes"].update(topic_leads[row["id"]])
+    return answer
 
 
 # --- topics -----------------------------------------------------------------------------------
@@ -500,6 +521,52 @@ def latest_embeddings(mention_ids: list[int]) -> dict[int, bytes]:
     return out
 
 
+@dataclass(frozen=True)
+class _Sample:
+    """Enriched mentions of one brand over a range, clustered: ids sorted, labels aligned with them."""
+
+    ids: list[int]
+    labels: list[int]
+    k: int
+    silhouette: float | None
+    docs: list[str]
+    rows: dict[int, tuple[Any, ...]]  # id -> (id, clean_text, text, sentiment, published_at)
+
+
+def _recent_embedded(brand_id: int, rng: Range, limit: int) -> tuple[list[int], dict[int, bytes]]:
+    """The ``limit`` most recent mentions of the brand in the range that have an embedding."""
+    from listening.mentions.models import BrandMention
+
+    links = list(
+        BrandMention.objects.filter(brand_id=brand_id, published_at__gte=rng.start, published_at__lt=rng.end)
+        .order_by("-published_at", "-mention_id")
+        .values_list("mention_id", flat=True)[: limit * 2]
+    )
+    vectors = latest_embeddings(links)
+    return [mid for mid in links if mid in vectors][:limit], vectors
+
+
+def _cluster_sample(ids: list[int], vectors: dict[int, bytes], k: int | None, seed: int) -> _Sample:
+    import numpy as np
+
+    from listening.analytics.topics import cluster, decode_embedding
+    from listening.mentions.models import Mention
+
+    ids = sorted(set(ids))
+    rows = {
+        m[0]: m
+        for m in Mention.objects.filter(pk__in=ids).values_list(
+            "id", "clean_text", "text", "sentiment", "published_at"
+        )
+    }
+    ids = [mid for mid in ids if mid in rows]
+    if not ids:
+        return _Sample([], [], 0, None, [], {})
+    result = cluster(np.stack([decode_embedding(vectors[mid]) for mid in ids]), k=k, seed=seed)
+    docs = [rows[mid][1] or rows[mid][2] for mid in ids]
+    return _Sample(ids, result.labels.tolist(), result.k, result.silhouette, docs, rows)
+
+
 def brand_topics(
     brand: Brand,
     start: datetime | None,
@@ -511,43 +578,25 @@ def brand_topics(
 ) -> dict[str, Any]:
     """Topic clusters of a brand's enriched mentions over a range (default: the last 30 days).
 
-    Per cluster: size, label and terms (c-TF-IDF), sentiment split and net, and the trend (daily
-    counts and the change of the second half of the range over the first).
+    The most recent ``TOPIC_SAMPLE`` enriched mentions are clustered (KMeans under ``seed``; ``k``
+    by silhouette unless given). Per cluster: size, label and terms (c-TF-IDF), sentiment split and
+    net, and the trend (daily counts and the change of the second half of the range over the first).
     """
-    import numpy as np
-
-    from listening.analytics.topics import cluster, ctfidf_terms, decode_embedding, label_of
-    from listening.mentions.models import BrandMention
+    from listening.analytics.topics import ctfidf_terms, label_of
 
     now = now or timezone.now()
     rng = resolve_range(Interval.DAY, start, end, default_start=now - timedelta(days=30), default_end=now)
-    links = list(
-        BrandMention.objects.filter(brand=brand, published_at__gte=rng.start, published_at__lt=rng.end)
-        .order_by("-published_at", "-mention_id")
-        .values_list("mention_id", flat=True)[: TOPIC_SAMPLE * 2]
-    )
-    vectors = latest_embeddings(links)
-    ids = [mid for mid in links if mid in vectors][:TOPIC_SAMPLE]
-    ids.sort()
-    from listening.mentions.models import Mention
-
-    mentions = {
-        m[0]: m
-        for m in Mention.objects.filter(pk__in=ids).values_list(
-            "id", "clean_text", "text", "sentiment", "published_at"
-        )
-    }
     base = {"range": rng.describe(), "brand": {"id": brand.pk, "name": brand.name}, "seed": seed}
-    if not ids:
+    sample = _cluster_sample(*_recent_embedded(brand.pk, rng, TOPIC_SAMPLE), k=k, seed=seed)
+    if not sample.ids:
         return {**base, "clustered_mentions": 0, "k": 0, "topics": []}
-    matrix = np.stack([decode_embedding(vectors[mid]) for mid in ids])
-    result = cluster(matrix, k=k, seed=seed)
-    docs = [mentions[mid][1] or mentions[mid][2] for mid in ids]
-    terms = ctfidf_terms(docs, result.labels.tolist())
+    ids, mentions, docs = sample.ids, sample.rows, sample.docs
+    result = sample
+    terms = ctfidf_terms(docs, result.labels)
     days = rng.buckets()
     topics = []
-    for c in sorted(set(result.labels.tolist())):
-        members = [mid for mid, label in zip(ids, result.labels.tolist(), strict=True) if label == c]
+    for c in sorted(set(result.labels)):
+        members = [mid for mid, label in zip(ids, result.labels, strict=True) if label == c]
         split = {s.value: 0 for s in Sentiment} | {"unscored": 0}
         daily: dict[datetime, int] = dict.fromkeys(days, 0)
         for mid in members:
@@ -571,7 +620,7 @@ def brand_topics(
                     "daily": [{"bucket": d, "volume": n} for d, n in daily.items()],
                     "change": _ratio(second - first, first) if half else None,
                 },
-                "examples": [docs[ids.index(mid)][:280] for mid in members[:3]],
+                "examples": [mentions[mid][1][:280] or mentions[mid][2][:280] for mid in members[:3]],
             }
         )
     topics.sort(key=lambda t: (-t["size"], t["cluster"]))
@@ -582,3 +631,71 @@ def brand_topics(
         "silhouette": None if result.silhouette is None else round(result.silhouette, 4),
         "topics": topics,
     }
+
+
+def topic_themes(
+    brands: list[Brand], rng: Range, *, k: int | None = None, seed: int = 0
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, list[dict[str, Any]]]]]:
+    """Topic clusters over the compared brands' enriched mentions, and per brand the clusters where
+    its share of mentions is most above (leads) or below (lags) the other brands' pooled share.
+
+    Each brand contributes its ``TOPIC_SAMPLE // len(brands)`` most recent enriched mentions; a
+    mention of two compared brands counts for both.
+    """
+    from listening.analytics.topics import ctfidf_terms, label_of
+
+    per_brand = max(50, TOPIC_SAMPLE // max(len(brands), 1))
+    members: dict[int, set[int]] = {}
+    vectors: dict[int, bytes] = {}
+    for brand in brands:
+        ids, found = _recent_embedded(brand.pk, rng, per_brand)
+        members[brand.pk] = set(ids)
+        vectors.update({mid: found[mid] for mid in ids})
+    sample = _cluster_sample(list(vectors), vectors, k=k, seed=seed)
+    empty: dict[str, list[dict[str, Any]]] = {"topic_leads": [], "topic_lags": []}
+    if not sample.ids:
+        return [], {brand.pk: dict(empty) for brand in brands}
+    terms = ctfidf_terms(sample.docs, sample.labels)
+    cluster_of = dict(zip(sample.ids, sample.labels, strict=True))
+    counts = {b.pk: Counter(cluster_of[mid] for mid in members[b.pk] if mid in cluster_of) for b in brands}
+    totals = {bid: sum(c.values()) for bid, c in counts.items()}
+    clusters = []
+    for c in sorted(set(sample.labels)):
+        clusters.append(
+            {
+                "cluster": c,
+                "label": label_of(terms[c]),
+                "terms": [t for t, _ in terms[c][:8]],
+                "size": sample.labels.count(c),
+                "share_by_brand": {
+                    str(bid): round(counts[bid][c] / totals[bid], 4) if totals[bid] else None
+                    for bid in counts
+                },
+            }
+        )
+    themes = {}
+    for brand in brands:
+        bid, diffs = brand.pk, []
+        others_total = sum(t for other, t in totals.items() if other != bid)
+        if totals[bid] and others_total:
+            for cluster_info in clusters:
+                c = cluster_info["cluster"]
+                share = counts[bid][c] / totals[bid]
+                others = sum(counts[o][c] for o in counts if o != bid) / others_total
+                diffs.append((share - others, c, cluster_info["label"], share, others))
+        leads = sorted((d for d in diffs if d[0] > 0), key=lambda d: (-d[0], d[1]))[:TOP_THEMES]
+        lags = sorted((d for d in diffs if d[0] < 0), key=lambda d: (d[0], d[1]))[:TOP_THEMES]
+        themes[bid] = {
+            name: [
+                {
+                    "cluster": c,
+                    "label": label,
+                    "share": round(sh, 4),
+                    "others_share": round(o, 4),
+                    "difference": round(d, 4),
+                }
+                for d, c, label, sh, o in items
+            ]
+            for name, items in (("topic_leads", leads), ("topic_lags", lags))
+        }
+    return clusters, themes

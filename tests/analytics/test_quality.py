@@ -69,7 +69,21 @@ def test_comparison_matches_the_labels(alice: Tenant, tweets: list[Tweet], loade
         own_term_leads += name in leads
     # A brand's own name is what most sets its tweets apart from the others'.
     assert own_term_leads >= len(BRANDS) - 1
+    with_topics = (
+        alice.client()
+        .get("/api/v1/comparisons/", {"brands": ids, **RANGE, "topics": "true", "seed": "0"})
+        .json()
+    )
+    # Each brand leads the topic cluster about itself (the cluster's label names it).
+    named_leads = sum(
+        row["name"] in with_topics_label(row) for row in with_topics["brands"] if row["themes"]["topic_leads"]
+    )
+    assert named_leads >= len(BRANDS) - 2, [r["themes"]["topic_leads"][:1] for r in with_topics["brands"]]
     assert sum(row["share_of_voice"]["mentions"] for row in body["brands"]) == pytest.approx(1, abs=1e-3)
+
+
+def with_topics_label(row: dict) -> str:
+    return row["themes"]["topic_leads"][0]["label"].replace("#", "")
 
 
 def test_topics_recover_the_brands_and_are_stable(

@@ -139,3 +139,33 @@ def test_affinities_with_too_few_authors(alice: Tenant) -> None:
     body = alice.client().get(f"/api/v1/brands/{alice.brand.pk}/affinities/").json()
     assert body["status"] == "built" and body["clusters"] == [] and "Too few" in body["detail"]
     assert do_build_affinities(10**9) is None
+
+
+def test_comparison_topic_themes(alice: Tenant) -> None:
+    _enriched_groups(alice)
+    response = alice.client().get(
+        "/api/v1/comparisons/",
+        {
+            "brands": f"{alice.brand.pk},{alice.competitor.pk}",
+            "from": "2026-01-01T00:00:00Z",
+            "to": "2026-01-31T00:00:00Z",
+            "topics": "true",
+            "seed": "2",
+        },
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["topics"]) == 2
+    brand, rival = body["brands"]
+    # The rival is only ever mentioned by runners: it leads the running topic, the brand the coffee one.
+    assert any(
+        word in rival["themes"]["topic_leads"][0]["label"] for word in ("marathon", "running", "shoes")
+    )
+    assert any(word in brand["themes"]["topic_leads"][0]["label"] for word in ("coffee", "espresso", "roast"))
+    assert rival["themes"]["topic_leads"][0]["share"] == 1.0
+    without = (
+        alice.client()
+        .get("/api/v1/comparisons/", {"brands": f"{alice.brand.pk},{alice.competitor.pk}"})
+        .json()
+    )
+    assert "topics" not in without and "topic_leads" not in without["brands"][0]["themes"]
