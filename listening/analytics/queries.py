@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from listening.analytics.models import Interval
@@ -133,12 +133,8 @@ def _summaries(
     ``authors=False``, which saves the one costly query) unique authors."""
     out = {sid: _empty_summary() for sid in subject_ids}
     rows = (
-        scope.rollup._default_manager.filter(
-            **{f"{scope.fk}__in": subject_ids},
-            interval=rng.interval,
-            bucket__gte=rng.start,
-            bucket__lt=rng.end,
-        )
+        scope.rollup._default_manager.filter(**{f"{scope.fk}__in": subject_ids})
+        .filter(_coarsest_buckets(rng))
         .values_list(scope.fk, "sentiment")
         .annotate(n=Sum("mention_count"), e=Sum("engagement_sum"))
         .order_by()
@@ -158,6 +154,19 @@ def _summaries(
         split = summary["sentiment"]
         summary["net_sentiment"] = net_sentiment(split["positive"], split["negative"])
     return out
+
+
+def _coarsest_buckets(rng: Range) -> Q:
+    """The rollup rows that add up to the range with the fewest rows: whole UTC days from the daily
+    rollup, the hours before the first and after the last whole day from the hourly one."""
+    first_day, last_day = _ceil(Interval.DAY, rng.start), floor_day(rng.end)
+    if first_day >= last_day:  # no whole day inside: hours only
+        return Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=rng.end)
+    return (
+        Q(interval=Interval.DAY, bucket__gte=first_day, bucket__lt=last_day)
+        | Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=first_day)
+        | Q(interval=Interval.HOUR, bucket__gte=last_day, bucket__lt=rng.end)
+    )
 
 
 def _unique_authors(scope: Scope, subject_ids: list[int], start: datetime, end: datetime) -> dict[int, int]:
@@ -201,6 +210,17 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[
     index = {bucket: i for i, bucket in enumerate(rng.buckets())}
     size = len(index)
     columns = {sid: {name: [0] * size for name in SERIES_FIELDS} for sid in subject_ids}
+    # One row per (subject, bucket) with the sentiments as filtered sums: a month of hours for five
+    # brands is 3,600 rows instead of 14,000, and row conversion was most of this endpoint's time.
+    by_sentiment = {
+        name: Sum("mention_count", filter=Q(sentiment=value))
+        for name, value in (
+            ("positive", Sentiment.POSITIVE),
+            ("neutral", Sentiment.NEUTRAL),
+            ("negative", Sentiment.NEGATIVE),
+            ("unscored", ""),
+        )
+    }
     rows = (
         scope.rollup._default_manager.filter(
             **{f"{scope.fk}__in": subject_ids},
@@ -208,24 +228,26 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[
             bucket__gte=rng.start,
             bucket__lt=rng.end,
         )
-        .values_list(scope.fk, "bucket", "sentiment")
-        .annotate(n=Sum("mention_count"), e=Sum("engagement_sum"))
+        .values_list(scope.fk, "bucket")
+        .annotate(volume=Sum("mention_count"), engagement=Sum("engagement_sum"), **by_sentiment)
         .order_by()
     )
-    for sid, bucket, sentiment, n, e in rows:
+    for sid, bucket, volume, engagement, *split in rows:
         i, column = index[bucket], columns[sid]
-        column["volume"][i] += n
-        column["engagement"][i] += e
-        column[sentiment or "unscored"][i] += n
+        column["volume"][i] = volume
+        column["engagement"][i] = engagement
+        for name, n in zip(("positive", "neutral", "negative", "unscored"), split, strict=True):
+            column[name][i] = n or 0
     if rng.interval == Interval.HOUR:
         for column in columns.values():
             column["unique_authors"] = [0] * size
+        # Rows are distinct per (subject, hour, author) already: counting rows is counting authors.
         author_rows = (
             scope.authors._default_manager.filter(
                 **{f"{scope.fk}__in": subject_ids}, bucket__gte=rng.start, bucket__lt=rng.end
             )
             .values_list(scope.fk, "bucket")
-            .annotate(n=Count("author_key", distinct=True))
+            .annotate(n=Count("*"))
             .order_by()
         )
         for sid, bucket, n in author_rows:
