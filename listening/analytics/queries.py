@@ -629,7 +629,7 @@ def brand_topics(
     result = sample
     terms = ctfidf_terms(docs, result.labels)
     days = rng.buckets()
-    topics = []
+    topics: list[dict[str, Any]] = []
     for c in sorted(set(result.labels)):
         members = [mid for mid, label in zip(ids, result.labels, strict=True) if label == c]
         split = {s.value: 0 for s in Sentiment} | {"unscored": 0}
@@ -694,7 +694,7 @@ def topic_themes(
     cluster_of = dict(zip(sample.ids, sample.labels, strict=True))
     counts = {b.pk: Counter(cluster_of[mid] for mid in members[b.pk] if mid in cluster_of) for b in brands}
     totals = {bid: sum(c.values()) for bid, c in counts.items()}
-    clusters = []
+    clusters: list[dict[str, Any]] = []
     for c in sorted(set(sample.labels)):
         clusters.append(
             {
