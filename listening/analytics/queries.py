@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from listening.analytics.models import Interval
@@ -27,7 +28,7 @@ from listening.analytics.services import (
     floor_hour,
 )
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import Sentiment
+from listening.mentions.models import BrandMention, Sentiment
 
 # The most buckets one answer may hold: 31 days of hours, two years of days.
 MAX_BUCKETS = {Interval.HOUR: 744, Interval.DAY: 731}
@@ -538,6 +539,7 @@ def brand_comparison(
 
 # At most this many mentions (the most recent of the range) are clustered per request.
 TOPIC_SAMPLE = 3_000
+TOPIC_CACHE_SECONDS = 15 * 60
 
 
 def latest_embeddings(mention_ids: list[int]) -> dict[int, bytes]:
@@ -617,10 +619,33 @@ def brand_topics(
     by silhouette unless given). Per cluster: size, label and terms (c-TF-IDF), sentiment split and
     net, and the trend (daily counts and the change of the second half of the range over the first).
     """
-    from listening.analytics.topics import ctfidf_terms, label_of
-
     now = now or timezone.now()
     rng = resolve_range(Interval.DAY, start, end, default_start=now - timedelta(days=30), default_end=now)
+    # Clustering costs seconds; the answer only changes when the brand's mentions in the range do.
+    links = BrandMention.objects.filter(brand=brand, published_at__gte=rng.start, published_at__lt=rng.end)
+    state = links.aggregate(n=Count("id"), last=Max("mention_id"))
+    key = ":".join(
+        str(part)
+        for part in (
+            "analytics:topics",
+            brand.pk,
+            rng.start.isoformat(),
+            rng.end.isoformat(),
+            k,
+            seed,
+            *state.values(),
+        )
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = _brand_topics(brand, rng, k=k, seed=seed)
+        cache.set(key, cached, timeout=TOPIC_CACHE_SECONDS)
+    return cached
+
+
+def _brand_topics(brand: Brand, rng: Range, *, k: int | None, seed: int) -> dict[str, Any]:
+    from listening.analytics.topics import ctfidf_terms, label_of
+
     base = {"range": rng.describe(), "brand": {"id": brand.pk, "name": brand.name}, "seed": seed}
     sample = _cluster_sample(*_recent_embedded(brand.pk, rng, TOPIC_SAMPLE), k=k, seed=seed)
     if not sample.ids:

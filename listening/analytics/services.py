@@ -147,6 +147,7 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
                 "mention__clean_text",
                 "mention__text",
             )
+            .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
         )
         counts: Counter[tuple[str, datetime, str, str, str]] = Counter()
         engagement: Counter[tuple[str, datetime, str, str, str]] = Counter()
