@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import alerts, analyze, ingest, views
+from api import alerts, analytics, analyze, ingest, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -20,5 +20,9 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("ingest", ingest.IngestView.as_view(), name="ingest"),
     path("analyze", analyze.AnalyzeView.as_view(), name="analyze"),
+    path("campaigns/<int:pk>/metrics/", analytics.CampaignMetricsView.as_view(), name="campaign-metrics"),
+    path("comparisons/", analytics.ComparisonView.as_view(), name="comparisons"),
+    path("brands/<int:pk>/topics/", analytics.BrandTopicsView.as_view(), name="brand-topics"),
+    path("brands/<int:pk>/affinities/", analytics.BrandAffinitiesView.as_view(), name="brand-affinities"),
     path("", include(router.urls)),
 ]

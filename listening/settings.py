@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "listening.mentions",
     "listening.demo",
     "listening.alerts",
+    "listening.analytics",
 ]
 
 MIDDLEWARE = [

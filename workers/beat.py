@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
 from django.conf import settings
 
 
@@ -16,4 +17,9 @@ def build_schedule() -> dict[str, dict[str, Any]]:
         "alerts-check-rules": {"task": "alerts.check_rules", "schedule": settings.ALERT_CHECK_SECONDS},
         # Re-scan for due webhook deliveries: retries, and enqueues lost while the broker was down.
         "alerts-deliver-due": {"task": "alerts.deliver_due", "schedule": settings.WEBHOOK_RESCAN_SECONDS},
+        # Audience clustering for every active brand, nightly when dashboards are quiet.
+        "analytics-affinities": {
+            "task": "analytics.build_all_affinities",
+            "schedule": crontab(hour=2, minute=30),
+        },
     }

@@ -1,0 +1,210 @@
+"""Analytics endpoints: campaign metrics, brand comparisons, topics and audience affinities.
+
+Views are thin: they parse the query string, resolve the caller's objects (a foreign or unknown id
+is a 404, so other tenants' ids are not revealed) and call one function of
+``listening.analytics.queries``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import caller_key
+from listening.analytics import queries
+from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from listening.brands.models import Brand, Campaign
+
+RANGE_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Start (inclusive, ISO 8601)."),
+    OpenApiParameter("to", OpenApiTypes.DATETIME, description="End (exclusive, ISO 8601)."),
+    OpenApiParameter("interval", str, enum=[i.value for i in Interval], description="Bucket size."),
+]
+
+
+class RangeQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    """``from``/``to``/``interval`` of the query string (``from`` is a Python keyword, hence get_fields)."""
+
+    default_interval = Interval.DAY.value
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {
+            "from": serializers.DateTimeField(required=False),
+            "to": serializers.DateTimeField(required=False),
+            "interval": serializers.ChoiceField(choices=Interval.choices, default=self.default_interval),
+        }
+
+
+class ComparisonQuerySerializer(RangeQuerySerializer):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {
+            **super().get_fields(),
+            "brands": serializers.CharField(max_length=400, help_text="Comma-separated brand ids (1 to 20)."),
+            "topics": serializers.BooleanField(required=False, default=False),
+            "seed": serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0),
+        }
+
+    def validate_brands(self, value: str) -> list[int]:
+        try:
+            ids = list(dict.fromkeys(int(part) for part in value.split(",") if part.strip()))
+        except ValueError:
+            raise serializers.ValidationError("Give brand ids as integers separated by commas.") from None
+        if not ids:
+            raise serializers.ValidationError("Give at least one brand id.")
+        if len(ids) > queries.MAX_COMPARED_BRANDS:
+            raise serializers.ValidationError(f"Compare at most {queries.MAX_COMPARED_BRANDS} brands.")
+        return ids
+
+
+def _parse(serializer_class: type[RangeQuerySerializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _answer(call: Any, *args: Any, **kwargs: Any) -> Response:
+    try:
+        return Response(call(*args, **kwargs))
+    except queries.RangeError as exc:
+        raise ValidationError({"from": [str(exc)]}) from None
+
+
+def _brand(request: Request, pk: int) -> Brand:
+    return get_object_or_404(Brand, pk=pk, organization_id=caller_key(request).organization_id)
+
+
+class CampaignMetricsView(APIView):
+    """Volume, sentiment, engagement, unique authors, terms, themes, lift and the time series of a
+    campaign. The range defaults to the campaign's window (clamped to now)."""
+
+    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(Campaign, pk=pk, organization_id=caller_key(request).organization_id)
+        params = _parse(RangeQuerySerializer, request)
+        return _answer(
+            queries.campaign_metrics, campaign, params["interval"], params.get("from"), params.get("to")
+        )
+
+
+class ComparisonView(APIView):
+    """Share of voice, sentiment, leading/lagging themes and time series of several brands.
+    The range defaults to the last 30 days."""
+
+    @extend_schema(
+        parameters=[
+            *RANGE_PARAMETERS,
+            OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        params = _parse(ComparisonQuerySerializer, request)
+        ids: list[int] = params["brands"]
+        found = {
+            brand.pk: brand
+            for brand in Brand.objects.filter(organization_id=caller_key(request).organization_id, pk__in=ids)
+        }
+        if len(found) != len(ids):
+            raise NotFound("One or more brands do not exist.")
+        brands = [found[pk] for pk in ids]
+        return _answer(
+            queries.brand_comparison,
+            brands,
+            params["interval"],
+            params.get("from"),
+            params.get("to"),
+            topics=params["topics"],
+            seed=params["seed"],
+        )
+
+
+class TopicQuerySerializer(RangeQuerySerializer):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields.pop("interval")
+        fields["k"] = serializers.IntegerField(required=False, min_value=2, max_value=30)
+        fields["seed"] = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
+        return fields
+
+
+class BrandTopicsView(APIView):
+    """Topic clusters of the brand's enriched mentions (default: last 30 days), labelled by c-TF-IDF."""
+
+    @extend_schema(
+        parameters=[
+            *RANGE_PARAMETERS[:2],
+            OpenApiParameter("k", int, description="Number of topics (default: chosen by silhouette)."),
+            OpenApiParameter("seed", int, description="Random seed (default 0): same seed, same topics."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        brand = _brand(request, pk)
+        params = _parse(TopicQuerySerializer, request)
+        return _answer(
+            queries.brand_topics,
+            brand,
+            params.get("from"),
+            params.get("to"),
+            k=params.get("k"),
+            seed=params["seed"],
+        )
+
+
+class BrandAffinitiesView(APIView):
+    """The brand's audience clusters from the latest nightly run.
+
+    Before the first run it answers 200 with ``status: "not_built"`` and an explanation."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        brand = _brand(request, pk)
+        run = (
+            AffinityRun.objects.filter(brand=brand, status=AffinityRun.Status.DONE)
+            .order_by("-version")
+            .prefetch_related(Prefetch("clusters", AffinityCluster.objects.order_by("-size", "index")))
+            .first()
+        )
+        if run is None:
+            return Response(
+                {
+                    "brand": brand.pk,
+                    "status": "not_built",
+                    "detail": "No audience clustering has run for this brand yet; it is built nightly.",
+                    "clusters": [],
+                }
+            )
+        return Response(
+            {
+                "brand": brand.pk,
+                "status": "built",
+                "version": run.version,
+                "built_at": run.finished_at,
+                "window": {"from": run.window_starts_at, "to": run.window_ends_at},
+                "author_count": run.author_count,
+                "detail": run.message,
+                "params": run.params,
+                "clusters": [
+                    {
+                        "index": c.index,
+                        "size": c.size,
+                        "share": round(c.size / run.author_count, 4) if run.author_count else None,
+                        "label": c.label,
+                        "terms": c.terms,
+                        "interests": c.interests,
+                        "sentiment": c.sentiment,
+                        "overlap": c.overlap,
+                    }
+                    for c in run.clusters.all()
+                ],
+            }
+        )

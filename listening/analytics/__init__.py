@@ -1,0 +1,19 @@
+"""Analytics: rollups, campaign metrics, brand comparisons, topics and audience affinities.
+
+Public entry points
+-------------------
+* ``services.do_update_rollups(mention_ids)``: the enrichment task calls it after writing sentiment.
+  Recomputes (never increments) every rollup of the UTC days those mentions fall in, for each brand
+  and campaign they belong to: idempotent, and right after a sentiment change between model
+  versions. Cost is proportional to the affected subjects' mentions on those days.
+* ``services.do_rebuild_rollups(organization_id=None)`` / ``manage.py rebuild_rollups [--org ID]``:
+  everything from scratch (also drops counts of deleted mentions, which the incremental path cannot
+  see once their links are gone).
+* ``services.do_build_affinities(brand_id, now=None, seed=0)``: one audience-clustering run, stored
+  as a new ``AffinityRun`` version; ``analytics.build_all_affinities`` runs nightly on ``reports``.
+* ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics``: what the
+  endpoints in ``api/analytics.py`` answer; dashboards' counts come from rollups only.
+
+Storage choices are documented on the models (``models.py``): exact per-hour author sets for unique
+authors, per-day term document frequencies for terms and themes.
+"""

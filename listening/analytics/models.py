@@ -1,0 +1,197 @@
+"""Pre-aggregated views of mentions, so dashboards never count raw rows.
+
+Three kinds of rollup, each kept for brands and for campaigns (the "subject"):
+
+* ``*Rollup``: per (subject, interval hour|day, bucket, source kind, sentiment, language) the
+  mention count and engagement sum. ``sentiment`` is ``""`` for mentions not enriched yet.
+* ``*AuthorHour``: the exact set of authors per (subject, hour). Unique authors over any
+  hour-aligned range is ``COUNT(DISTINCT author_key)`` over these rows, which is exact (a sum of
+  per-bucket counts would count a returning author twice) and small: one row per author per hour
+  they wrote in, at most one per brand mention. An HLL sketch would be smaller but approximate;
+  the exact set costs little at our sizes and answers without error.
+* ``*TermDay``: per (subject, day, term) the number of mentions containing the term (document
+  frequency; terms are words and #hashtags, see ``listening.analytics.terms``). Top terms,
+  emerging themes and leads/lags read these.
+
+All are derived data: ``services.do_update_rollups`` recomputes the buckets touched by enriched
+mentions and ``manage.py rebuild_rollups`` rebuilds everything from the mentions.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from listening.brands.models import Brand, Campaign
+from listening.tenancy.models import Organization
+
+
+class Interval(models.TextChoices):
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
+class RollupBase(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    interval = models.CharField(max_length=4, choices=Interval.choices)
+    bucket = models.DateTimeField()  # start of the hour / UTC day
+    source_kind = models.CharField(max_length=16)
+    sentiment = models.CharField(max_length=16, blank=True)  # "" = not enriched yet
+    language = models.CharField(max_length=8)
+    mention_count = models.PositiveIntegerField()
+    engagement_sum = models.PositiveBigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class BrandRollup(RollupBase):
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "interval", "bucket", "source_kind", "sentiment", "language"],
+                name="uniq_brand_rollup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} {self.interval} {self.bucket:%Y-%m-%d %H}h"
+
+
+class CampaignRollup(RollupBase):
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "interval", "bucket", "source_kind", "sentiment", "language"],
+                name="uniq_campaign_rollup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.interval} {self.bucket:%Y-%m-%d %H}h"
+
+
+class AuthorHourBase(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()  # start of the hour
+    # author_id when known, else the handle, else "mention:<id>" (an anonymous author counts once).
+    author_key = models.CharField(max_length=255)
+
+    class Meta:
+        abstract = True
+
+
+class BrandAuthorHour(AuthorHourBase):
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "bucket", "author_key"], name="uniq_brand_author_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} {self.bucket:%Y-%m-%d %H}h {self.author_key}"
+
+
+class CampaignAuthorHour(AuthorHourBase):
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "bucket", "author_key"], name="uniq_campaign_author_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.bucket:%Y-%m-%d %H}h {self.author_key}"
+
+
+class TermDayBase(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()  # start of the UTC day
+    term = models.CharField(max_length=64)
+    mention_count = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class BrandTermDay(TermDayBase):
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "bucket", "term"], name="uniq_brand_term_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} {self.bucket:%Y-%m-%d} {self.term}"
+
+
+class CampaignTermDay(TermDayBase):
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "bucket", "term"], name="uniq_campaign_term_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.bucket:%Y-%m-%d} {self.term}"
+
+
+class AffinityRun(models.Model):
+    """One nightly build of a brand's audience clusters. The endpoint serves the latest finished run;
+    older runs are kept as history (``version`` counts up per brand)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="affinity_runs")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    window_starts_at = models.DateTimeField()
+    window_ends_at = models.DateTimeField()
+    author_count = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict)  # k, seed, model version, limits: what makes it reproducible
+    message = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "version"], name="uniq_affinity_run_version")]
+        indexes = [models.Index(fields=["brand", "status", "-version"], name="affinity_run_latest")]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} audiences v{self.version} ({self.status})"
+
+
+class AffinityCluster(models.Model):
+    run = models.ForeignKey(AffinityRun, on_delete=models.CASCADE, related_name="clusters")
+    index = models.PositiveSmallIntegerField()
+    size = models.PositiveIntegerField()
+    label = models.CharField(max_length=200)
+    terms = models.JSONField(default=list)  # c-TF-IDF terms, best first
+    interests = models.JSONField(default=dict)  # {"hashtags": [...], "brands": [...], "terms": [...]}
+    sentiment = models.JSONField(default=dict)  # towards the brand: counts and net
+    overlap = models.JSONField(default=list)  # [{"brand": id, "name": ..., "share": 0..1}]
+
+    class Meta:
+        ordering = ["run", "-size", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="uniq_affinity_cluster")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} cluster {self.index}: {self.label}"

@@ -1,0 +1,173 @@
+"""Clustering is reproducible under a seed; labels come from class-based TF-IDF."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.core.cache import cache
+
+from listening.analytics.models import AffinityRun
+from listening.analytics.services import do_build_affinities
+from listening.analytics.terms import extract_terms
+from listening.analytics.topics import cluster, ctfidf_terms, npmi_coherence, topic_diversity
+from tests.analytics.factories import Builder, at, enrich, model_version
+from tests.conftest import Tenant
+
+
+def blobs(seed: int = 7, per: int = 30, dims: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centers = np.eye(dims)[:3] * 5
+    points = np.concatenate([c + rng.normal(0, 0.3, size=(per, dims)) for c in centers])
+    return points, np.repeat(np.arange(3), per)
+
+
+def test_cluster_is_reproducible_and_finds_the_blobs() -> None:
+    points, truth = blobs()
+    first, second = cluster(points, seed=3), cluster(points, seed=3)
+    assert np.array_equal(first.labels, second.labels)
+    assert first.k == 3
+    # every true blob maps to exactly one cluster
+    assert all(len(set(first.labels[truth == t].tolist())) == 1 for t in range(3))
+
+
+def test_cluster_edge_cases() -> None:
+    assert cluster(np.zeros((0, 4))).k == 0
+    assert cluster(np.ones((3, 4))).k == 1  # too few points to split
+    assert cluster(blobs()[0], k=2).k == 2
+
+
+def test_ctfidf_labels_pick_the_distinctive_words() -> None:
+    docs = ["coffee beans roast", "roast coffee morning", "running shoes marathon", "marathon training shoes"]
+    terms = ctfidf_terms(docs, [0, 0, 1, 1], top_n=2)
+    assert {t for t, _ in terms[0]} == {"coffee", "roast"}
+    assert {t for t, _ in terms[1]} == {"marathon", "shoes"}
+    assert ctfidf_terms(["the a", "of"], [0, 1]) == {0: [], 1: []}
+
+
+def test_quality_scores() -> None:
+    docs = ["coffee roast", "coffee roast beans", "shoes marathon", "shoes marathon run"]
+    assert npmi_coherence([["coffee", "roast"]], docs) > 0.5
+    assert npmi_coherence([["coffee", "marathon"]], docs) == -1.0
+    assert topic_diversity([["a", "b"], ["a", "c"]]) == 0.75
+
+
+def test_terms_drop_noise() -> None:
+    assert extract_terms("RT @bob: the #Launch is LIVE https://x.co/1 2026 it's great!!") == [
+        "#launch",
+        "live",
+        "great",
+    ]
+    assert extract_terms("") == []
+    assert len(extract_terms(" ".join(f"word{i}x" for i in range(500)))) == 64
+
+
+def _enriched_groups(tenant: Tenant) -> None:
+    """Two audiences: coffee people (authors c0..c11) and runners (r0..r11). Runners also talk about
+    the rival, coffee people do not."""
+    builder, version = Builder(tenant), model_version()
+    rng = np.random.default_rng(0)
+    for group, words, direction in (
+        ("c", "coffee espresso roast #coffee", 0),
+        ("r", "marathon running shoes #run", 1),
+    ):
+        for i in range(12):
+            for j in range(2):
+                brands = (tenant.brand, tenant.competitor) if group == "r" and j == 0 else (tenant.brand,)
+                mention = builder.mention(
+                    f"2026-01-{10 + j:02d}T{i:02d}:00:00",
+                    sentiment="positive" if group == "c" else "negative",
+                    author=f"{group}{i}",
+                    text=f"{words} {tenant.brand.name}",
+                    brands=brands,
+                )
+                vector = np.eye(8)[direction] + rng.normal(0, 0.05, 8)
+                enrich(mention, vector, version)
+    builder.roll_up()
+
+
+def test_topics_endpoint_is_stable_and_labelled(alice: Tenant) -> None:
+    _enriched_groups(alice)
+    params = {"from": "2026-01-01T00:00:00Z", "to": "2026-01-31T00:00:00Z", "seed": "5"}
+    url = f"/api/v1/brands/{alice.brand.pk}/topics/"
+    first = alice.client().get(url, params).json()
+    cache.clear()  # answers are cached: recompute, to show the clustering itself is stable
+    assert first == alice.client().get(url, params).json()
+    assert first["k"] == 2 and first["clustered_mentions"] == 48
+    labels = sorted(t["label"] for t in first["topics"])
+    assert any("coffee" in label or "espresso" in label for label in labels)
+    assert any("marathon" in label or "running" in label for label in labels)
+    for topic in first["topics"]:
+        assert topic["size"] == 24 and len(topic["trend"]["daily"]) == 30
+    runners = next(t for t in first["topics"] if "marathon" in t["label"] or "running" in t["label"])
+    assert runners["net_sentiment"] == -1.0
+
+
+def test_topics_of_a_brand_without_enrichments(alice: Tenant) -> None:
+    body = alice.client().get(f"/api/v1/brands/{alice.brand.pk}/topics/").json()
+    assert body["topics"] == [] and body["clustered_mentions"] == 0
+
+
+def test_affinities_not_built_then_built(alice: Tenant) -> None:
+    url = f"/api/v1/brands/{alice.brand.pk}/affinities/"
+    empty = alice.client().get(url).json()
+    assert empty["status"] == "not_built" and empty["clusters"] == []
+    _enriched_groups(alice)
+    run = do_build_affinities(alice.brand.pk, now=at("2026-02-01T00:00:00"), seed=1)
+    assert run is not None and run.status == AffinityRun.Status.DONE and run.author_count == 24
+    body = alice.client().get(url).json()
+    assert body["status"] == "built" and body["version"] == 1 and body["built_at"]
+    clusters = {c["label"].split(" · ")[0]: c for c in body["clusters"]}
+    assert len(body["clusters"]) == 2 and all(c["size"] == 12 for c in body["clusters"])
+    runners = next(c for c in body["clusters"] if any(t["term"] == "marathon" for t in c["terms"]))
+    coffee = next(c for c in body["clusters"] if any(t["term"] == "coffee" for t in c["terms"]))
+    assert runners["overlap"] == [{"brand": alice.competitor.pk, "name": alice.competitor.name, "share": 1.0}]
+    assert coffee["overlap"][0]["share"] == 0.0
+    assert runners["sentiment"]["net_sentiment"] == -1.0 and coffee["sentiment"]["net_sentiment"] == 1.0
+    assert runners["interests"]["brands"][0]["value"] == alice.competitor.name
+    assert any(h["value"] == "#run" for h in runners["interests"]["hashtags"])
+    assert clusters
+    # A second run is a new version; the same seed gives the same clusters.
+    again = do_build_affinities(alice.brand.pk, now=at("2026-02-01T00:00:00"), seed=1)
+    assert again is not None and again.version == 2
+    second = alice.client().get(url).json()
+    assert second["version"] == 2
+    assert [(c["size"], c["label"]) for c in second["clusters"]] == [
+        (c["size"], c["label"]) for c in body["clusters"]
+    ]
+
+
+def test_affinities_with_too_few_authors(alice: Tenant) -> None:
+    run = do_build_affinities(alice.brand.pk)
+    assert run is not None and run.author_count == 0 and "Too few authors" in run.message
+    body = alice.client().get(f"/api/v1/brands/{alice.brand.pk}/affinities/").json()
+    assert body["status"] == "built" and body["clusters"] == [] and "Too few" in body["detail"]
+    assert do_build_affinities(10**9) is None
+
+
+def test_comparison_topic_themes(alice: Tenant) -> None:
+    _enriched_groups(alice)
+    response = alice.client().get(
+        "/api/v1/comparisons/",
+        {
+            "brands": f"{alice.brand.pk},{alice.competitor.pk}",
+            "from": "2026-01-01T00:00:00Z",
+            "to": "2026-01-31T00:00:00Z",
+            "topics": "true",
+            "seed": "2",
+        },
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["topics"]) == 2
+    brand, rival = body["brands"]
+    # The rival is only ever mentioned by runners: it leads the running topic, the brand the coffee one.
+    assert any(
+        word in rival["themes"]["topic_leads"][0]["label"] for word in ("marathon", "running", "shoes")
+    )
+    assert any(word in brand["themes"]["topic_leads"][0]["label"] for word in ("coffee", "espresso", "roast"))
+    assert rival["themes"]["topic_leads"][0]["share"] == 1.0
+    without = (
+        alice.client()
+        .get("/api/v1/comparisons/", {"brands": f"{alice.brand.pk},{alice.competitor.pk}"})
+        .json()
+    )
+    assert "topics" not in without and "topic_leads" not in without["brands"][0]["themes"]
