@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -7,3 +9,15 @@ class AnalyticsConfig(AppConfig):
     name = "listening.analytics"
     label = "analytics"
     verbose_name = "Rollups, campaign metrics, comparisons, topics and audiences"
+
+    def ready(self) -> None:
+        from listening.mentions.signals import mentions_enriched
+
+        mentions_enriched.connect(_update_rollups, dispatch_uid="analytics.update_rollups")
+
+
+def _update_rollups(sender: Any, mention_ids: list[int], **kwargs: Any) -> None:
+    """Rollups follow every enrichment, in its transaction: dashboards never show half a batch."""
+    from listening.analytics.services import do_update_rollups
+
+    do_update_rollups(mention_ids)
