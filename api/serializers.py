@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from api.fields import OrgScopedPrimaryKeyRelatedField, bounded_json
 from api.permissions import caller_key
+from ingestion.connectors import CONNECTORS, ConnectorConfigError, get_connector
+from ingestion.query import QuerySyntaxError, validate
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Enrichment, Mention, Source
 from listening.tenancy.models import ApiKey
@@ -34,6 +36,17 @@ class _UniqueNameMixin:
         return value.strip()
 
 
+def validate_listening_query(value: str) -> str:
+    try:
+        validate(value)
+    except QuerySyntaxError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+    return value
+
+
+PUSH = "push"
+
+
 class BrandSerializer(_UniqueNameMixin, serializers.ModelSerializer[Brand]):
     competitors = OrgScopedPrimaryKeyRelatedField(
         many=True, queryset=Brand.objects.all(), required=False, help_text="Ids of competitor brands."
@@ -52,6 +65,9 @@ class BrandSerializer(_UniqueNameMixin, serializers.ModelSerializer[Brand]):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_query(self, value: str) -> str:
+        return validate_listening_query(value)
 
     def validate_competitors(self, value: list[Brand]) -> list[Brand]:
         if self.instance is not None and any(brand.pk == self.instance.pk for brand in value):
@@ -77,6 +93,9 @@ class CampaignSerializer(_UniqueNameMixin, serializers.ModelSerializer[Campaign]
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_query(self, value: str) -> str:
+        return validate_listening_query(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def pick(name: str) -> Any:
@@ -139,6 +158,30 @@ class SourceSerializer(_UniqueNameMixin, serializers.ModelSerializer[Source]):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be an object.")
         return value
+
+    def validate_connector(self, value: str) -> str:
+        if value != PUSH and value not in CONNECTORS:
+            raise serializers.ValidationError(
+                f"Unknown connector; one of: {', '.join([PUSH, *sorted(CONNECTORS)])}."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A pull source's config and credentials are checked by its connector (no network)."""
+        connector = attrs.get("connector", getattr(self.instance, "connector", PUSH))
+        if connector != PUSH:
+            config = attrs.get("config", getattr(self.instance, "config", {}))
+            credentials = attrs.get("credentials", getattr(self.instance, "credentials", {}))
+            try:
+                get_connector(connector)(config, credentials).validate_config()
+            except ConnectorConfigError as exc:
+                raise serializers.ValidationError({"config": str(exc)}) from exc
+            kind = attrs.get("kind", getattr(self.instance, "kind", None))
+            if kind is not None and kind != get_connector(connector).kind:
+                raise serializers.ValidationError(
+                    {"kind": f"The {connector} connector yields {get_connector(connector).kind} items."}
+                )
+        return attrs
 
 
 class EnrichmentSerializer(serializers.ModelSerializer[Enrichment]):

@@ -211,3 +211,18 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
 # --- product settings (later sections are added by the capabilities that use them) -------------
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", default=60.0, minimum=1.0)
+
+# --- ingestion --------------------------------------------------------------------------------
+INGEST_MAX_ITEMS = env_int("INGEST_MAX_ITEMS", default=1000, minimum=1, maximum=10_000)
+INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", default=5 * 1024 * 1024, minimum=1024)
+INGEST_MAX_TEXT_CHARS = env_int("INGEST_MAX_TEXT_CHARS", default=20_000, minimum=280)
+PULL_CHECK_SECONDS = env_float("PULL_CHECK_SECONDS", default=60.0, minimum=5.0)
+IDEMPOTENCY_TTL_SECONDS = env_int("IDEMPOTENCY_TTL_SECONDS", default=86_400, minimum=60)
+# Django's own cap on request bodies must not undercut the ingest limit (413 is ours to answer).
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES + 1024
+
+# --- language model -----------------------------------------------------------------------------
+ENRICH_RESCAN_SECONDS = env_float("ENRICH_RESCAN_SECONDS", default=60.0, minimum=5.0)
+ANALYZE_MAX_TEXTS = env_int("ANALYZE_MAX_TEXTS", default=100, minimum=1, maximum=1000)
+ANALYZE_MAX_CHARS = env_int("ANALYZE_MAX_CHARS", default=5000, minimum=100)
+ANALYZE_TIMEOUT_SECONDS = env_float("ANALYZE_TIMEOUT_SECONDS", default=30.0, minimum=1.0)

@@ -21,17 +21,22 @@ DEMO_SLUG = "demo"
 BRANDS: list[dict[str, str]] = [
     {
         "name": "Northwind Outdoor",
-        "query": 'northwind OR @northwindoutdoor OR #northwind OR "north wind gear"',
+        "query": (
+            'northwind OR @northwindoutdoor OR #northwind OR stormshell OR "ridge 45" OR "ember down" '
+            'OR "trailhead boots" OR "canopy 2"'
+        ),
         "description": "Outdoor apparel and camping gear; the demo's own brand.",
     },
     {
         "name": "Summit & Co",
-        "query": '"summit & co" OR "summit and co" OR @summitco OR #summitco',
+        "query": (
+            '"summit & co" OR "summit and co" OR @summitco OR "alpine pro" OR "summit 60" OR "glacier boots"'
+        ),
         "description": "Premium mountaineering competitor.",
     },
     {
         "name": "TrailPeak",
-        "query": "trailpeak OR @trailpeak OR #trailpeak",
+        "query": 'trailpeak OR @trailpeak OR "daypack 20" OR "switchback trail shoes" OR "pop-up tent"',
         "description": "Budget hiking-gear competitor.",
     },
 ]

@@ -1,0 +1,70 @@
+"""``POST /api/v1/analyze``: score ad-hoc texts through an ``enrich`` worker (the web process never
+loads the model), storing nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.exceptions import TimeoutError as CeleryTimeout
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import caller_key
+from listening.tenancy.models import Role
+
+
+class AnalyzeRequestSerializer(serializers.Serializer[Any]):
+    texts = serializers.ListField(child=serializers.CharField(allow_blank=False, trim_whitespace=False))
+
+    def validate_texts(self, value: list[str]) -> list[str]:
+        if not value:
+            raise serializers.ValidationError("Give at least one text.")
+        if len(value) > settings.ANALYZE_MAX_TEXTS:
+            raise serializers.ValidationError(f"At most {settings.ANALYZE_MAX_TEXTS} texts per call.")
+        too_long = [i for i, text in enumerate(value) if len(text) > settings.ANALYZE_MAX_CHARS]
+        if too_long:
+            raise serializers.ValidationError(
+                f"Texts at positions {too_long[:10]} are longer than {settings.ANALYZE_MAX_CHARS} characters."
+            )
+        return [text.replace("\x00", "") for text in value]
+
+
+class AnalyzeView(APIView):
+    write_role = Role.VIEWER  # scoring stores nothing, so any member may call it
+
+    @extend_schema(
+        request=AnalyzeRequestSerializer,
+        responses={
+            200: inline_serializer(
+                "AnalyzeResponse",
+                {
+                    "model_version": serializers.CharField(),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            400: dict,
+            503: dict,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AnalyzeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        from workers.tasks.enrich import analyze  # imports no torch: the model loads in the worker
+
+        result = analyze.delay(serializer.validated_data["texts"], caller_key(request).organization_id)
+        try:
+            payload = result.get(timeout=float(settings.ANALYZE_TIMEOUT_SECONDS))
+        except CeleryTimeout:
+            result.revoke()
+            return Response(
+                {"detail": "No enrichment worker answered in time; retry shortly."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "5"},
+            )
+        finally:
+            result.forget()
+        return Response(payload)

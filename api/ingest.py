@@ -1,0 +1,116 @@
+"""``POST /api/v1/ingest``: bulk JSON push into the same pipeline as pulls and imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.guards import PayloadTooLarge, idempotent, parse_json, read_body
+from api.permissions import caller_key
+from ingestion.service import ingest_items
+from listening.mentions.models import Source
+
+_ITEM_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+    "external_id": serializers.CharField(max_length=255),
+    "text": serializers.CharField(),
+    "published_at": serializers.DateTimeField(required=False),
+    "author": serializers.DictField(required=False, help_text="{id, handle, name}"),
+    "url": serializers.URLField(required=False),
+    "language": serializers.CharField(required=False),
+    "engagement": serializers.DictField(child=serializers.IntegerField(), required=False),
+    "rating": serializers.IntegerField(required=False, min_value=1, max_value=5),
+    "extra": serializers.DictField(required=False),
+}
+
+
+class IngestView(APIView):
+    """Push up to ``INGEST_MAX_ITEMS`` items (``INGEST_MAX_BYTES`` bytes, gzip allowed) into a source.
+
+    Answers 200 with one outcome per item, in order: ``stored`` (with the mention id), ``duplicate``
+    (this external id was already stored for the source) or ``rejected`` (with the reason; the item
+    is quarantined). Good items of a batch are stored even when others are rejected. With an
+    ``Idempotency-Key`` header, a retried request replays the first answer.
+    """
+
+    @extend_schema(
+        request=inline_serializer(
+            "IngestRequest",
+            {
+                "source": serializers.IntegerField(),
+                "items": serializers.ListField(child=inline_serializer("IngestItem", _ITEM_FIELDS)),
+            },
+        ),
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={
+            200: inline_serializer(
+                "IngestResponse",
+                {
+                    "stored": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "rejected": serializers.IntegerField(),
+                    "items": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            400: dict,
+            413: dict,
+        },
+        examples=[
+            OpenApiExample(
+                "Two posts",
+                value={
+                    "source": 1,
+                    "items": [
+                        {
+                            "external_id": "1",
+                            "text": "Love my new @northwind jacket",
+                            "published_at": "2026-11-01T10:00:00Z",
+                        },
+                        {
+                            "external_id": "2",
+                            "text": "Zipper broke after a week",
+                            "author": {"handle": "maya"},
+                        },
+                    ],
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        max_bytes = int(settings.INGEST_MAX_BYTES)
+        body = read_body(request, max_bytes=max_bytes)
+        return idempotent(
+            request,
+            scope="ingest",
+            body=body,
+            ttl=int(settings.IDEMPOTENCY_TTL_SECONDS),
+            produce=lambda: self._run(request, body),
+        )
+
+    def _run(self, request: Request, body: bytes) -> Response:
+        payload: Any = parse_json(body)
+        if not isinstance(payload, dict):
+            raise ValidationError({"detail": "The body must be an object with 'source' and 'items'."})
+        source_id, items = payload.get("source"), payload.get("items")
+        if not isinstance(source_id, int) or isinstance(source_id, bool):
+            raise ValidationError({"source": "Must be the integer id of one of your sources."})
+        if not isinstance(items, list):
+            raise ValidationError({"items": "Must be a list."})
+        if not items:
+            raise ValidationError({"items": "Must not be empty."})
+        if len(items) > int(settings.INGEST_MAX_ITEMS):
+            raise PayloadTooLarge(f"At most {settings.INGEST_MAX_ITEMS} items per request; got {len(items)}.")
+        source = Source.objects.filter(
+            organization_id=caller_key(request).organization_id, pk=source_id
+        ).first()
+        if source is None:
+            raise NotFound("No such source.")
+        summary = ingest_items(source, items, channel="push", batch_ref=f"push:{request.auth.prefix}")  # type: ignore[union-attr]
+        return Response(summary.as_dict(), status=status.HTTP_200_OK)

@@ -1,0 +1,254 @@
+"""The shape every pull connector has, and what it hands back.
+
+A connector is built from a Source's ``config`` and ``credentials`` and asked for one page at a
+time from a stored cursor::
+
+    with get_connector(source.connector)(source.config, source.credentials) as connector:
+        connector.validate_config()        # at save time too: a clear ConnectorConfigError
+        page = connector.fetch_page(source.cursor or None)
+        store(page.items); quarantine(page.skipped)
+        source.cursor = page.next_cursor   # only once the page is stored (same transaction)
+        # page.exhausted false: fetch again now (respecting page.rate_limit.resume_at)
+
+``fetch_page`` never writes anywhere and never moves a cursor: it returns the cursor that follows
+the page. Errors are sorted in ``ingestion.connectors.errors``.
+
+Each source lives in ``ingestion/connectors/<source>/`` with the same three files:
+``client.py`` (the HTTP calls and the page envelope), ``parse.py`` (the wire models of one item and
+their translation into ``RawItem``) and ``connector.py`` (config, credentials and cursor models,
+paging). A connector declares ``config_model`` and ``credentials_model`` (``wire.SettingsModel``
+subclasses); the base validates them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from ingestion.connectors.errors import ConnectorAuthError
+from ingestion.connectors.http import HttpClient, JsonResponse, RateLimitInfo
+from ingestion.connectors.wire import SettingsModel, describe_validation_error, parse_settings
+
+__all__ = [
+    "Author",
+    "Connector",
+    "GetJson",
+    "ItemKind",
+    "ItemRejected",
+    "Page",
+    "RateLimitInfo",
+    "RawItem",
+    "SkippedItem",
+    "convert_items",
+    "iter_pages",
+]
+
+
+class ItemKind(StrEnum):
+    """Matches ``listening.mentions.models.SourceKind`` values."""
+
+    SOCIAL = "social"
+    REVIEW = "review"
+    SUPPORT = "support"
+
+
+@dataclass(frozen=True)
+class Author:
+    id: str = ""
+    handle: str = ""  # e.g. the X username, without "@"
+    name: str = ""  # display name
+
+
+@dataclass
+class RawItem:
+    """One post, review or ticket as the source gave it, before cleaning.
+
+    ``engagement`` holds non-negative counts under the keys likes, reposts, replies, quotes, views
+    (those the source has). ``language`` is the source's own hint (ISO 639-1), or ``None``.
+    ``extra`` holds what is specific to the kind: ``rating`` (1..5) and ``title`` for reviews,
+    ``ticket_id`` and ``turns`` for support transcripts; it is JSON-serialisable. ``raw`` is the
+    original JSON (for a ticket: ``{"ticket": ..., "comments": [...]}``), kept for quarantine and
+    re-parsing.
+    """
+
+    external_id: str
+    kind: ItemKind
+    text: str
+    author: Author
+    published_at: datetime
+    url: str = ""
+    engagement: dict[str, int] = field(default_factory=dict)
+    language: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: Any = None
+
+    def __post_init__(self) -> None:
+        if not self.external_id:
+            raise ValueError("external_id must not be empty")
+        if self.published_at.tzinfo is None:
+            raise ValueError("published_at must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """An item of a page that could not be turned into a ``RawItem``: quarantine it with ``reason``.
+
+    ``index`` is its position in the page as received; ``external_id`` is "" when even that was
+    unreadable.
+    """
+
+    index: int
+    external_id: str
+    reason: str
+    raw: Any
+
+
+@dataclass
+class Page:
+    """One page of a pull.
+
+    ``next_cursor`` is JSON-serialisable and is where the next ``fetch_page`` starts: store it only
+    after ``items`` are stored. ``exhausted`` is true when the source has nothing more right now
+    (the next pull, one interval later, starts from ``next_cursor``); false means fetch again now.
+    """
+
+    items: list[RawItem]
+    next_cursor: dict[str, Any]
+    exhausted: bool
+    rate_limit: RateLimitInfo | None = None
+    skipped: list[SkippedItem] = field(default_factory=list)
+
+
+class ItemRejected(Exception):
+    """Raised by a parser for one item that cannot be used; the rest of the page goes on."""
+
+
+ConfigT = TypeVar("ConfigT", bound=SettingsModel)
+CredentialsT = TypeVar("CredentialsT", bound=SettingsModel)
+
+
+class Connector(ABC, Generic[ConfigT, CredentialsT]):
+    """Base of every pull connector. Subclasses set the class variables and ``fetch_page``.
+
+    ``config`` is the Source's non-secret settings, ``credentials`` its secrets (never logged, never
+    put in an error message). ``http`` is shared by tests (an ``HttpClient`` with a fake clock) and
+    by callers that pull several pages in one go.
+    """
+
+    kind: ClassVar[ItemKind]
+    name: ClassVar[str]  # the registry key, stored in Source.connector
+    title: ClassVar[str]  # for messages: "X recent search"
+    credentials_help: ClassVar[str]  # what to fix when the API refuses the credentials
+    config_model: type[ConfigT]
+    credentials_model: type[CredentialsT]
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        credentials: Mapping[str, str],
+        *,
+        http: HttpClient | None = None,
+    ) -> None:
+        self.config = dict(config)
+        self.credentials = dict(credentials)
+        self._owns_http = http is None
+        self.http = http or HttpClient()
+
+    def close(self) -> None:
+        """Close the HTTP session if this connector opened it (a passed-in client is the caller's)."""
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Connector[ConfigT, CredentialsT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def validate_config(self) -> None:
+        """Raise ``ConnectorConfigError`` with a message an analyst can act on; no network."""
+        self.settings()
+
+    def settings(self) -> tuple[ConfigT, CredentialsT]:
+        """The validated config and credentials (``ConnectorConfigError`` if they are not)."""
+        return (
+            parse_settings(self.config_model, self.config, what=f"{self.title} config"),
+            parse_settings(self.credentials_model, self.credentials, what=f"{self.title} credentials"),
+        )
+
+    @abstractmethod
+    def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
+        """Fetch the page that starts at ``cursor`` (``None``: the first pull of this source)."""
+
+    def get_json(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> JsonResponse:
+        """``http.get_json`` with an auth error worded for the Source's ``last_error``."""
+        try:
+            return self.http.get_json(url, params=params, headers=headers, auth=auth)
+        except ConnectorAuthError as exc:
+            said = f" The API said: {exc.detail}" if exc.detail else ""
+            raise ConnectorAuthError(
+                f"{self.title} refused the credentials (HTTP {exc.status}). {self.credentials_help}{said}",
+                status=exc.status,
+                detail=exc.detail,
+            ) from exc
+
+
+GetJson = Callable[..., JsonResponse]  # Connector.get_json, handed to each source's client
+
+
+def iter_pages(
+    connector: Connector[Any, Any], cursor: Mapping[str, Any] | None, *, max_pages: int
+) -> Iterator[Page]:
+    """Pages from ``cursor`` on, for one pull: stops after an exhausted page, after ``max_pages``,
+    or when the API's rate-limit window is used up (``page.rate_limit.resume_at`` says until when).
+
+    The request for a page goes out only when the caller asks for it, that is after it has stored
+    the page before (and its ``next_cursor``); a caller that stops early loses nothing.
+    """
+    current = dict(cursor) if cursor else None
+    for _ in range(max_pages):
+        page = connector.fetch_page(current)
+        yield page
+        if page.exhausted or (page.rate_limit is not None and page.rate_limit.resume_at is not None):
+            return
+        current = page.next_cursor
+
+
+def convert_items(
+    objects: Sequence[Any], convert: Callable[[Any], RawItem]
+) -> tuple[list[RawItem], list[SkippedItem]]:
+    """Convert each wire object; one that fails validation is skipped with its reason."""
+    items: list[RawItem] = []
+    skipped: list[SkippedItem] = []
+    for index, obj in enumerate(objects):
+        try:
+            items.append(convert(obj))
+        except ValidationError as exc:
+            reason = describe_validation_error(exc)
+        except (ItemRejected, ValueError) as exc:
+            reason = str(exc)
+        else:
+            continue
+        skipped.append(SkippedItem(index=index, external_id=_guess_id(obj), reason=reason, raw=obj))
+    return items, skipped
+
+
+def _guess_id(obj: Any) -> str:
+    if isinstance(obj, Mapping):
+        value = obj.get("id")
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)[:255]
+    return ""

@@ -1,0 +1,143 @@
+"""Validation of pushed and imported items (the push format of ``POST /api/v1/ingest``).
+
+Each item is checked on its own: a bad item yields a ``ItemError`` with a reason a person can act
+on, and never stops the rest of the batch. Pure: no Django.
+
+Push format (one JSON object per item)::
+
+    {"external_id": "123", "text": "...", "published_at": "2026-11-01T10:00:00Z",
+     "author": {"id": "42", "handle": "maya", "name": "Maya"}, "url": "https://...",
+     "language": "en", "engagement": {"likes": 3, "reposts": 1}, "rating": 4, "extra": {...}}
+
+Only ``external_id`` and ``text`` are required; ``published_at`` defaults to the time of receipt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ingestion.connectors.base import Author, ItemKind, RawItem
+
+MAX_ID_CHARS = 255
+MAX_FIELD_CHARS = 2000
+MAX_EXTRA_BYTES = 64_000
+MAX_ENGAGEMENT_KEYS = 16
+
+
+class ItemError(ValueError):
+    """An item that cannot be stored; ``str(error)`` is the reason recorded in quarantine."""
+
+
+def _short_str(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ItemError(f"{name} must be a string")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ItemError(f"{name} is longer than {limit} characters")
+    return text
+
+
+def parse_datetime(value: Any, *, now: datetime) -> datetime:
+    """ISO 8601 (``Z`` or offset; naive means UTC) or epoch seconds; not more than a day ahead."""
+    if value is None or value == "":
+        return now
+    if isinstance(value, bool):
+        raise ItemError("published_at must be an ISO 8601 timestamp")
+    if isinstance(value, int | float):
+        try:
+            moment = datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ItemError("published_at is not a valid epoch timestamp") from exc
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ItemError(f"published_at {value[:40]!r} is not an ISO 8601 timestamp") from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    else:
+        raise ItemError("published_at must be an ISO 8601 timestamp")
+    if moment.year < 2000 or (moment - now).total_seconds() > 86_400:
+        raise ItemError("published_at is implausible (before 2000 or in the future)")
+    return moment
+
+
+def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> RawItem:
+    """One pushed object → a RawItem, or ItemError saying what is wrong."""
+    if not isinstance(obj, Mapping):
+        raise ItemError("item must be a JSON object")
+    if "__error__" in obj:  # the file reader could not parse this record
+        raise ItemError(str(obj["__error__"]))
+    external_id = obj.get("external_id", obj.get("id"))
+    if external_id is None or external_id == "":
+        raise ItemError("external_id is required")
+    external_id = _short_str(external_id, "external_id", MAX_ID_CHARS)
+    if not external_id:
+        raise ItemError("external_id is required")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise ItemError("text is required and must be a string")
+    if len(text) > max_text_chars:
+        raise ItemError(f"text is longer than {max_text_chars} characters ({len(text)})")
+
+    author = obj.get("author") or {}
+    if isinstance(author, str):
+        author = {"handle": author}
+    if not isinstance(author, Mapping):
+        raise ItemError("author must be an object {id, handle, name} or a handle string")
+
+    engagement_in = obj.get("engagement") or {}
+    if not isinstance(engagement_in, Mapping) or len(engagement_in) > MAX_ENGAGEMENT_KEYS:
+        raise ItemError(f"engagement must be an object of at most {MAX_ENGAGEMENT_KEYS} counts")
+    engagement: dict[str, int] = {}
+    for key, value in engagement_in.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+            raise ItemError(f"engagement.{key} must be a non-negative integer")
+        engagement[_short_str(key, "engagement key", 32)] = value
+
+    rating = obj.get("rating")
+    if rating is not None:
+        try:
+            rating = int(rating)
+        except (TypeError, ValueError) as exc:
+            raise ItemError("rating must be an integer from 1 to 5") from exc
+        if not 1 <= rating <= 5:
+            raise ItemError("rating must be an integer from 1 to 5")
+
+    extra = obj.get("extra") or {}
+    if not isinstance(extra, Mapping):
+        raise ItemError("extra must be an object")
+    try:
+        if len(json.dumps(extra, default=str)) > MAX_EXTRA_BYTES:
+            raise ItemError(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
+    except (RecursionError, ValueError) as exc:
+        raise ItemError("extra is nested too deeply") from exc
+
+    url = _short_str(obj.get("url"), "url")
+    if url and not url.startswith(("http://", "https://")):
+        raise ItemError("url must be an http(s) URL")
+
+    extra = dict(extra)
+    if rating is not None:
+        extra["rating"] = rating
+    return RawItem(
+        external_id=external_id,
+        kind=ItemKind(kind),
+        text=text,
+        author=Author(
+            id=_short_str(author.get("id"), "author.id", 255),
+            handle=_short_str(author.get("handle"), "author.handle", 255).lstrip("@"),
+            name=_short_str(author.get("name"), "author.name", 255),
+        ),
+        published_at=parse_datetime(obj.get("published_at"), now=now),
+        url=url,
+        engagement=engagement,
+        language=_short_str(obj.get("language"), "language", 8).lower() or None,
+        extra=extra,
+        raw=obj,
+    )

@@ -1,0 +1,272 @@
+"""Ingestion entry points for pushes, imports and pulls: parse → prepare (clean, dedup, match) →
+store → enqueue enrichment after commit. One path for every channel."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db.models import Count, Max
+from django.utils import timezone
+from prometheus_client import Counter as PromCounter
+
+from ingestion.cleaning.dedup import DedupIndex
+from ingestion.connectors import (
+    ConnectorAuthError,
+    ConnectorConfigError,
+    ConnectorError,
+    ConnectorPermanentError,
+    ConnectorRateLimited,
+    MalformedPageError,
+    RawItem,
+    get_connector,
+)
+from ingestion.loader import ItemOutcome, store_batch
+from ingestion.pipeline import Matchers, Rejected, prepare_batch
+from ingestion.push import ItemError, parse_item
+from ingestion.query import QuerySyntaxError, compile_query
+from listening.brands.models import Brand, Campaign
+from listening.mentions.models import Mention, QuarantinedItem, Source
+
+log = structlog.get_logger(__name__)
+
+ITEMS = PromCounter("listening_ingested_items_total", "Items through ingestion", ["channel", "status"])
+
+# How far back a worker's near-duplicate index looks when it first sees an organization.
+DEDUP_WARM_WINDOW = timedelta(days=3)
+DEDUP_WARM_LIMIT = 20_000
+
+
+@dataclass
+class IngestSummary:
+    outcomes: list[ItemOutcome]
+    lines: Sequence[int] | None = None  # input line per item, for imports
+
+    def counts(self) -> Counter[str]:
+        return Counter(outcome.status for outcome in self.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = self.counts()
+        return {
+            "stored": counts["stored"],
+            "duplicates": counts["duplicate"],
+            "rejected": counts["rejected"],
+            "items": [outcome.as_dict() for outcome in self.outcomes],
+        }
+
+    def rejection_examples(self, limit: int) -> list[str]:
+        examples: list[str] = []
+        for outcome in self.outcomes:
+            if len(examples) >= limit:
+                break
+            if outcome.status == "rejected":
+                where = f"line {self.lines[outcome.index]}" if self.lines else f"item {outcome.index}"
+                examples.append(f"{where}: {outcome.reason}")
+        return examples
+
+
+# --- per-process caches ---------------------------------------------------------------------------
+_lock = threading.Lock()
+_matchers: dict[int, tuple[tuple[Any, ...], Matchers]] = {}
+_dedup: dict[int, DedupIndex] = {}
+
+
+def matchers_for(organization_id: int) -> Matchers:
+    """Compiled brand and campaign queries of an organization, recompiled only when one changes."""
+    brands = Brand.objects.filter(organization_id=organization_id, is_active=True)
+    campaigns = Campaign.objects.filter(organization_id=organization_id)
+    stamp = (
+        tuple(brands.aggregate(n=Count("id"), t=Max("updated_at")).values()),
+        tuple(campaigns.aggregate(n=Count("id"), t=Max("updated_at")).values()),
+    )
+    cached = _matchers.get(organization_id)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    brand_matchers = {}
+    for brand_id, query in brands.values_list("id", "query"):
+        try:
+            brand_matchers[brand_id] = compile_query(query)
+        except QuerySyntaxError as exc:  # validated at save; an old row may predate a grammar change
+            log.warning("brand_query_invalid", brand_id=brand_id, error=str(exc))
+    campaign_matchers = {}
+    for campaign_id, query, starts_at, ends_at in campaigns.values_list(
+        "id", "query", "starts_at", "ends_at"
+    ):
+        try:
+            campaign_matchers[campaign_id] = (compile_query(query), starts_at, ends_at)
+        except QuerySyntaxError as exc:
+            log.warning("campaign_query_invalid", campaign_id=campaign_id, error=str(exc))
+    matchers = Matchers(brands=brand_matchers, campaigns=campaign_matchers)
+    with _lock:
+        _matchers[organization_id] = (stamp, matchers)
+    return matchers
+
+
+def dedup_index_for(organization_id: int) -> DedupIndex:
+    with _lock:
+        index = _dedup.get(organization_id)
+        if index is None:
+            index = DedupIndex()
+            since = timezone.now() - DEDUP_WARM_WINDOW
+            recent = (
+                Mention.objects.filter(
+                    organization_id=organization_id, published_at__gte=since, canonical__isnull=True
+                )
+                .order_by("-published_at")
+                .values_list("model_text", flat=True)[:DEDUP_WARM_LIMIT]
+            )
+            index.warm(reversed(list(recent)))
+            _dedup[organization_id] = index
+        return index
+
+
+def reset_caches() -> None:
+    """Forget compiled queries and dedup indexes (tests; after bulk deletes)."""
+    with _lock:
+        _matchers.clear()
+        _dedup.clear()
+
+
+def _enqueue_enrichment(organization_id: int) -> None:
+    from workers.tasks.enrich import enrich_pending  # the task module, not the model: no torch here
+
+    enrich_pending.delay(organization_id)
+
+
+# --- entry points ---------------------------------------------------------------------------------
+def store_raw_items(
+    source: Source,
+    items: Sequence[RawItem | Rejected],
+    *,
+    channel: str,
+    batch_ref: str = "",
+    lines: Sequence[int] | None = None,
+) -> IngestSummary:
+    org_id = source.organization_id
+    prepared = prepare_batch(
+        items,
+        matchers=matchers_for(org_id),
+        dedup=dedup_index_for(org_id),
+        max_text_chars=int(settings.INGEST_MAX_TEXT_CHARS),
+    )
+    outcomes = store_batch(
+        source,
+        prepared,
+        channel=channel,
+        batch_ref=batch_ref,
+        on_commit=lambda ids: _enqueue_enrichment(org_id),
+    )
+    summary = IngestSummary(outcomes, lines)
+    for status, count in summary.counts().items():
+        ITEMS.labels(channel=channel, status=status).inc(count)
+    return summary
+
+
+def ingest_items(
+    source: Source,
+    items: Sequence[Any],
+    *,
+    channel: str,
+    batch_ref: str = "",
+    item_lines: Sequence[int] | None = None,
+) -> IngestSummary:
+    """Pushed or imported objects (the push format) into ``source``; one outcome per object."""
+    now = timezone.now()
+    max_chars = int(settings.INGEST_MAX_TEXT_CHARS)
+    parsed: list[RawItem | Rejected] = []
+    for obj in items:
+        try:
+            parsed.append(parse_item(obj, kind=source.kind, now=now, max_text_chars=max_chars))
+        except ItemError as exc:
+            parsed.append(Rejected(str(exc), obj))
+    return store_raw_items(source, parsed, channel=channel, batch_ref=batch_ref, lines=item_lines)
+
+
+@dataclass
+class PullResult:
+    pages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    error: str = ""
+    retry_at: Any = None
+    exhausted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def do_pull_source(source_id: int, *, max_pages: int = 20) -> PullResult:
+    """Pull pages from a source's connector, storing each page before its cursor advances.
+
+    Connector errors are sorted: configuration and credential problems are written on the Source
+    for a person to fix (no retry); rate limits and transient failures return ``retry_at`` or
+    raise for the task to retry; a malformed page is quarantined and the cursor stays put.
+    """
+    source = Source.objects.filter(pk=source_id, is_active=True).select_related("organization").first()
+    if source is None:
+        return PullResult(error="source missing or inactive")
+    result = PullResult()
+    try:
+        connector_class = get_connector(source.connector)
+        with connector_class(source.config, source.credentials) as connector:
+            connector.validate_config()
+            cursor: dict[str, Any] | None = source.cursor or None
+            while result.pages < max_pages:
+                page = connector.fetch_page(cursor)
+                rejected = [Rejected(f"unreadable item: {skip.reason}", skip.raw) for skip in page.skipped]
+                summary = store_raw_items(
+                    source, [*page.items, *rejected], channel="pull", batch_ref=f"pull:{source.pk}"
+                )
+                counts = summary.counts()
+                result.pages += 1
+                result.stored += counts["stored"]
+                result.duplicates += counts["duplicate"]
+                result.rejected += counts["rejected"]
+                # The page is committed: only now does the cursor move past it.
+                cursor = page.next_cursor
+                Source.objects.filter(pk=source.pk).update(cursor=cursor, last_error="")
+                if page.exhausted:
+                    result.exhausted = True
+                    break
+    except MalformedPageError as exc:
+        QuarantinedItem.objects.create(
+            organization_id=source.organization_id,
+            source=source,
+            channel="pull",
+            reason=f"malformed page: {exc}",
+            payload=exc.body.replace("\x00", ""),
+            batch_ref=f"pull:{source.pk}:{exc.url}"[:120],
+        )
+        result.error = f"malformed page: {exc}"
+    except (ConnectorAuthError, ConnectorConfigError, ConnectorPermanentError) as exc:
+        result.error = str(exc)
+    except ConnectorRateLimited as exc:
+        result.error = str(exc)
+        result.retry_at = exc.resume_at or timezone.now() + timedelta(minutes=15)
+    except ConnectorError:
+        Source.objects.filter(pk=source.pk).update(last_pulled_at=timezone.now())
+        raise  # transient: the task retries with backoff
+    Source.objects.filter(pk=source.pk).update(last_pulled_at=timezone.now(), last_error=result.error[:2000])
+    log.info(
+        "source_pulled", source_id=source.pk, **{k: v for k, v in result.__dict__.items() if k != "extra"}
+    )
+    return result
+
+
+def due_sources(now: Any = None) -> list[int]:
+    """Active pull sources whose interval has passed (push sources are never pulled)."""
+    now = now or timezone.now()
+    due = []
+    for source_id, last, interval in (
+        Source.objects.filter(is_active=True)
+        .exclude(connector="push")
+        .values_list("id", "last_pulled_at", "pull_interval_seconds")
+    ):
+        if last is None or (now - last).total_seconds() >= interval:
+            due.append(source_id)
+    return due

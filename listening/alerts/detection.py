@@ -1,0 +1,562 @@
+"""Spike detection on a brand's negative mentions: pure numpy/scipy, deterministic, no Django.
+
+Units and conventions
+---------------------
+* Time is integer Unix seconds, UTC. History comes in equal buckets of ``bucket_seconds`` (an hourly
+  rollup by default); a bucket absent from the input means zero mentions in it.
+* The *window* is the span being judged, one bucket long, starting anywhere (the beat task slides it
+  every minute). Only history buckets that end at or before the window start are used.
+* Every statistic is reported as a *score* = -log10(upper-tail p-value), so both metrics share one
+  threshold scale. ``sensitivity`` in [0, 1] maps to the threshold ``2 + 6 * (1 - sensitivity)``:
+  0.5 fires at p < 1e-5, 1.0 at p < 1e-2, 0.0 at p < 1e-8.
+
+Statistics
+----------
+Negative volume: expected count = level x hour-of-day factor x day-of-week factor, the factors
+estimated as shrunken ratios over the whole history (hour-of-day once it spans two days, day-of-week
+once it spans two weeks; otherwise the flat level), the level over the last two weeks. Counts are
+negative-binomial with variance ``phi * mean + mean^2 / evidence``: ``phi`` (>= 1) is the Pearson
+dispersion, the second term the uncertainty of the level itself (``evidence`` = negative mentions
+behind it). Past spikes
+are excluded from the fit (two passes, dropping buckets with Pearson residual above 5), so
+yesterday's incident does not mask today's. p = P(X >= observed).
+
+Negative share: centre = ratio of EWMAs of negative and total counts (volume-weighted, half-life one
+week of buckets); overdispersion from a robust scale (1.4826 x MAD) of the historical one-step-ahead
+binomially standardised residuals, turned into a beta-binomial intra-class correlation. p = the exact
+beta-binomial upper tail of the negative count given the window's total (the normal approximation is
+far too thin for small windows); the matching z is reported for display. No seasonality for the
+share: it moves far less with the clock than volume does.
+
+Guards: the window must have ``min_volume`` mentions in all, ``min_negative`` negative ones, and the
+metric must be at least ``min_ratio`` times its expectation, else the score is 0: a tiny but
+"significant" wobble on a huge brand is not an incident.
+
+Episodes: :func:`step_episode` turns evaluations into fire / update / resolve decisions, one alert per
+episode, with hysteresis (an open episode stays open while the score is above ``clear_fraction`` of
+the threshold) and a cooldown between episodes.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal, special, stats
+
+__all__ = [
+    "Action",
+    "DetectionParams",
+    "Episode",
+    "Evaluation",
+    "History",
+    "adapt_sensitivity",
+    "evaluate",
+    "sensitivity_for_threshold",
+    "step_episode",
+    "threshold_for",
+    "utc",
+]
+
+Metric = Literal["negative_volume", "negative_share"]
+_LN10 = math.log(10.0)
+_MAX_SCORE = 300.0  # p-values below 1e-300 are reported as 1e-300
+_LEVEL_SECONDS = 14 * 86400  # the level is estimated over the last two weeks of history
+
+
+def threshold_for(sensitivity: float) -> float:
+    """Score threshold (-log10 p) for a sensitivity in [0, 1]."""
+    if not 0.0 <= sensitivity <= 1.0 or math.isnan(sensitivity):
+        raise ValueError("sensitivity must be in [0, 1]")
+    return 2.0 + 6.0 * (1.0 - sensitivity)
+
+
+def sensitivity_for_threshold(threshold: float) -> float:
+    """Inverse of :func:`threshold_for`, clipped to [0, 1]."""
+    return float(min(1.0, max(0.0, 1.0 - (threshold - 2.0) / 6.0)))
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """One alert rule's knobs (per brand or campaign)."""
+
+    metric: Metric = "negative_volume"
+    sensitivity: float = 0.5
+    min_volume: int = 20  # mentions of any sentiment in the window
+    min_negative: int = 5  # negative mentions in the window
+    min_ratio: float = 1.5  # observed / expected (volume) or share / usual share
+    min_history_buckets: int = 72  # below this, no verdict at all
+    cooldown: timedelta = timedelta(hours=2)  # from one episode's end to the next one's start
+    quiet_period: timedelta = timedelta(minutes=30)  # below the clear level this long to resolve
+    clear_fraction: float = 0.5  # hysteresis: elevated while score >= clear_fraction * threshold
+    update_growth: float = 0.25  # an open alert is updated when its peak score grows by this fraction
+    utc_offset_seconds: int = 0  # the brand's clock, for hour-of-day / day-of-week
+    share_halflife_buckets: float = 168.0
+
+    def __post_init__(self) -> None:
+        threshold_for(self.sensitivity)
+        if self.metric not in ("negative_volume", "negative_share"):
+            raise ValueError("metric must be negative_volume or negative_share")
+        if self.min_volume < 0 or self.min_negative < 0 or self.min_ratio < 0:
+            raise ValueError("minimums must be non-negative")
+        if (
+            not 0.0 < self.clear_fraction <= 1.0
+            or self.update_growth <= 0
+            or self.share_halflife_buckets <= 0
+        ):
+            raise ValueError("clear_fraction in (0, 1], update_growth and share_halflife_buckets > 0")
+        if self.min_history_buckets < 1 or self.cooldown < timedelta(0) or self.quiet_period < timedelta(0):
+            raise ValueError("min_history_buckets >= 1, cooldown and quiet_period >= 0")
+
+    @property
+    def threshold(self) -> float:
+        return threshold_for(self.sensitivity)
+
+
+@dataclass(frozen=True)
+class History:
+    """Dense, validated per-bucket counts, oldest first. Build with :meth:`build`."""
+
+    starts: NDArray[np.int64]
+    negative: NDArray[np.int64]
+    total: NDArray[np.int64]
+    bucket_seconds: int
+
+    @classmethod
+    def build(
+        cls,
+        starts: Iterable[int | datetime],
+        negative: Iterable[int],
+        total: Iterable[int],
+        *,
+        bucket_seconds: int = 3600,
+    ) -> History:
+        """Validate and densify. Starts must be bucket-aligned (multiples of ``bucket_seconds``) and
+        distinct; gaps are filled with zero counts. Raises ValueError on misaligned or duplicate
+        starts, negative counts, or negative > total."""
+        if bucket_seconds <= 0 or 86400 % bucket_seconds:
+            raise ValueError("bucket_seconds must divide a day")
+        s = np.array([_epoch(x) for x in starts], dtype=np.int64)
+        neg = np.asarray(list(negative), dtype=np.int64)
+        tot = np.asarray(list(total), dtype=np.int64)
+        if not (s.shape == neg.shape == tot.shape) or s.ndim != 1:
+            raise ValueError("starts, negative and total must be 1-D and of equal length")
+        if s.size == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty.copy(), empty.copy(), bucket_seconds)
+        if np.any(s % bucket_seconds):
+            raise ValueError("bucket starts must be multiples of bucket_seconds")
+        if np.any(neg < 0) or np.any(tot < 0) or np.any(neg > tot):
+            raise ValueError("counts must satisfy 0 <= negative <= total")
+        order = np.argsort(s, kind="stable")
+        s, neg, tot = s[order], neg[order], tot[order]
+        if np.any(np.diff(s) == 0):
+            raise ValueError("duplicate bucket starts")
+        idx = (s - s[0]) // bucket_seconds
+        n = int(idx[-1]) + 1
+        if n > 5_000_000:
+            raise ValueError("history spans too many buckets")
+        dense_neg = np.zeros(n, dtype=np.int64)
+        dense_tot = np.zeros(n, dtype=np.int64)
+        dense_neg[idx] = neg
+        dense_tot[idx] = tot
+        dense_starts = s[0] + np.arange(n, dtype=np.int64) * bucket_seconds
+        return cls(dense_starts, dense_neg, dense_tot, bucket_seconds)
+
+    def before(self, t: int) -> History:
+        """The buckets that end at or before ``t``."""
+        keep = self.starts + self.bucket_seconds <= t
+        return History(self.starts[keep], self.negative[keep], self.total[keep], self.bucket_seconds)
+
+
+def _epoch(value: int | datetime) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("datetimes must be timezone-aware")
+        return int(value.timestamp())
+    if isinstance(value, bool):
+        raise ValueError("not a timestamp")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The verdict on one window; ``numbers()`` is what an alert shows."""
+
+    window_start: int
+    window_end: int
+    negative: int
+    total: int
+    expected_negative: float
+    dispersion: float
+    volume_p_value: float
+    share: float | None
+    expected_share: float | None
+    share_z: float | None
+    share_p_value: float
+    baseline: str  # "hour_of_day+day_of_week" | "hour_of_day" | "overall" | "none"
+    metric: Metric
+    score: float  # -log10 p of the rule's metric after the guards; 0 when a guard failed
+    threshold: float
+    anomalous: bool  # score >= threshold
+    elevated: bool  # score >= clear_fraction * threshold (keeps an episode open)
+    reason: str = ""  # why the score is 0: insufficient_history, below_minimum_volume, below_minimum_ratio
+
+    def numbers(self) -> dict[str, float | int | None]:
+        ratio = self.negative / self.expected_negative if self.expected_negative > 0 else None
+        return {
+            "observed": self.negative,
+            "expected": round(self.expected_negative, 3),
+            "ratio": None if ratio is None else round(ratio, 3),
+            "total": self.total,
+            "negative_share": None if self.share is None else round(self.share, 4),
+            "expected_share": None if self.expected_share is None else round(self.expected_share, 4),
+            "share_z": None if self.share_z is None else round(self.share_z, 3),
+            "volume_p_value": self.volume_p_value,
+            "share_p_value": self.share_p_value,
+            "score": round(self.score, 3),
+            "threshold": round(self.threshold, 3),
+            "dispersion": round(self.dispersion, 3),
+        }
+
+
+def _slots(starts: NDArray[np.int64], offset: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    local = starts + offset
+    hour = (local // 3600) % 24
+    dow = ((local // 86400) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    return hour, dow
+
+
+@dataclass
+class _VolumeModel:
+    level: float
+    hod: NDArray[np.float64] = field(default_factory=lambda: np.ones(24))
+    dow: NDArray[np.float64] = field(default_factory=lambda: np.ones(7))
+    phi: float = 1.0
+    level_evidence: float = 1.0  # negative mentions behind the level estimate (its gamma shape)
+    kind: str = "overall"
+
+    def mean(self, starts: NDArray[np.int64], offset: int) -> NDArray[np.float64]:
+        hour, dow = _slots(starts, offset)
+        return self.level * self.hod[hour] * self.dow[dow]
+
+
+def _shrunk_factor(
+    x: NDArray[np.float64],
+    expected: NDArray[np.float64],
+    groups: NDArray[np.int64],
+    n_groups: int,
+    keep: NDArray[np.bool_],
+    prior: float = 2.0,
+) -> NDArray[np.float64]:
+    """Per-group observed/expected ratio, shrunk toward 1 by ``prior`` buckets' worth of evidence."""
+    obs = np.bincount(groups[keep], weights=x[keep], minlength=n_groups)
+    exp = np.bincount(groups[keep], weights=expected[keep], minlength=n_groups)
+    mean_exp = float(exp.sum() / max(1, keep.sum()))
+    pseudo = prior * max(mean_exp, 1e-9)
+    factor = (obs + pseudo) / (exp + pseudo)
+    return factor / float(np.mean(factor))  # normalised so the level keeps its meaning
+
+
+def _fit_volume(history: History, offset: int) -> _VolumeModel:
+    x = history.negative.astype(np.float64)
+    n = x.size
+    span = n * history.bucket_seconds
+    hour, dow = _slots(history.starts, offset)
+    recent = history.starts >= history.starts[-1] + history.bucket_seconds - _LEVEL_SECONDS
+    keep = np.ones(n, dtype=bool)
+    model = _VolumeModel(level=1.0)
+    for _ in range(3):
+        model.hod = np.ones(24)
+        model.dow = np.ones(7)
+        model.kind = "overall"
+        if span >= 2 * 86400 and history.bucket_seconds <= 3600:
+            flat = np.ones(n)
+            model.hod = _shrunk_factor(x, flat, hour, 24, keep)
+            model.kind = "hour_of_day"
+        if span >= 14 * 86400:
+            model.dow = _shrunk_factor(x, model.hod[hour], dow, 7, keep)
+            model.kind = "hour_of_day+day_of_week"
+        shape = model.hod[hour] * model.dow[dow]
+        sel = keep & recent
+        # Additive smoothing keeps a brand with no negatives yet from having an expectation of zero.
+        model.level = float((x[sel].sum() + 1.0) / (shape[sel].sum() + 1.0))
+        model.level_evidence = float(x[sel].sum() + 1.0)
+        mu = model.level * shape
+        pearson_sq = (x - mu) ** 2 / mu
+        model.phi = float(min(50.0, max(1.0, pearson_sq[keep].mean())))
+        new_keep = (x - mu) / np.sqrt(model.phi * mu) <= 5.0
+        if np.array_equal(new_keep, keep):
+            break
+        keep = new_keep
+    return model
+
+
+def _upper_tail_log10(observed: int, mean: float, phi: float) -> float:
+    """-log10 P(X >= observed) for X with the given mean and variance phi * mean."""
+    if observed <= 0:
+        return 0.0
+    if phi <= 1.0 + 1e-6:
+        log_sf = float(stats.poisson.logsf(observed - 1, mean))
+    else:
+        log_sf = float(stats.nbinom.logsf(observed - 1, mean / (phi - 1.0), 1.0 / phi))
+    return _score(log_sf, observed > mean)
+
+
+def _score(log_sf: float, above: bool) -> float:
+    """-log10 p from a natural-log tail, clipped to [0, _MAX_SCORE]. A tail that underflowed or came
+    out NaN (scipy computing 1 - cdf far out) is the extreme end when the observation is above the
+    mean, and nothing otherwise."""
+    if math.isnan(log_sf):
+        return _MAX_SCORE if above else 0.0
+    return float(min(_MAX_SCORE, max(0.0, -log_sf / _LN10)))
+
+
+def _betabinom_log_sf(observed: int, n: int, a: float, b: float) -> float:
+    """log P(X >= observed) for X ~ BetaBinomial(n, a, b), summed from the pmf: scipy's own sf is
+    1 - cdf, which loses everything in the far tail that matters here."""
+    if n - observed > 1_000_000:  # a window this large is far from the tail anyway
+        return float(stats.betabinom.logsf(observed - 1, n, a, b))
+    support = np.arange(observed, n + 1)
+    return float(special.logsumexp(stats.betabinom.logpmf(support, n, a, b)))
+
+
+def _share_model(history: History, halflife: float) -> tuple[float, float] | None:
+    """(centre, intra-class correlation rho) from the history, or None without any volume.
+
+    rho is the beta-binomial overdispersion: a bucket of n mentions has variance
+    n p (1 - p) (1 + (n - 1) rho). It is read off k = 1.4826 x MAD of the historical one-step-ahead
+    binomially standardised residuals, k^2 = 1 + (median n - 1) rho.
+    """
+    neg = history.negative.astype(np.float64)
+    tot = history.total.astype(np.float64)
+    if tot.sum() <= 0:
+        return None
+    alpha = 1.0 - 0.5 ** (1.0 / halflife)
+    b, a = [alpha], [1.0, -(1.0 - alpha)]
+    n0 = min(tot.size, 24)
+    init_neg, init_tot = neg[:n0].mean(), tot[:n0].mean()
+    ew_neg = signal.lfilter(b, a, neg, zi=[(1.0 - alpha) * init_neg])[0]
+    ew_tot = signal.lfilter(b, a, tot, zi=[(1.0 - alpha) * init_tot])[0]
+    # One-step-ahead centre for bucket t uses the EWMAs up to t-1.
+    prev_neg = np.concatenate([[init_neg], ew_neg[:-1]])
+    prev_tot = np.concatenate([[init_tot], ew_tot[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre_t = np.clip(prev_neg / prev_tot, 0.01, 0.99)
+        ok = (tot >= 5) & (prev_tot > 0)
+        resid = (neg[ok] / tot[ok] - centre_t[ok]) / np.sqrt(centre_t[ok] * (1 - centre_t[ok]) / tot[ok])
+    rho = 0.0
+    if resid.size >= 10:
+        k = max(1.0, float(stats.median_abs_deviation(resid, scale="normal")))
+        typical_n = float(np.median(tot[ok]))
+        rho = min(0.5, (k * k - 1.0) / (typical_n - 1.0)) if typical_n > 1 else 0.0
+    if ew_tot[-1] <= 0:
+        return None
+    centre = float(np.clip(ew_neg[-1] / ew_tot[-1], 0.01, 0.99))
+    return centre, rho
+
+
+def evaluate(
+    history: History, window_start: int | datetime, negative: int, total: int, params: DetectionParams
+) -> Evaluation:
+    """Judge the window ``[window_start, window_start + bucket_seconds)`` holding ``negative`` of
+    ``total`` mentions against ``history`` under ``params``. Deterministic; never raises on odd data
+    (empty history, zero volume) but on invalid arguments (negative counts, negative > total)."""
+    if isinstance(negative, bool) or isinstance(total, bool) or not 0 <= negative <= total:
+        raise ValueError("counts must satisfy 0 <= negative <= total")
+    start = _epoch(window_start)
+    bucket = history.bucket_seconds
+    past = history.before(start)
+    threshold = params.threshold
+    share = negative / total if total > 0 else None
+
+    def verdict(score: float, reason: str, **numbers: Any) -> Evaluation:
+        base: dict[str, Any] = {
+            "expected_negative": 0.0,
+            "dispersion": 1.0,
+            "volume_p_value": 1.0,
+            "expected_share": None,
+            "share_z": None,
+            "share_p_value": 1.0,
+            "baseline": "none",
+        }
+        base.update(numbers)
+        return Evaluation(
+            window_start=start,
+            window_end=start + bucket,
+            negative=negative,
+            total=total,
+            share=share,
+            metric=params.metric,
+            score=score,
+            threshold=threshold,
+            anomalous=score >= threshold,
+            elevated=score >= params.clear_fraction * threshold,
+            reason=reason,
+            **base,
+        )
+
+    if past.starts.size < params.min_history_buckets:
+        return verdict(0.0, "insufficient_history")
+
+    model = _fit_volume(past, params.utc_offset_seconds)
+    # A window straddling two buckets expects the overlap-weighted mix of their seasonal means.
+    first = start - start % bucket
+    frac = (start - first) / bucket
+    mus = model.mean(np.array([first, first + bucket], dtype=np.int64), params.utc_offset_seconds)
+    expected = float((1.0 - frac) * mus[0] + frac * mus[1])
+    # The level is itself an estimate: its gamma posterior adds mean^2 / evidence to the variance,
+    # which keeps a young or small brand's thin history from making every wobble look significant.
+    volume_score = _upper_tail_log10(negative, expected, model.phi + expected / model.level_evidence)
+
+    share_fit = _share_model(past, params.share_halflife_buckets)
+    expected_share = share_z = None
+    share_score = 0.0
+    if share_fit is not None and share is not None:
+        expected_share, rho = share_fit
+        inflation = 1.0 + (total - 1) * rho
+        share_z = (share - expected_share) / math.sqrt(
+            expected_share * (1.0 - expected_share) * inflation / total
+        )
+        # The exact (beta-)binomial tail: the normal one is far too thin for the small windows of a
+        # small brand.
+        if rho > 0:
+            a = expected_share * (1.0 - rho) / rho
+            b = (1.0 - expected_share) * (1.0 - rho) / rho
+            log_sf = _betabinom_log_sf(negative, total, a, b)
+        else:
+            log_sf = float(stats.binom.logsf(negative - 1, total, expected_share))
+        share_score = 0.0 if negative == 0 else _score(log_sf, share > expected_share)
+
+    numbers = {
+        "expected_negative": expected,
+        "dispersion": model.phi,
+        "volume_p_value": 10.0**-volume_score,
+        "expected_share": expected_share,
+        "share_z": share_z,
+        "share_p_value": 10.0**-share_score,
+        "baseline": model.kind,
+    }
+    if total < params.min_volume or negative < params.min_negative:
+        return verdict(0.0, "below_minimum_volume", **numbers)
+    if params.metric == "negative_volume":
+        score, ratio = volume_score, negative / expected
+    else:
+        score = share_score
+        ratio = (share or 0.0) / expected_share if expected_share else 0.0
+    if ratio < params.min_ratio:
+        return verdict(0.0, "below_minimum_ratio", **numbers)
+    return verdict(score, "", **numbers)
+
+
+class Action(enum.StrEnum):
+    NONE = "none"
+    FIRE = "fire"  # a new episode: create the alert, send alert.fired
+    UPDATE = "update"  # the open episode grew: update the alert, send alert.updated
+    RESOLVE = "resolve"  # the episode subsided: close the alert, send alert.resolved
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A rule's episode state between evaluations; store ``to_dict()`` as JSON."""
+
+    is_open: bool = False
+    started_at: datetime | None = None
+    peak_score: float = 0.0
+    peak_negative: int = 0
+    last_elevated_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("started_at", "last_elevated_at", "closed_at"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> Episode:
+        """Inverse of :meth:`to_dict`; an empty or missing mapping is a closed episode."""
+        if not raw:
+            return cls()
+
+        def when(key: str) -> datetime | None:
+            value = raw.get(key)
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            is_open=bool(raw.get("is_open", False)),
+            started_at=when("started_at"),
+            peak_score=float(raw.get("peak_score", 0.0)),
+            peak_negative=int(raw.get("peak_negative", 0)),
+            last_elevated_at=when("last_elevated_at"),
+            closed_at=when("closed_at"),
+        )
+
+
+def step_episode(
+    previous: Episode | None, evaluation: Evaluation, now: datetime, params: DetectionParams
+) -> tuple[Action, Episode]:
+    """Advance the episode state machine by one evaluation made at ``now`` (aware datetime).
+
+    closed -> FIRE when the window is anomalous and ``cooldown`` has passed since the last episode
+    closed. open -> UPDATE when anomalous and the score beats the peak by ``update_growth``; stays open
+    while elevated; RESOLVE once it has not been elevated for ``quiet_period``. Otherwise NONE.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    state = previous or Episode()
+    ev = evaluation
+    if not state.is_open:
+        cooled = state.closed_at is None or now - state.closed_at >= params.cooldown
+        if ev.anomalous and cooled:
+            return Action.FIRE, Episode(True, now, ev.score, ev.negative, now, None)
+        return Action.NONE, state
+    if ev.elevated:
+        grown = ev.anomalous and ev.score >= state.peak_score * (1.0 + params.update_growth)
+        if grown:
+            return Action.UPDATE, replace(
+                state,
+                peak_score=ev.score,
+                last_elevated_at=now,
+                peak_negative=max(state.peak_negative, ev.negative),
+            )
+        return Action.NONE, replace(state, last_elevated_at=now)
+    since = state.last_elevated_at or state.started_at or now
+    if now - since >= params.quiet_period:
+        return Action.RESOLVE, replace(state, is_open=False, closed_at=now)
+    return Action.NONE, state
+
+
+def adapt_sensitivity(
+    sensitivity: float,
+    false_positive_score: float,
+    *,
+    max_step: float = 0.1,
+    margin: float = 0.05,
+    floor: float = 0.05,
+) -> float:
+    """The rule's new sensitivity after an analyst marks an alert with peak score
+    ``false_positive_score`` a false positive.
+
+    Lowers sensitivity just enough that the same peak would have stayed ``margin`` (relative) below
+    the threshold, but by at most ``max_step`` per marking and never below ``floor``, so one odd alert
+    cannot switch a rule off. Returns ``sensitivity`` unchanged if that peak would already not fire.
+    """
+    threshold_for(sensitivity)
+    if not math.isfinite(false_positive_score) or false_positive_score < 0:
+        raise ValueError("false_positive_score must be a finite, non-negative score")
+    target = sensitivity_for_threshold(false_positive_score * (1.0 + margin))
+    if target >= sensitivity:
+        return sensitivity
+    return float(min(sensitivity, max(floor, sensitivity - max_step, target)))
+
+
+def utc(ts: int) -> datetime:
+    """Unix seconds to an aware UTC datetime (a convenience for callers and tests)."""
+    return datetime.fromtimestamp(ts, tz=UTC)

@@ -1,0 +1,144 @@
+"""Enrichment: the active model version reads new mentions in batches.
+
+Runs in ``enrich`` workers only (it imports torch through ``models``). Idempotent: a mention is
+claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (several workers split the backlog), one
+Enrichment row per (mention, version) is written with conflicts ignored, and ``enriched_at`` marks
+the mention done in the same transaction, so a worker killed mid-batch leaves the batch unclaimed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from listening.learning.models import ModelVersion
+from listening.learning.services import get_active_version
+from listening.mentions.models import Enrichment, Mention
+from listening.mentions.signals import mentions_enriched
+
+if TYPE_CHECKING:
+    from models.inference import ListeningModel, Predictions
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_BATCH = 256
+
+
+def load_version(version: ModelVersion) -> ListeningModel:
+    """The loaded model for a registry row; cached per process by ``models.inference``."""
+    from models.inference import load_model
+
+    return load_model(version.artefact_path or None)
+
+
+def predict(version: ModelVersion, texts: Sequence[str]) -> Predictions:
+    return load_version(version).predict(list(texts))
+
+
+def enrichment_rows(
+    version: ModelVersion, mentions: Sequence[tuple[int, int]], predictions: Predictions
+) -> list[Enrichment]:
+    """Enrichment rows for (mention id, organization id) pairs in prediction order."""
+    model = load_version(version)
+    sentiment_labels = model.label_maps["sentiment"]
+    emotion_labels = model.label_maps["emotion"]
+    rows = []
+    for row, (mention_id, org_id) in enumerate(mentions):
+        rows.append(
+            Enrichment(
+                organization_id=org_id,
+                mention_id=mention_id,
+                model_version=version,
+                sentiment=str(predictions.sentiment[row]),
+                sentiment_probs={
+                    label: round(float(p), 5)
+                    for label, p in zip(sentiment_labels, predictions.sentiment_probs[row], strict=True)
+                },
+                emotion=str(predictions.emotion[row]),
+                emotion_probs={
+                    label: round(float(p), 5)
+                    for label, p in zip(emotion_labels, predictions.emotion_probs[row], strict=True)
+                },
+                irony_prob=round(float(predictions.irony_prob[row]), 5),
+                intent=str(predictions.intent[row]),
+                intent_prob=round(float(predictions.intent_prob[row]), 5),
+                embedding=predictions.embedding[row].astype("<f4").tobytes(),
+            )
+        )
+    return rows
+
+
+def do_enrich_pending(
+    *, organization_id: int | None = None, limit: int = 4096, batch_size: int = DEFAULT_BATCH
+) -> int:
+    """Enrich up to ``limit`` unenriched mentions; returns how many were enriched.
+
+    The active version is looked up for every batch, so a promotion or rollback takes effect on the
+    next batch without restarting the worker.
+    """
+    done = 0
+    while done < limit:
+        with transaction.atomic():
+            pending = Mention.objects.filter(enriched_at__isnull=True)
+            if organization_id is not None:
+                pending = pending.filter(organization_id=organization_id)
+            claimed = list(
+                pending.order_by("id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", "organization_id", "model_text", "clean_text")[
+                    : min(batch_size, limit - done)
+                ]
+            )
+            if not claimed:
+                break
+            by_org: dict[int, list[tuple[int, str]]] = defaultdict(list)
+            for mention_id, org_id, model_text, clean_text in claimed:
+                by_org[org_id].append((mention_id, model_text or clean_text))
+            now = timezone.now()
+            updates: list[Mention] = []
+            for org_id, rows in by_org.items():
+                version = get_active_version(org_id)
+                predictions = predict(version, [text for _, text in rows])
+                enrichments = enrichment_rows(
+                    version, [(mention_id, org_id) for mention_id, _ in rows], predictions
+                )
+                Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
+                updates += [
+                    Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
+                ]
+            Mention.objects.bulk_update(updates, ["sentiment", "enriched_at"], batch_size=1000)
+            mentions_enriched.send(sender=Mention, mention_ids=[m.id for m in updates])
+            done += len(claimed)
+    if done:
+        log.info("mentions_enriched", count=done, organization_id=organization_id)
+    return done
+
+
+def analyze_texts(texts: Sequence[str], organization_id: int | None) -> dict[str, Any]:
+    """Score ad-hoc texts with the caller's active version, storing nothing."""
+    version = get_active_version(organization_id)
+    model = load_version(version)
+    predictions = model.predict(list(texts))
+    labels = model.label_maps
+    return {
+        "model_version": version.name,
+        "results": [
+            {
+                "sentiment": str(predictions.sentiment[i]),
+                "sentiment_probs": {
+                    k: round(float(p), 4)
+                    for k, p in zip(labels["sentiment"], predictions.sentiment_probs[i], strict=True)
+                },
+                "emotion": str(predictions.emotion[i]),
+                "irony_prob": round(float(predictions.irony_prob[i]), 4),
+                "intent": str(predictions.intent[i]),
+                "intent_prob": round(float(predictions.intent_prob[i]), 4),
+            }
+            for i in range(len(predictions))
+        ],
+    }

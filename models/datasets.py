@@ -1,0 +1,133 @@
+"""Readers for the labelled files in the data folder (``LISTENING_DATA_DIR``, see data/README.md).
+
+Every reader returns a :class:`LabelledTexts` whose labels are strings from the head's label set,
+so the same evaluation and training code serves every file. A missing folder or file raises
+:class:`DatasetMissing` (tests and benchmarks turn it into a skip with the message).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.settings import data_dir
+
+csv.field_size_limit(1 << 24)
+
+
+class DatasetMissing(FileNotFoundError):
+    """The data folder or one of its files is absent."""
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    texts: list[str]
+    labels: list[str]
+    name: str
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.labels):
+            raise ValueError(f"{self.name}: {len(self.texts)} texts but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def head(self, n: int) -> LabelledTexts:
+        return LabelledTexts(self.texts[:n], self.labels[:n], f"{self.name}[:{n}]")
+
+
+def _path(relative: str, root: Path | None) -> Path:
+    base = root if root is not None else data_dir()
+    path = base / relative
+    if not path.is_file():
+        raise DatasetMissing(f"{path} not found (set LISTENING_DATA_DIR to the shared data folder)")
+    return path
+
+
+def _rows(path: Path, delimiter: str = "\t") -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        yield from csv.DictReader(handle, delimiter=delimiter)
+
+
+def read_label_text_tsv(path: str | Path, *, name: str | None = None) -> LabelledTexts:
+    """Any TSV with ``label`` and ``text`` columns (the evaluation input format)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetMissing(f"{path} not found")
+    texts, labels = [], []
+    for row in _rows(path):
+        if row.get("text") is None or row.get("label") is None:
+            raise ValueError(f"{path}: expected 'label' and 'text' columns")
+        texts.append(row["text"])
+        labels.append(row["label"].strip())
+    return LabelledTexts(texts, labels, name or path.name)
+
+
+def sentiment(split: str = "val", *, root: Path | None = None) -> LabelledTexts:
+    """TweetEval-style sentiment: ``split`` is ``train`` (47k, SemEval 2013-16) or ``val`` (2k)."""
+    if split not in ("train", "val"):
+        raise ValueError("split must be 'train' or 'val'")
+    return read_label_text_tsv(_path(f"sentiment/{split}.tsv", root), name=f"sentiment/{split}")
+
+
+def emotion(split: str = "train", *, root: Path | None = None) -> LabelledTexts:
+    if split not in ("train", "val"):
+        raise ValueError("split must be 'train' or 'val'")
+    return read_label_text_tsv(_path(f"emotion/{split}.tsv", root), name=f"emotion/{split}")
+
+
+def irony(split: str = "train", *, root: Path | None = None) -> LabelledTexts:
+    if split not in ("train", "val"):
+        raise ValueError("split must be 'train' or 'val'")
+    return read_label_text_tsv(_path(f"irony/{split}.tsv", root), name=f"irony/{split}")
+
+
+def intent(*, root: Path | None = None) -> LabelledTexts:
+    """BANKING77 support queries (one file; split it yourself for validation)."""
+    rows = list(_rows(_path("intent/banking77_train.csv", root), delimiter=","))
+    return LabelledTexts([r["text"] for r in rows], [r["category"] for r in rows], "intent/banking77")
+
+
+def intent_labels(*, root: Path | None = None) -> list[str]:
+    """The 77 BANKING77 categories in their published order."""
+    labels = json.loads(_path("intent/banking77_categories.json", root).read_text())
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise ValueError("banking77_categories.json must be a list of strings")
+    return labels
+
+
+_FIVE_POINT = {"-2": "negative", "-1": "negative", "0": "neutral", "1": "positive", "2": "positive"}
+
+
+def brands(*, root: Path | None = None) -> LabelledTexts:
+    """Brand-topic tweets with sentiment folded to three classes (5-point -2..2 → neg/neu/pos)."""
+    texts, labels = [], []
+    for row in _rows(_path("brands/brand_topic_tweets.tsv", root)):
+        label = row["label"].strip()
+        label = _FIVE_POINT.get(label, label) if row["label_scale"] == "5pt" else label
+        if label not in ("negative", "neutral", "positive"):
+            raise ValueError(f"brands: unexpected label {row['label']!r} ({row['label_scale']})")
+        texts.append(row["text"])
+        labels.append(label)
+    return LabelledTexts(texts, labels, "brands")
+
+
+def reviews(*, root: Path | None = None) -> LabelledTexts:
+    """Clothing reviews (title + text) with the 1-5 rating folded: 1-2 negative, 3 neutral, 4-5 positive."""
+    texts, labels = [], []
+    for row in _rows(_path("reviews/clothing_reviews.tsv", root)):
+        text = " ".join(part for part in (row["title"].strip(), row["review_text"].strip()) if part)
+        if not text:
+            continue
+        rating = int(row["rating"])
+        texts.append(text)
+        labels.append("negative" if rating <= 2 else "neutral" if rating == 3 else "positive")
+    return LabelledTexts(texts, labels, "reviews")
+
+
+def unlabelled_tweets(*, root: Path | None = None) -> list[str]:
+    """In-domain raw text for weak supervision: the sentiment training tweets with labels dropped."""
+    return sentiment("train", root=root).texts

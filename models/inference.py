@@ -1,0 +1,267 @@
+"""Batched, length-bucketed inference: texts in, numpy arrays out.
+
+Speed comes from four deliberate choices, each measured in ``benchmarks/inference.py``:
+
+- length bucketing: texts are tokenised once, sorted by token count and cut into batches, so each
+  batch pads only to its own longest text (tweets vary 5-80 tokens: unsorted batches waste most
+  of their compute on padding);
+- ``torch.inference_mode`` (no autograd bookkeeping);
+- bf16 weights where the hardware has native bf16 (CUDA; CPUs with AMX), float32 elsewhere,
+  optionally int8 dynamic quantisation of the Linear layers on CPU (``LISTENING_MODEL_QUANTIZE``);
+- truncation at ``max_length`` tokens (social posts rarely exceed it; it bounds the cost of a
+  hostile 1 MB text).
+
+One model load per process: :func:`load_model` is cached on its arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import BatchEncoding
+
+from models.heads import ListeningNetwork, NetworkOutput
+from models.settings import ModelSettings
+from models.version import load_model_version
+
+logger = logging.getLogger(__name__)
+
+# Characters kept per text before tokenising: far more than max_length tokens can use, and it keeps
+# a 1 MB text from costing a full tokenisation pass.
+MAX_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per-text outputs, row i belongs to input text i. Label arrays hold label strings."""
+
+    sentiment_probs: np.ndarray  # [N, 3] float32, columns in label_maps["sentiment"] order
+    sentiment: np.ndarray  # [N] str
+    emotion_probs: np.ndarray  # [N, 4] float32
+    emotion: np.ndarray  # [N] str
+    irony_prob: np.ndarray  # [N] float32, probability of "irony"
+    intent: np.ndarray  # [N] str
+    intent_prob: np.ndarray  # [N] float32, probability of the predicted intent
+    embedding: np.ndarray  # [N, D] float32, L2-normalised
+
+    def __len__(self) -> int:
+        return int(self.embedding.shape[0])
+
+
+def resolve_device(device: str | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AMX tiles, where oneDNN runs bf16 matmuls natively (several times fp32)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe()) if probe is not None else False
+
+
+def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
+    if setting == "float32":
+        return torch.float32
+    if setting == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()):
+        return torch.bfloat16
+    return torch.float32
+
+
+def validate_texts(texts: Sequence[str]) -> list[str]:
+    """Check ``texts`` is a sequence of str (not a single str) and clip each to MAX_CHARS."""
+    if isinstance(texts, str | bytes):
+        raise TypeError("texts must be a sequence of strings, not a single string")
+    if not isinstance(texts, Sequence):
+        raise TypeError(f"texts must be a sequence of strings, got {type(texts).__name__}")
+    clean: list[str] = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str")
+        clean.append(text[:MAX_CHARS])
+    return clean
+
+
+class ListeningModel:
+    """A loaded model version ready to score texts. Thread-safe; build it through :func:`load_model`."""
+
+    def __init__(
+        self,
+        network: ListeningNetwork,
+        manifest: dict[str, Any],
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        max_length: int,
+        quantize: str = "none",
+    ) -> None:
+        required = {"sentiment", "emotion", "irony", "intent"}
+        if missing := required - set(network.heads.tasks):
+            raise ValueError(f"model version lacks heads {sorted(missing)}")
+        self.manifest = manifest
+        self.device = device
+        self.dtype = dtype
+        self.max_length = max_length
+        self.quantized = False
+        network = network.eval()
+        network.heads.to(device)  # heads stay float32: they are tiny and calibration is fp32
+        network.backbone.to(device=device, dtype=dtype)
+        if quantize == "int8":
+            if device.type != "cpu" or dtype != torch.float32:
+                raise ValueError("int8 dynamic quantisation needs device=cpu and dtype float32")
+            network.backbone.model = torch.ao.quantization.quantize_dynamic(
+                network.backbone.model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+            self.quantized = True
+        self.network = network
+        self.tokenizer = network.backbone.tokenizer
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def label_maps(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.network.heads.label_maps)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.network.backbone.hidden_size
+
+    def _batches(self, texts: list[str], batch_size: int) -> list[tuple[np.ndarray, BatchEncoding]]:
+        """Tokenise once, sort by length, and pad each batch to its own longest text."""
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        order = np.argsort(
+            np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(texts)), kind="stable"
+        )
+        batches = []
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            padded = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+            batches.append((idx, padded))
+        return batches
+
+    def _run(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[np.ndarray, NetworkOutput]]:
+        """Validate, bucket and run ``texts``; yields (row indices, network output) per batch."""
+        clean = validate_texts(texts)
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if not clean:
+            return
+        with self._lock, torch.inference_mode():
+            for idx, batch in self._batches(clean, batch_size):
+                yield (
+                    idx,
+                    self.network(batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)),
+                )
+
+    def pooled(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The pooled hidden state ``[N, D]`` float32 (unnormalised): the heads' input, for fitting heads."""
+        pooled = np.zeros((len(texts), self.embedding_dim), dtype=np.float32)
+        for idx, out in self._run(texts, batch_size):
+            pooled[idx] = out.pooled.float().cpu().numpy()
+        return pooled
+
+    def logits(self, texts: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Uncalibrated logits per task ``[N, n_labels]`` (for fitting temperatures)."""
+        maps = self.label_maps
+        logits = {
+            task: np.zeros((len(texts), len(labels)), dtype=np.float32) for task, labels in maps.items()
+        }
+        for idx, out in self._run(texts, batch_size):
+            for task, value in out.logits.items():
+                logits[task][idx] = value.float().cpu().numpy()
+        return logits
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> Predictions:
+        """Score ``texts``; an empty sequence gives empty arrays.
+
+        Raises TypeError when ``texts`` is not a sequence of str, ValueError on a bad batch_size.
+        Texts longer than ``max_length`` tokens are truncated.
+        """
+        n = len(texts) if isinstance(texts, Sequence) and not isinstance(texts, str | bytes) else 0
+        maps = self.label_maps
+        heads = self.network.heads
+        probs = {task: np.zeros((n, len(labels)), dtype=np.float32) for task, labels in maps.items()}
+        embedding = np.zeros((n, self.embedding_dim), dtype=np.float32)
+        for idx, out in self._run(texts, batch_size):
+            for task, value in heads.probabilities(out.logits).items():
+                probs[task][idx] = value.float().cpu().numpy()
+            embedding[idx] = out.embedding.float().cpu().numpy()
+
+        def labels_of(task: str) -> np.ndarray:
+            return np.asarray(maps[task], dtype=object)[probs[task].argmax(axis=1)].astype(str)
+
+        irony_col = maps["irony"].index("irony")
+        return Predictions(
+            sentiment_probs=probs["sentiment"],
+            sentiment=labels_of("sentiment"),
+            emotion_probs=probs["emotion"],
+            emotion=labels_of("emotion"),
+            irony_prob=probs["irony"][:, irony_col].copy(),
+            intent=labels_of("intent"),
+            intent_prob=probs["intent"].max(axis=1) if n else np.zeros(0, dtype=np.float32),
+            embedding=embedding,
+        )
+
+
+def configure_threads(threads: int) -> None:
+    """Set torch's intra-op threads (0 leaves torch's default). Called once per process by load_model."""
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(
+    path: str, device: str | None, dtype: str, quantize: str, max_length: int | None
+) -> ListeningModel:
+    settings = ModelSettings.from_env()
+    configure_threads(settings.torch_threads)
+    network, manifest = load_model_version(path, cache_dir=settings.cache_dir)
+    resolved = resolve_device(device)
+    model = ListeningModel(
+        network,
+        manifest,
+        device=resolved,
+        dtype=resolve_dtype(dtype, resolved),
+        max_length=max_length or int(manifest["max_length"]),
+        quantize=quantize,
+    )
+    logger.info("loaded model version %s on %s (%s)", model.version, resolved, model.dtype)
+    return model
+
+
+def load_model(
+    path: str | Path | None = None,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    quantize: str | None = None,
+    max_length: int | None = None,
+) -> ListeningModel:
+    """Load (once per process and argument set) the model version at ``path``.
+
+    ``path`` defaults to ``LISTENING_MODEL_DIR`` (the shipped ``models/default``); ``device`` to CUDA
+    when present else CPU; ``dtype``/``quantize``/``max_length`` to their settings (max_length: the
+    version's own). Repeated calls with the same arguments return the same object.
+    """
+    settings = ModelSettings.from_env()
+    resolved_path = str(Path(path) if path is not None else settings.model_dir)
+    return _load_cached(
+        resolved_path,
+        device,
+        dtype or settings.dtype,
+        quantize or settings.quantize,
+        max_length or settings.max_length,
+    )

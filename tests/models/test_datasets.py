@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models import datasets
+from models.labels import EMOTION, IRONY, SENTIMENT
+
+
+def test_readers_match_the_data_readme(shared_data: Path) -> None:
+    assert len(datasets.sentiment("val")) == 2000
+    assert len(datasets.sentiment("train")) == 47480
+    assert set(datasets.sentiment("val").labels) == set(SENTIMENT)
+    assert (len(datasets.emotion("train")), len(datasets.emotion("val"))) == (3257, 374)
+    assert set(datasets.emotion("val").labels) == set(EMOTION)
+    assert (len(datasets.irony("train")), len(datasets.irony("val"))) == (2862, 955)
+    assert set(datasets.irony("val").labels) == set(IRONY)
+    intent = datasets.intent()
+    assert len(intent) == 10003 and set(intent.labels) == set(datasets.intent_labels())
+    assert len(datasets.intent_labels()) == 77
+
+
+def test_domain_sets_fold_to_three_classes(shared_data: Path) -> None:
+    brands = datasets.brands()
+    assert len(brands) == 4233 and set(brands.labels) == set(SENTIMENT)
+    reviews = datasets.reviews()
+    assert 1400 < len(reviews) <= 1499 and set(reviews.labels) == set(SENTIMENT)
+    assert all(text.strip() for text in reviews.texts)
+
+
+def test_quoted_fields_are_unquoted(shared_data: Path) -> None:
+    texts = datasets.sentiment("val").texts
+    assert (
+        '"National hot dog day, national tequila day, then national dance day... Sounds like a Friday night."'
+        in texts
+    )
+
+
+def test_missing_folder_raises_dataset_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LISTENING_DATA_DIR", str(tmp_path / "absent"))
+    with pytest.raises(datasets.DatasetMissing, match="LISTENING_DATA_DIR"):
+        datasets.sentiment("val")
+
+
+def test_tsv_without_label_and_text_columns_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tsv"
+    path.write_text("a\tb\n1\t2\n")
+    with pytest.raises(ValueError, match="columns"):
+        datasets.read_label_text_tsv(path)
+
+
+def test_bad_split_is_rejected() -> None:
+    with pytest.raises(ValueError, match="split"):
+        datasets.sentiment("test")
