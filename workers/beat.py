@@ -11,15 +11,12 @@ from django.conf import settings
 def build_schedule() -> dict[str, dict[str, Any]]:
     return {
         "heartbeat": {"task": "maintenance.heartbeat", "schedule": settings.WORKER_HEARTBEAT_SECONDS},
-<<<<<<< HEAD
         # Audience clustering for every active brand, nightly when dashboards are quiet.
         "analytics-affinities": {
             "task": "analytics.build_all_affinities",
             "schedule": crontab(hour=2, minute=30),
         },
-=======
         "pull-due-sources": {"task": "ingest.pull_due", "schedule": settings.PULL_CHECK_SECONDS},
         # Re-scan for unenriched mentions: covers enqueues lost while the broker was down.
         "enrich-pending": {"task": "enrich.pending", "schedule": settings.ENRICH_RESCAN_SECONDS},
->>>>>>> main
     }
