@@ -3,11 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-<<<<<<< HEAD
-from api import analytics, views
-=======
-from api import analyze, ingest, views
->>>>>>> main
+from api import analytics, analyze, ingest, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -19,14 +15,11 @@ router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
-<<<<<<< HEAD
     path("campaigns/<int:pk>/metrics/", analytics.CampaignMetricsView.as_view(), name="campaign-metrics"),
     path("comparisons/", analytics.ComparisonView.as_view(), name="comparisons"),
     path("brands/<int:pk>/topics/", analytics.BrandTopicsView.as_view(), name="brand-topics"),
     path("brands/<int:pk>/affinities/", analytics.BrandAffinitiesView.as_view(), name="brand-affinities"),
-=======
     path("ingest", ingest.IngestView.as_view(), name="ingest"),
     path("analyze", analyze.AnalyzeView.as_view(), name="analyze"),
->>>>>>> main
     path("", include(router.urls)),
 ]
