@@ -19,4 +19,6 @@ def build_schedule() -> dict[str, dict[str, Any]]:
         "pull-due-sources": {"task": "ingest.pull_due", "schedule": settings.PULL_CHECK_SECONDS},
         # Re-scan for unenriched mentions: covers enqueues lost while the broker was down.
         "enrich-pending": {"task": "enrich.pending", "schedule": settings.ENRICH_RESCAN_SECONDS},
+        # Due report periods are claimed by a unique row, so a second beat process is harmless.
+        "reports-sweep": {"task": "reports.sweep", "schedule": settings.REPORTS_SWEEP_SECONDS},
     }

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workers.tasks import analytics, enrich, ingest, maintenance
+from workers.tasks import analytics, enrich, ingest, maintenance, reports
 
-__all__ = ["analytics", "enrich", "ingest", "maintenance"]
+__all__ = ["analytics", "enrich", "ingest", "maintenance", "reports"]

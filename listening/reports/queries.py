@@ -1,0 +1,183 @@
+"""Reads of the reports app: what one report contains, gathered from the analytics app's answers.
+
+Numbers come from ``listening.analytics.queries`` (rollups), so a report says exactly what the
+dashboard says for the same range. The period is whole local days of the schedule's time zone; the
+analytics answers use whole UTC days, and the report states the range they used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Count, Prefetch
+
+from listening.analytics import queries as analytics
+from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from listening.brands.models import Brand, Campaign
+from listening.mentions.models import Enrichment
+from listening.reports.models import ReportRun, ReportSchedule
+
+TOPICS_PER_BRAND = 5
+EXAMPLES_PER_TOPIC = 2
+EXAMPLE_CHARS = 280
+CLUSTERS_PER_BRAND = 6
+MAX_ALERTS = 50
+
+
+@dataclass
+class ReportContent:
+    """Everything a renderer needs; plain data (no ORM objects), so renderers stay pure."""
+
+    title: str
+    organization: str
+    timezone: str
+    period_start: datetime  # aware, in the schedule's time zone
+    period_end: datetime
+    generated_at: datetime
+    comparison: dict[str, Any]  # ``analytics.brand_comparison``'s answer
+    primary_brand_ids: list[int]
+    campaigns: list[dict[str, Any]] = field(default_factory=list)  # ``campaign_metrics`` answers
+    themes: list[dict[str, Any]] = field(default_factory=list)  # {"brand": name, "topics": [...]}
+    affinities: list[dict[str, Any]] = field(default_factory=list)  # {"brand": name, "run": ... | None}
+    alerts: list[dict[str, Any]] | None = None  # None: the alerts app is not installed
+    model_versions: list[dict[str, Any]] = field(default_factory=list)  # {"name", "mentions"}
+
+    @property
+    def total_volume(self) -> int:
+        brands = sum(b["volume"] for b in self.comparison["brands"])
+        return brands + sum(c["volume"] for c in self.campaigns)
+
+    @property
+    def empty(self) -> bool:
+        return self.total_volume == 0
+
+
+def schedule_brands(schedule: ReportSchedule) -> tuple[list[Brand], list[Brand]]:
+    """(the schedule's brands, their competitors): explicit competitors, else the brands' own."""
+    brands = list(schedule.brands.order_by("name", "id"))
+    competitors = list(schedule.competitors.order_by("name", "id"))
+    if not competitors:
+        competitors = list(
+            Brand.objects.filter(competitor_of__in=brands, organization_id=schedule.organization_id)
+            .distinct()
+            .order_by("name", "id")
+        )
+    primary = {b.pk for b in brands}
+    return brands, [c for c in competitors if c.pk not in primary][: analytics.MAX_COMPARED_BRANDS - len(brands)]
+
+
+def alerts_of_period(
+    organization_id: int, brand_ids: list[int], start: datetime, end: datetime
+) -> list[dict[str, Any]] | None:
+    """Alerts fired for these brands in ``[start, end)``, or ``None`` when the alerts app is absent.
+
+    The only place that reads the alerts app: it is optional, so it is looked up by name, never imported.
+    """
+    if not apps.is_installed("listening.alerts"):
+        return None
+    alert_model = apps.get_model("alerts", "Alert")
+    rows = (
+        alert_model._default_manager.filter(
+            organization_id=organization_id, brand_id__in=brand_ids, fired_at__gte=start, fired_at__lt=end
+        )
+        .order_by("fired_at", "id")
+        .values("fired_at", "brand__name", "metric", "status", "peak_negative", "is_false_positive")[:MAX_ALERTS]
+    )
+    return [dict(row) for row in rows]
+
+
+def model_versions_of_period(brand_ids: list[int], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The model versions that enriched these brands' mentions of the period, most used first."""
+    rows = (
+        Enrichment.objects.filter(
+            mention__brand_mentions__brand_id__in=brand_ids,
+            mention__brand_mentions__published_at__gte=start,
+            mention__brand_mentions__published_at__lt=end,
+        )
+        .values("model_version__name")
+        .annotate(mentions=Count("mention", distinct=True))
+        .order_by("-mentions", "model_version__name")
+    )
+    return [{"name": row["model_version__name"], "mentions": row["mentions"]} for row in rows]
+
+
+def latest_affinities(brand: Brand) -> dict[str, Any] | None:
+    run = (
+        AffinityRun.objects.filter(brand=brand, status=AffinityRun.Status.DONE)
+        .order_by("-version")
+        .prefetch_related(Prefetch("clusters", AffinityCluster.objects.order_by("-size", "index")))
+        .first()
+    )
+    if run is None:
+        return None
+    return {
+        "version": run.version,
+        "built_at": run.finished_at,
+        "author_count": run.author_count,
+        "clusters": [
+            {
+                "label": c.label,
+                "size": c.size,
+                "share": round(c.size / run.author_count, 4) if run.author_count else None,
+                "interests": [str(t) for t in (c.interests.get("hashtags") or c.interests.get("terms") or [])][:5],
+                "net_sentiment": c.sentiment.get("net_sentiment") if isinstance(c.sentiment, dict) else None,
+            }
+            for c in list(run.clusters.all())[:CLUSTERS_PER_BRAND]
+        ],
+    }
+
+
+def _themes(brand: Brand, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
+    answer = analytics.brand_topics(brand, start, end, seed=0, now=now)
+    return [
+        {
+            "label": topic["label"],
+            "size": topic["size"],
+            "share": topic["share"],
+            "net_sentiment": topic["net_sentiment"],
+            "examples": [text[:EXAMPLE_CHARS] for text in topic["examples"][:EXAMPLES_PER_TOPIC]],
+        }
+        for topic in answer["topics"][:TOPICS_PER_BRAND]
+    ]
+
+
+def report_content(run: ReportRun, now: datetime) -> ReportContent:
+    """Gather the content of one run's report (reads only; safe to call twice)."""
+    from listening.reports.schedule import parse_timezone
+
+    schedule = run.schedule
+    tz = parse_timezone(schedule.timezone)
+    start, end = run.period_start, run.period_end
+    brands, competitors = schedule_brands(schedule)
+    compared = brands + competitors
+    campaigns = list(
+        Campaign.objects.filter(pk__in=schedule.campaigns.values("pk")).select_related("brand").order_by("name")
+    )
+    comparison = analytics.brand_comparison(compared, Interval.DAY, start, end, now=now) if compared else {
+        "range": None,
+        "buckets": [],
+        "brands": [],
+    }
+    brand_ids = [b.pk for b in compared] + [c.brand_id for c in campaigns]
+    return ReportContent(
+        title=schedule.name,
+        organization=schedule.organization.name,
+        timezone=schedule.timezone,
+        period_start=start.astimezone(tz),
+        period_end=end.astimezone(tz),
+        generated_at=now.astimezone(tz),
+        comparison=comparison,
+        primary_brand_ids=[b.pk for b in brands],
+        campaigns=[analytics.campaign_metrics(c, Interval.DAY, start, end, now=now) for c in campaigns],
+        themes=[{"brand": b.name, "topics": _themes(b, start, end, now)} for b in brands],
+        affinities=[{"brand": b.name, "run": latest_affinities(b)} for b in brands],
+        alerts=alerts_of_period(schedule.organization_id, brand_ids, start, end),
+        model_versions=model_versions_of_period(brand_ids, start, end),
+    )
+
+
+def runs_of(schedule: ReportSchedule) -> Any:
+    return ReportRun.objects.filter(schedule=schedule).order_by("-period_end", "-id")
