@@ -1,14 +1,17 @@
 """Reads of the reports app: what one report contains, gathered from the analytics app's answers.
 
 Numbers come from ``listening.analytics.queries`` (rollups), so a report says exactly what the
-dashboard says for the same range. The period is whole local days of the schedule's time zone; the
-analytics answers use whole UTC days, and the report states the range they used.
+dashboard says for the same range. The period is whole local days of the schedule's time zone: up to
+31 days of hourly rollups are folded into those local days (exact for whole-hour UTC offsets); a
+longer period uses the rollups' UTC days, and the report says which it used.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+import re
+import zoneinfo
+from datetime import date, datetime
 from typing import Any
 
 from django.apps import apps
@@ -16,6 +19,7 @@ from django.db.models import Count, Prefetch
 
 from listening.analytics import queries as analytics
 from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from listening.analytics.services import HOUR
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Enrichment
 from listening.reports.models import ReportRun, ReportSchedule
@@ -34,6 +38,7 @@ class ReportContent:
     title: str
     organization: str
     timezone: str
+    day_basis: str  # the time zone whose calendar days the daily series use
     period_start: datetime  # aware, in the schedule's time zone
     period_end: datetime
     generated_at: datetime
@@ -104,6 +109,17 @@ def model_versions_of_period(brand_ids: list[int], start: datetime, end: datetim
     return [{"name": row["model_version__name"], "mentions": row["mentions"]} for row in rows]
 
 
+def _interest_names(interests: dict[str, Any], limit: int = 5) -> list[str]:
+    """Hashtags first, then terms and co-mentioned brands; items are strings or {"value"/"name": ...}."""
+    names: list[str] = []
+    for kind in ("hashtags", "terms", "brands"):
+        for item in interests.get(kind) or []:
+            name = item.get("value") or item.get("name") or item.get("term") if isinstance(item, dict) else item
+            if name and str(name) not in names:
+                names.append(str(name))
+    return names[:limit]
+
+
 def latest_affinities(brand: Brand) -> dict[str, Any] | None:
     run = (
         AffinityRun.objects.filter(brand=brand, status=AffinityRun.Status.DONE)
@@ -122,12 +138,27 @@ def latest_affinities(brand: Brand) -> dict[str, Any] | None:
                 "label": c.label,
                 "size": c.size,
                 "share": round(c.size / run.author_count, 4) if run.author_count else None,
-                "interests": [str(t) for t in (c.interests.get("hashtags") or c.interests.get("terms") or [])][:5],
+                "interests": _interest_names(c.interests),
                 "net_sentiment": c.sentiment.get("net_sentiment") if isinstance(c.sentiment, dict) else None,
             }
             for c in list(run.clusters.all())[:CLUSTERS_PER_BRAND]
         ],
     }
+
+
+RETWEET = re.compile(r"^RT @[\w.]+:\s*")
+
+
+def _distinct(texts: list[str]) -> list[str]:
+    """Examples without retweets of one another (the same words twice teach a reader nothing)."""
+    seen: set[str] = set()
+    out = []
+    for text in texts:
+        key = RETWEET.sub("", text).strip().casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(text[:EXAMPLE_CHARS])
+    return out
 
 
 def _themes(brand: Brand, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
@@ -138,10 +169,35 @@ def _themes(brand: Brand, start: datetime, end: datetime, now: datetime) -> list
             "size": topic["size"],
             "share": topic["share"],
             "net_sentiment": topic["net_sentiment"],
-            "examples": [text[:EXAMPLE_CHARS] for text in topic["examples"][:EXAMPLES_PER_TOPIC]],
+            "examples": _distinct(topic["examples"])[:EXAMPLES_PER_TOPIC],
         }
         for topic in answer["topics"][:TOPICS_PER_BRAND]
     ]
+
+
+FOLDED_FIELDS = ("volume", "positive", "neutral", "negative", "unscored", "engagement")
+
+
+def fold_to_local_days(answer: dict[str, Any], series: list[dict[str, Any]], tz: zoneinfo.ZoneInfo) -> None:
+    """Rewrite an hourly analytics answer in place: ``answer["buckets"]`` become local calendar days
+    (``YYYY-MM-DD``) and each series' columns their daily sums (net sentiment recomputed)."""
+    hours = [datetime.fromisoformat(b.replace("Z", "+00:00")) for b in answer["buckets"]]
+    day_of = [h.astimezone(tz).date() for h in hours]
+    days: list[date] = list(dict.fromkeys(day_of))
+    index = {d: i for i, d in enumerate(days)}
+    for item in series:
+        hourly = item["series"]
+        daily = {name: [0] * len(days) for name in FOLDED_FIELDS}
+        for i, day in enumerate(day_of):
+            for name in FOLDED_FIELDS:
+                daily[name][index[day]] += hourly[name][i]
+        net = [analytics.net_sentiment(p, n) for p, n in zip(daily["positive"], daily["negative"], strict=True)]
+        item["series"] = {**daily, "net_sentiment": net}
+    answer["buckets"] = [d.isoformat() for d in days]
+
+
+def _interval_for(start: datetime, end: datetime) -> Interval:
+    return Interval.HOUR if (end - start) / HOUR <= analytics.MAX_BUCKETS[Interval.HOUR] else Interval.DAY
 
 
 def report_content(run: ReportRun, now: datetime) -> ReportContent:
@@ -156,28 +212,33 @@ def report_content(run: ReportRun, now: datetime) -> ReportContent:
     campaigns = list(
         Campaign.objects.filter(pk__in=schedule.campaigns.values("pk")).select_related("brand").order_by("name")
     )
-    comparison = analytics.brand_comparison(compared, Interval.DAY, start, end, now=now) if compared else {
+    interval = _interval_for(start, end)
+    comparison = analytics.brand_comparison(compared, interval, start, end, now=now) if compared else {
         "range": None,
         "buckets": [],
         "brands": [],
     }
+    campaign_answers = [analytics.campaign_metrics(c, interval, start, end, now=now) for c in campaigns]
+    if interval == Interval.HOUR:
+        if compared:
+            fold_to_local_days(comparison, comparison["brands"], tz)
+        for answer in campaign_answers:
+            fold_to_local_days(answer, [answer], tz)
     brand_ids = [b.pk for b in compared] + [c.brand_id for c in campaigns]
     return ReportContent(
         title=schedule.name,
         organization=schedule.organization.name,
         timezone=schedule.timezone,
+        day_basis=schedule.timezone if interval == Interval.HOUR else "UTC",
         period_start=start.astimezone(tz),
         period_end=end.astimezone(tz),
         generated_at=now.astimezone(tz),
         comparison=comparison,
         primary_brand_ids=[b.pk for b in brands],
-        campaigns=[analytics.campaign_metrics(c, Interval.DAY, start, end, now=now) for c in campaigns],
+        campaigns=campaign_answers,
         themes=[{"brand": b.name, "topics": _themes(b, start, end, now)} for b in brands],
         affinities=[{"brand": b.name, "run": latest_affinities(b)} for b in brands],
         alerts=alerts_of_period(schedule.organization_id, brand_ids, start, end),
         model_versions=model_versions_of_period(brand_ids, start, end),
     )
 
-
-def runs_of(schedule: ReportSchedule) -> Any:
-    return ReportRun.objects.filter(schedule=schedule).order_by("-period_end", "-id")

@@ -174,7 +174,7 @@ def render_formats(content: ReportContent, formats: list[str], filename: str) ->
     out: list[Rendered] = []
     if ReportFormat.HTML in wanted or ReportFormat.PDF in wanted:
         layout = build_layout(content)
-        charts = report_charts(content.comparison, content.campaigns)
+        charts = report_charts(content.comparison, content.campaigns, content.day_basis)
         if ReportFormat.HTML in wanted:
             out.append(Rendered(ReportFormat.HTML, f"{filename}.html", render_html(layout, charts)))
         if ReportFormat.PDF in wanted:

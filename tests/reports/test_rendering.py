@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -60,11 +61,11 @@ def test_csv_has_one_row_per_brand_per_day_with_shares(alice: Tenant) -> None:
     services.do_render_run(run.pk, now=FIRE)
     rows = list(csv.DictReader(io.StringIO(_files(run)["csv"].decode("utf-8-sig"))))
     assert len(rows) == 7 * 2  # 7 days x (brand, rival)
-    jan6 = {r["brand"]: r for r in rows if r["bucket_start_utc"] == "2026-01-06T00:00:00Z"}
+    jan6 = {r["brand"]: r for r in rows if r["day"] == "2026-01-06"}
     assert jan6["Acme brand"]["mentions"] == "1" and jan6["Acme brand"]["negative"] == "1"
     assert jan6["Acme brand"]["share_of_voice"] == "0.5" and jan6["Acme rival"]["role"] == "competitor"
     assert jan6["Acme brand"]["net_sentiment"] == "-1.0"
-    quiet = {r["brand"]: r for r in rows if r["bucket_start_utc"] == "2026-01-11T00:00:00Z"}
+    quiet = {r["brand"]: r for r in rows if r["day"] == "2026-01-11"}
     assert quiet["Acme brand"]["mentions"] == "0" and quiet["Acme brand"]["share_of_voice"] == ""
 
 
@@ -133,3 +134,31 @@ def test_a_rendering_error_is_recorded_and_retried_later(alice: Tenant, settings
     assert services.do_render_run(run.pk, now=later) == "succeeded"
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.attempts == 2 and run.error == ""
+
+
+def test_daily_figures_are_days_of_the_schedules_time_zone(alice: Tenant) -> None:
+    """03:00 UTC on 6 Jan is 22:00 on 5 Jan in New York: it counts on the 5th there."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.analytics.factories import Builder
+
+    b = Builder(alice)
+    b.mention("2026-01-06T03:00:00", sentiment="positive", author="n1", text="late night boots", brands=(alice.brand,))
+    b.roll_up()
+    ny = ZoneInfo("America/New_York")
+    schedule = make_schedule(alice, formats=["csv"], timezone="America/New_York")
+    run = ReportRun.objects.create(
+        organization=alice.org,
+        schedule=schedule,
+        period_start=datetime(2026, 1, 5, tzinfo=ny),
+        period_end=datetime(2026, 1, 12, tzinfo=ny),
+        scheduled_for=datetime(2026, 1, 12, 8, tzinfo=ny),
+    )
+    assert services.do_render_run(run.pk, now=FIRE + timedelta(days=1)) == "succeeded"
+    rows = list(csv.DictReader(io.StringIO(_files(run)["csv"].decode("utf-8-sig"))))
+    days = sorted({r["day"] for r in rows})
+    assert days[0] == "2026-01-05" and days[-1] == "2026-01-11" and len(days) == 7
+    own = {r["day"]: int(r["mentions"]) for r in rows if r["brand"] == "Acme brand"}
+    assert own["2026-01-05"] == 1 and own["2026-01-06"] == 0
+    assert {r["day_timezone"] for r in rows} == {"America/New_York"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import matplotlib
@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402  (after the backend is chosen)
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -28,6 +28,7 @@ DASHES = ["-", "--", "-.", ":"]
 SENTIMENT_COLOURS = {"positive": "#009E73", "neutral": "#BBBBBB", "negative": "#D55E00", "unscored": "#E8E8E8"}
 SENTIMENT_HATCHES = {"positive": "", "neutral": "..", "negative": "//", "unscored": ""}
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.3, 150
+HALF_DAY = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,22 @@ def _figure() -> tuple[Figure, Any]:
 
 
 def _dates(buckets: list[str]) -> list[datetime]:
-    return [datetime.fromisoformat(b.replace("Z", "+00:00")) for b in buckets]
+    """The middle of each daily bucket: bars and points sit over their day, not on its boundary."""
+    return [datetime.fromisoformat(b[:10]) + HALF_DAY for b in buckets]
 
 
-def _date_axis(ax: Any) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("Day (UTC)")
+def _date_axis(ax: Any, days: list[datetime], zone: str) -> None:
+    if days:
+        ax.set_xlim(days[0] - HALF_DAY, days[-1] + HALF_DAY)
+    if len(days) <= 16:
+        ax.set_xticks(days)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b"))
+    else:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel(f"Day ({zone})")
 
 
 def _legend(ax: Any, n: int) -> None:
@@ -83,7 +92,7 @@ def _short(name: str, limit: int = 28) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def volume_chart(buckets: list[str], brands: list[dict[str, Any]]) -> Chart:
+def volume_chart(buckets: list[str], brands: list[dict[str, Any]], zone: str) -> Chart:
     fig, ax = _figure()
     days = _dates(buckets)
     for i, brand in enumerate(brands):
@@ -91,18 +100,19 @@ def volume_chart(buckets: list[str], brands: list[dict[str, Any]]) -> Chart:
     ax.set_title("Mentions per day", loc="left", fontsize=11, fontweight="bold")
     ax.set_ylabel("Mentions")
     ax.set_ylim(bottom=0)
-    _date_axis(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _date_axis(ax, days, zone)
     _legend(ax, len(brands))
     return Chart("volume", "Mentions per day", _png(fig), "Line chart of daily mentions per brand.")
 
 
-def share_of_voice_chart(buckets: list[str], brands: list[dict[str, Any]]) -> Chart:
+def share_of_voice_chart(buckets: list[str], brands: list[dict[str, Any]], zone: str) -> Chart:
     """Stacked bars: each day's mentions split by brand (days without mentions stay empty)."""
     fig, ax = _figure()
     days = _dates(buckets)
     totals = [sum(b["series"]["volume"][i] for b in brands) for i in range(len(days))]
     bottom = [0.0] * len(days)
-    width = 0.8 if len(days) <= 62 else 1.0
+    width = 0.8 if len(days) <= 62 else 0.95
     for i, brand in enumerate(brands):
         shares = [v / t if t else 0.0 for v, t in zip(brand["series"]["volume"], totals, strict=True)]
         ax.bar(
@@ -114,19 +124,18 @@ def share_of_voice_chart(buckets: list[str], brands: list[dict[str, Any]]) -> Ch
             color=OKABE_ITO[i % len(OKABE_ITO)],
             edgecolor="white",
             linewidth=0.5,
-            align="edge",
         )
         bottom = [b + s for b, s in zip(bottom, shares, strict=True)]
     ax.set_title("Share of voice per day", loc="left", fontsize=11, fontweight="bold")
     ax.set_ylabel("Share of mentions")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    _date_axis(ax)
+    _date_axis(ax, days, zone)
     _legend(ax, len(brands))
     return Chart("share_of_voice", "Share of voice", _png(fig), "Stacked bars of each brand's daily share.")
 
 
-def net_sentiment_chart(buckets: list[str], brands: list[dict[str, Any]]) -> Chart:
+def net_sentiment_chart(buckets: list[str], brands: list[dict[str, Any]], zone: str) -> Chart:
     fig, ax = _figure()
     days = _dates(buckets)
     for i, brand in enumerate(brands):
@@ -134,20 +143,20 @@ def net_sentiment_chart(buckets: list[str], brands: list[dict[str, Any]]) -> Cha
         ax.plot(days, values, label=_short(brand["name"]), **_style(i))
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.set_title("Net sentiment per day", loc="left", fontsize=11, fontweight="bold")
-    ax.set_ylabel("(positive − negative) / (positive + negative)", fontsize=8)
-    ax.set_ylim(-1.05, 1.05)
-    _date_axis(ax)
+    ax.set_ylabel("Net sentiment (−1 to +1)")
+    ax.set_ylim(-1.08, 1.08)
+    _date_axis(ax, days, zone)
     _legend(ax, len(brands))
     return Chart(
         "net_sentiment",
         "Net sentiment",
         _png(fig),
-        "Line chart of daily net sentiment per brand, from -1 (all negative) to +1 (all positive); gaps are "
-        "days without scored mentions.",
+        "Daily net sentiment per brand: (positive − negative) / (positive + negative), from −1 (all "
+        "negative) to +1 (all positive); gaps are days without positive or negative mentions.",
     )
 
 
-def campaign_chart(buckets: list[str], campaign: dict[str, Any]) -> Chart:
+def campaign_chart(buckets: list[str], campaign: dict[str, Any], zone: str) -> Chart:
     """Stacked bars of a campaign's daily mentions by sentiment."""
     fig, ax = _figure()
     days = _dates(buckets)
@@ -159,7 +168,6 @@ def campaign_chart(buckets: list[str], campaign: dict[str, Any]) -> Chart:
             values,
             bottom=bottom,
             width=0.8,
-            align="edge",
             label=name.capitalize(),
             color=SENTIMENT_COLOURS[name],
             hatch=SENTIMENT_HATCHES[name],
@@ -170,7 +178,8 @@ def campaign_chart(buckets: list[str], campaign: dict[str, Any]) -> Chart:
     title = f"Campaign “{_short(campaign['campaign']['name'], 40)}”: mentions by sentiment"
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
     ax.set_ylabel("Mentions")
-    _date_axis(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _date_axis(ax, days, zone)
     _legend(ax, 4)
     return Chart(
         f"campaign_{campaign['campaign']['id']}",
@@ -180,17 +189,18 @@ def campaign_chart(buckets: list[str], campaign: dict[str, Any]) -> Chart:
     )
 
 
-def report_charts(comparison: dict[str, Any], campaigns: list[dict[str, Any]]) -> list[Chart]:
-    """The report's charts; none for an empty period (the report says so instead)."""
+def report_charts(comparison: dict[str, Any], campaigns: list[dict[str, Any]], zone: str) -> list[Chart]:
+    """The report's charts; none for an empty period (the report says so instead). ``zone`` names
+    the time zone whose days the buckets are."""
     brands, buckets = comparison["brands"], comparison["buckets"]
     charts: list[Chart] = []
     if brands and any(b["volume"] for b in brands):
         charts += [
-            volume_chart(buckets, brands),
-            share_of_voice_chart(buckets, brands),
-            net_sentiment_chart(buckets, brands),
+            volume_chart(buckets, brands, zone),
+            share_of_voice_chart(buckets, brands, zone),
+            net_sentiment_chart(buckets, brands, zone),
         ]
     for campaign in campaigns:
         if campaign["volume"]:
-            charts.append(campaign_chart(campaign["buckets"], campaign))
+            charts.append(campaign_chart(campaign["buckets"], campaign, zone))
     return charts

@@ -1,4 +1,4 @@
-"""CSV of the numbers behind the report: one row per brand per daily bucket."""
+"""CSV of the numbers behind the report: one row per brand per day (calendar days of ``day_timezone``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from listening.reports.queries import ReportContent
 
 COLUMNS = [
-    "bucket_start_utc",
+    "day",
+    "day_timezone",
     "brand_id",
     "brand",
     "role",
@@ -46,7 +47,8 @@ def render_csv(content: ReportContent) -> bytes:
                 [
                     _cell(v)
                     for v in (
-                        bucket,
+                        bucket[:10],
+                        content.day_basis,
                         b["id"],
                         b["name"],
                         "brand" if b["id"] in primary else "competitor",

@@ -169,10 +169,15 @@ def build_layout(content: ReportContent) -> Layout:
         ", ".join(f"{v['name']} ({count(v['mentions'])} mentions)" for v in content.model_versions)
         or "No enriched mentions in this period."
     )
-    rng = content.comparison.get("range")
     notes = []
-    if rng:
-        notes.append(f"Daily figures use UTC days from {when(rng['from'])} to {when(rng['to'])}.")
+    if content.comparison.get("buckets"):
+        notes.append(f"Daily figures are calendar days in {content.day_basis}.")
+        if content.day_basis != content.timezone:
+            rng = content.comparison["range"]
+            notes.append(
+                f"This period is too long for hourly figures, so the numbers cover the UTC days from "
+                f"{when(rng['from'])} to {when(rng['to'])}."
+            )
     return Layout(
         title=content.title,
         subtitle=f"{content.organization} · {period_label(content.period_start, content.period_end)} "

@@ -57,8 +57,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "meta": ParagraphStyle("meta", parent=body, fontSize=8.5, textColor=GREY),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=11),
         "cellr": ParagraphStyle("cellr", parent=body, fontSize=8.5, leading=11, alignment=TA_RIGHT),
-        "head": ParagraphStyle("head", parent=body, fontName=bold, fontSize=8.5, leading=11),
-        "headr": ParagraphStyle("headr", parent=body, fontName=bold, fontSize=8.5, leading=11, alignment=TA_RIGHT),
+        "head": ParagraphStyle("head", parent=body, fontName=bold, fontSize=8, leading=10),
+        "headr": ParagraphStyle("headr", parent=body, fontName=bold, fontSize=8, leading=10, alignment=TA_RIGHT),
         "quote": ParagraphStyle(
             "quote",
             parent=body,
@@ -82,13 +82,28 @@ def _p(text: str, style: str) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), _styles()[style])
 
 
+def _widths(table: LayoutTable, width: float) -> list[float]:
+    """Numeric columns as wide as their longest header word or value (never split mid-word); text
+    columns share what is left."""
+    regular, bold = _fonts()
+    padding = 8.0
+    need = []
+    for i, header in enumerate(table.headers):
+        words = max(pdfmetrics.stringWidth(w, bold, 8) for w in header.split() or [""])
+        cells = max((pdfmetrics.stringWidth(row[i], regular, 8.5) for row in table.rows), default=0.0)
+        need.append(max(words, cells if table.numeric[i] else words) + padding)
+    fixed = sum(n for n, numeric in zip(need, table.numeric, strict=True) if numeric)
+    text_columns = [i for i, numeric in enumerate(table.numeric) if not numeric]
+    if not text_columns or fixed > width * 0.8:
+        return [width * n / sum(need) for n in need]
+    share = (width - fixed) / sum(need[i] for i in text_columns)
+    return [n if numeric else n * share for n, numeric in zip(need, table.numeric, strict=True)]
+
+
 def _table(table: LayoutTable, width: float) -> Table:
     head = [_p(h, "headr" if num else "head") for h, num in zip(table.headers, table.numeric, strict=True)]
     rows = [[_p(c, "cellr" if num else "cell") for c, num in zip(row, table.numeric, strict=True)] for row in table.rows]
-    first = 0.28 if not table.numeric[0] else 1 / len(table.headers)
-    rest = (1 - first) / max(len(table.headers) - 1, 1)
-    widths = [width * first] + [width * rest] * (len(table.headers) - 1)
-    out = Table([head, *rows], colWidths=widths, repeatRows=1)
+    out = Table([head, *rows], colWidths=_widths(table, width), repeatRows=1)
     out.setStyle(
         TableStyle(
             [
@@ -96,6 +111,8 @@ def _table(table: LayoutTable, width: float) -> Table:
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
             ]
         )
