@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import re
 import zoneinfo
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.apps import apps
@@ -197,7 +197,9 @@ def fold_to_local_days(answer: dict[str, Any], series: list[dict[str, Any]], tz:
 
 
 def _interval_for(start: datetime, end: datetime) -> Interval:
-    return Interval.HOUR if (end - start) / HOUR <= analytics.MAX_BUCKETS[Interval.HOUR] else Interval.DAY
+    # in UTC: aware datetimes of one zone subtract as wall-clock times, blind to DST
+    hours = (end.astimezone(UTC) - start.astimezone(UTC)) / HOUR
+    return Interval.HOUR if hours <= analytics.MAX_BUCKETS[Interval.HOUR] else Interval.DAY
 
 
 def report_content(run: ReportRun, now: datetime) -> ReportContent:
