@@ -30,7 +30,13 @@ from listening.analytics.queries import MAX_COMPARED_BRANDS
 from listening.brands.models import Brand, Campaign
 from listening.reports import services
 from listening.reports.models import Period, ReportFormat, ReportRun, ReportSchedule
-from listening.reports.schedule import MAX_LOOKBACK_DAYS, ScheduleError, next_fire, parse_timezone, validate_cron
+from listening.reports.schedule import (
+    MAX_LOOKBACK_DAYS,
+    ScheduleError,
+    next_fire,
+    parse_timezone,
+    validate_cron,
+)
 
 MAX_CAMPAIGNS = 10
 
@@ -45,16 +51,28 @@ class ReportScheduleSerializer(_UniqueNameMixin, serializers.ModelSerializer[Rep
     )
     campaigns = OrgScopedPrimaryKeyRelatedField(many=True, queryset=Campaign.objects.all(), required=False)
     cron = serializers.CharField(
-        max_length=120, help_text="Five cron fields in the schedule's time zone, e.g. '0 8 * * 1' (Mondays 08:00)."
+        max_length=120,
+        help_text="Five cron fields in the schedule's time zone, e.g. '0 8 * * 1' (Mondays 08:00).",
     )
-    timezone = serializers.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. 'Europe/Paris'.")
+    timezone = serializers.CharField(
+        max_length=64, default="UTC", help_text="IANA name, e.g. 'Europe/Paris'."
+    )
     lookback_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=MAX_LOOKBACK_DAYS, help_text="Only for period=custom."
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_LOOKBACK_DAYS,
+        help_text="Only for period=custom.",
     )
     formats = serializers.ListField(
-        child=serializers.ChoiceField(choices=ReportFormat.choices), min_length=1, max_length=3, default=["pdf"]
+        child=serializers.ChoiceField(choices=ReportFormat.choices),
+        min_length=1,
+        max_length=3,
+        default=["pdf"],
     )
-    recipients = serializers.ListField(child=serializers.EmailField(max_length=254), required=False, default=list)
+    recipients = serializers.ListField(
+        child=serializers.EmailField(max_length=254), required=False, default=list
+    )
     next_run_at = serializers.SerializerMethodField()
 
     class Meta:
@@ -126,7 +144,9 @@ class ReportScheduleSerializer(_UniqueNameMixin, serializers.ModelSerializer[Rep
         if not brands and not campaigns:
             raise ValidationError({"brands": ["Select at least one brand or campaign."]})
         if len({b.pk for b in brands} | {b.pk for b in competitors}) > MAX_COMPARED_BRANDS:
-            raise ValidationError({"competitors": [f"At most {MAX_COMPARED_BRANDS} brands and competitors in all."]})
+            raise ValidationError(
+                {"competitors": [f"At most {MAX_COMPARED_BRANDS} brands and competitors in all."]}
+            )
         period = current("period") or Period.LAST_7_DAYS
         lookback = current("lookback_days")
         if period == Period.CUSTOM and lookback is None:
@@ -196,7 +216,9 @@ class ReportScheduleViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Repor
 
 
 def _schedule(request: Request, report_pk: int) -> ReportSchedule:
-    return get_object_or_404(ReportSchedule, pk=report_pk, organization_id=caller_key(request).organization_id)
+    return get_object_or_404(
+        ReportSchedule, pk=report_pk, organization_id=caller_key(request).organization_id
+    )
 
 
 class ReportRunViewSet(viewsets.ReadOnlyModelViewSet[ReportRun]):
@@ -230,7 +252,9 @@ class ReportRunDownloadView(APIView):
     def get(self, request: Request, report_pk: int, pk: int) -> FileResponse:
         schedule = _schedule(request, report_pk)
         run = get_object_or_404(ReportRun, pk=pk, schedule=schedule)
-        requested = request.query_params.get("format") or next(iter(sorted(run.files)), ReportFormat.PDF.value)
+        requested = request.query_params.get("format") or next(
+            iter(sorted(run.files)), ReportFormat.PDF.value
+        )
         if requested not in ReportFormat.values:
             raise ValidationError({"format": [f"One of {', '.join(ReportFormat.values)}."]})
         path = services.stored_file(run, requested)

@@ -96,7 +96,9 @@ class ReportRun(models.Model):
             models.UniqueConstraint(
                 fields=["schedule", "period_start", "period_end"], name="uniq_report_run_period"
             ),
-            models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")), name="report_run_ordered"),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=models.F("period_start")), name="report_run_ordered"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "lease_expires_at"], name="report_run_sweep"),

@@ -8,9 +8,9 @@ longer period uses the rollups' UTC days, and the report says which it used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
 import zoneinfo
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ EXAMPLES_PER_TOPIC = 2
 EXAMPLE_CHARS = 280
 CLUSTERS_PER_BRAND = 6
 MAX_ALERTS = 50
+# Looked up by name (a plain ``str``, so type checkers do not resolve a model that may not exist).
+ALERT_MODEL: str = "alerts.Alert"
 
 
 @dataclass
@@ -71,7 +73,9 @@ def schedule_brands(schedule: ReportSchedule) -> tuple[list[Brand], list[Brand]]
             .order_by("name", "id")
         )
     primary = {b.pk for b in brands}
-    return brands, [c for c in competitors if c.pk not in primary][: analytics.MAX_COMPARED_BRANDS - len(brands)]
+    return brands, [c for c in competitors if c.pk not in primary][
+        : analytics.MAX_COMPARED_BRANDS - len(brands)
+    ]
 
 
 def alerts_of_period(
@@ -83,13 +87,15 @@ def alerts_of_period(
     """
     if not apps.is_installed("listening.alerts"):
         return None
-    alert_model = apps.get_model("alerts", "Alert")
+    alert_model = apps.get_model(ALERT_MODEL)
     rows = (
         alert_model._default_manager.filter(
             organization_id=organization_id, brand_id__in=brand_ids, fired_at__gte=start, fired_at__lt=end
         )
         .order_by("fired_at", "id")
-        .values("fired_at", "brand__name", "metric", "status", "peak_negative", "is_false_positive")[:MAX_ALERTS]
+        .values("fired_at", "brand__name", "metric", "status", "peak_negative", "is_false_positive")[
+            :MAX_ALERTS
+        ]
     )
     return [dict(row) for row in rows]
 
@@ -114,7 +120,9 @@ def _interest_names(interests: dict[str, Any], limit: int = 5) -> list[str]:
     names: list[str] = []
     for kind in ("hashtags", "terms", "brands"):
         for item in interests.get(kind) or []:
-            name = item.get("value") or item.get("name") or item.get("term") if isinstance(item, dict) else item
+            name = (
+                item.get("value") or item.get("name") or item.get("term") if isinstance(item, dict) else item
+            )
             if name and str(name) not in names:
                 names.append(str(name))
     return names[:limit]
@@ -191,7 +199,9 @@ def fold_to_local_days(answer: dict[str, Any], series: list[dict[str, Any]], tz:
         for i, day in enumerate(day_of):
             for name in FOLDED_FIELDS:
                 daily[name][index[day]] += hourly[name][i]
-        net = [analytics.net_sentiment(p, n) for p, n in zip(daily["positive"], daily["negative"], strict=True)]
+        net = [
+            analytics.net_sentiment(p, n) for p, n in zip(daily["positive"], daily["negative"], strict=True)
+        ]
         item["series"] = {**daily, "net_sentiment": net}
     answer["buckets"] = [d.isoformat() for d in days]
 
@@ -212,14 +222,20 @@ def report_content(run: ReportRun, now: datetime) -> ReportContent:
     brands, competitors = schedule_brands(schedule)
     compared = brands + competitors
     campaigns = list(
-        Campaign.objects.filter(pk__in=schedule.campaigns.values("pk")).select_related("brand").order_by("name")
+        Campaign.objects.filter(pk__in=schedule.campaigns.values("pk"))
+        .select_related("brand")
+        .order_by("name")
     )
     interval = _interval_for(start, end)
-    comparison = analytics.brand_comparison(compared, interval, start, end, now=now) if compared else {
-        "range": None,
-        "buckets": [],
-        "brands": [],
-    }
+    comparison = (
+        analytics.brand_comparison(compared, interval, start, end, now=now)
+        if compared
+        else {
+            "range": None,
+            "buckets": [],
+            "brands": [],
+        }
+    )
     campaign_answers = [analytics.campaign_metrics(c, interval, start, end, now=now) for c in campaigns]
     if interval == Interval.HOUR:
         if compared:
@@ -243,4 +259,3 @@ def report_content(run: ReportRun, now: datetime) -> ReportContent:
         alerts=alerts_of_period(schedule.organization_id, brand_ids, start, end),
         model_versions=model_versions_of_period(brand_ids, start, end),
     )
-

@@ -223,7 +223,7 @@ def deliver(schedule: ReportSchedule, content: ReportContent, files: list[Render
     """E-mail the files to the schedule's recipients through Django's e-mail backend."""
     if not schedule.recipients:
         return 0
-    period = f"{content.period_start:%d %b %Y} – {(content.period_end - timedelta(days=1)):%d %b %Y}"
+    period = f"{content.period_start:%d %b %Y} \u2013 {(content.period_end - timedelta(days=1)):%d %b %Y}"
     body = (
         f"{schedule.name}\n{content.organization}, {period} ({content.timezone})\n\n"
         + (

@@ -32,6 +32,7 @@ def _report_of(tenant: Tenant) -> int:
     schedule.brands.add(tenant.brand)
     return schedule.pk
 
+
 ENDPOINTS = [(path, method) for path, _regex, method, _view in EndpointEnumerator().get_api_endpoints()]
 DETAIL = [(p, m) for p, m in ENDPOINTS if p.startswith("/api/v1/") and "{" in p]
 LISTS = [(p, m) for p, m in ENDPOINTS if p.startswith("/api/v1/") and "{" not in p and m == "GET"]

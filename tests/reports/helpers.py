@@ -55,7 +55,12 @@ def seed_week(tenant: Tenant, *, hostile: bool = False) -> Builder:
     rng = np.random.default_rng(0)
     centres = {"zip": rng.normal(size=16), "fit": rng.normal(size=16)}
     texts = [
-        ("2026-01-05T10:00:00", "positive", "zip", HOSTILE if hostile else "The zipper on my jacket is great"),
+        (
+            "2026-01-05T10:00:00",
+            "positive",
+            "zip",
+            HOSTILE if hostile else "The zipper on my jacket is great",
+        ),
         ("2026-01-06T11:00:00", "negative", "zip", "Jacket zipper broke after a week"),
         ("2026-01-07T12:00:00", "negative", "zip", "zipper jammed again on the jacket"),
         ("2026-01-08T09:00:00", "positive", "fit", "Boots fit perfectly, true to size"),
@@ -63,10 +68,14 @@ def seed_week(tenant: Tenant, *, hostile: bool = False) -> Builder:
         ("2026-01-10T15:00:00", "positive", "fit", "Fit of these boots is spot on"),
     ]
     for i, (when, sentiment, topic, text) in enumerate(texts):
-        m = b.mention(when, sentiment=sentiment, author=f"u{i}", text=text, engagement=i, brands=(tenant.brand,))
+        m = b.mention(
+            when, sentiment=sentiment, author=f"u{i}", text=text, engagement=i, brands=(tenant.brand,)
+        )
         enrich(m, centres[topic] + rng.normal(scale=0.05, size=16), version, sentiment)
     for i, when in enumerate(("2026-01-06T10:00:00", "2026-01-09T10:00:00")):
-        b.mention(when, sentiment="negative", author=f"r{i}", text="rival boots meh", brands=(tenant.competitor,))
+        b.mention(
+            when, sentiment="negative", author=f"r{i}", text="rival boots meh", brands=(tenant.competitor,)
+        )
     b.roll_up()
     return b
 

@@ -45,7 +45,9 @@ def test_create_read_update_delete(alice: Tenant) -> None:
     assert data["next_run_at"].endswith("+01:00") or data["next_run_at"].endswith("+02:00")
     schedule = ReportSchedule.objects.get(pk=data["id"])
     assert schedule.organization == alice.org and schedule.created_by == "alice-analyst"
-    patched = client.patch(f"/api/v1/reports/{schedule.pk}/", {"cron": "30 7 1 * *", "period": "last_month"}, format="json")
+    patched = client.patch(
+        f"/api/v1/reports/{schedule.pk}/", {"cron": "30 7 1 * *", "period": "last_month"}, format="json"
+    )
     assert patched.status_code == 200 and patched.json()["cron"] == "30 7 1 * *"
     listed = alice.client(Role.VIEWER).get("/api/v1/reports/")
     assert [r["id"] for r in listed.json()["results"]] == [schedule.pk]
@@ -109,7 +111,9 @@ def test_runs_and_downloads(alice: Tenant) -> None:
     services.do_render_run(run.pk, now=FIRE)
     client = alice.client(Role.VIEWER)
     runs = client.get(f"/api/v1/reports/{schedule.pk}/runs/").json()["results"]
-    assert [(r["id"], r["status"], r["formats"]) for r in runs] == [(run.pk, "succeeded", ["csv", "html", "pdf"])]
+    assert [(r["id"], r["status"], r["formats"]) for r in runs] == [
+        (run.pk, "succeeded", ["csv", "html", "pdf"])
+    ]
     assert client.get(f"/api/v1/reports/{schedule.pk}/runs/{run.pk}/").json()["summary"]["mentions"] == 8
     expected = {
         "pdf": ("application/pdf", b"%PDF-"),

@@ -26,7 +26,7 @@ class Inbox:
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -71,7 +71,7 @@ def test_the_report_is_mailed_with_its_files_attached(alice: Tenant, smtp: Inbox
     assert envelope.mail_from == "reports@listening.test"
     assert sorted(envelope.rcpt_tos) == ["analyst@example.com", "cmo@example.com"]
     message = _parse(envelope)
-    assert message["Subject"] == "Weekly brand report: 05 Jan 2026 – 11 Jan 2026"
+    assert message["Subject"] == "Weekly brand report: 05 Jan 2026 \u2013 11 Jan 2026"
     body = message.get_body(preferencelist=("plain",))
     assert body is not None and "8 mentions" in body.get_content()
     attachments = {part.get_filename(): part for part in message.iter_attachments()}

@@ -15,7 +15,7 @@ from listening.reports import services
 from listening.reports.models import ReportRun, RunStatus
 from listening.reports.render.layout import EMPTY_MESSAGE
 from tests.conftest import Tenant
-from tests.reports.helpers import FIRE, HOSTILE, make_run, make_schedule, pdf_text, seed_week
+from tests.reports.helpers import FIRE, make_run, make_schedule, pdf_text, seed_week
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +70,7 @@ def test_csv_has_one_row_per_brand_per_day_with_shares(alice: Tenant) -> None:
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(alice: Tenant) -> None:
-    alice.brand.name = "=HYPERLINK(\"http://evil\")"
+    alice.brand.name = '=HYPERLINK("http://evil")'
     alice.brand.save()
     seed_week(alice)
     run = make_run(make_schedule(alice, formats=["csv"]))
@@ -144,7 +144,13 @@ def test_daily_figures_are_days_of_the_schedules_time_zone(alice: Tenant) -> Non
     from tests.analytics.factories import Builder
 
     b = Builder(alice)
-    b.mention("2026-01-06T03:00:00", sentiment="positive", author="n1", text="late night boots", brands=(alice.brand,))
+    b.mention(
+        "2026-01-06T03:00:00",
+        sentiment="positive",
+        author="n1",
+        text="late night boots",
+        brands=(alice.brand,),
+    )
     b.roll_up()
     ny = ZoneInfo("America/New_York")
     schedule = make_schedule(alice, formats=["csv"], timezone="America/New_York")

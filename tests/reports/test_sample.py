@@ -69,7 +69,9 @@ def test_demo_weekly_report(settings: object, tmp_path: Path) -> None:
     by_kind = {source.kind: source for source in setup.sources}
     items = list(generate(now, days=21))
     for kind in by_kind:
-        batch = [{k: v for k, v in item.items() if k != "channel"} for item in items if item["channel"] == kind]
+        batch = [
+            {k: v for k, v in item.items() if k != "channel"} for item in items if item["channel"] == kind
+        ]
         ingest_items(by_kind[kind], batch, channel="import")
     _enrich_cheaply(setup.organization.pk)
     own = setup.brands[0]
@@ -99,7 +101,12 @@ def test_demo_weekly_report(settings: object, tmp_path: Path) -> None:
     assert run.status == RunStatus.SUCCEEDED and not run.summary["empty"]
     pdf = (tmp_path / run.files["pdf"]["path"]).read_bytes()
     text = pdf_text(pdf)
-    for expected in ("Northwind Outdoor", "Summit & Co (competitor)", "Wild Autumn", "minilm-l6-sentiment-v3"):
+    for expected in (
+        "Northwind Outdoor",
+        "Summit & Co (competitor)",
+        "Wild Autumn",
+        "minilm-l6-sentiment-v3",
+    ):
         assert expected in text, expected
     out = os.environ.get("REPORTS_SAMPLE_OUT")
     if out:

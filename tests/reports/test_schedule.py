@@ -14,7 +14,16 @@ PARIS = ZoneInfo("Europe/Paris")
 
 @pytest.mark.parametrize(
     "expression",
-    ["", "every monday", "61 8 * * 1", "0 25 * * *", "* * * *", "0 8 * * 1 2026", "0 8 * * funday", "x" * 100],
+    [
+        "",
+        "every monday",
+        "61 8 * * 1",
+        "0 25 * * *",
+        "* * * *",
+        "0 8 * * 1 2026",
+        "0 8 * * funday",
+        "x" * 100,
+    ],
 )
 def test_bad_cron_expressions_are_refused(expression: str) -> None:
     with pytest.raises(ScheduleError):

@@ -1,6 +1,6 @@
 """Report charts with matplotlib (Agg: no display needed), readable on screen and in print.
 
-Colours are the Okabe–Ito palette (safe for the common colour-vision deficiencies); lines also
+Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies); lines also
 differ by marker and dash style, so they stay apart in a greyscale print. Every chart has a title,
 labelled axes and a legend.
 """
@@ -17,15 +17,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates  # noqa: E402  (after the backend is chosen)
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 DASHES = ["-", "--", "-.", ":"]
-SENTIMENT_COLOURS = {"positive": "#009E73", "neutral": "#BBBBBB", "negative": "#D55E00", "unscored": "#E8E8E8"}
+SENTIMENT_COLOURS = {
+    "positive": "#009E73",
+    "neutral": "#BBBBBB",
+    "negative": "#D55E00",
+    "unscored": "#E8E8E8",
+}
 SENTIMENT_HATCHES = {"positive": "", "neutral": "..", "negative": "//", "unscored": ""}
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.3, 150
 HALF_DAY = timedelta(hours=12)
@@ -78,7 +83,9 @@ def _date_axis(ax: Any, days: list[datetime], zone: str) -> None:
 
 
 def _legend(ax: Any, n: int) -> None:
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8, ncols=1 if n <= 10 else 2)
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8, ncols=1 if n <= 10 else 2
+    )
 
 
 def _png(fig: Figure) -> bytes:
@@ -143,7 +150,7 @@ def net_sentiment_chart(buckets: list[str], brands: list[dict[str, Any]], zone: 
         ax.plot(days, values, label=_short(brand["name"]), **_style(i))
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.set_title("Net sentiment per day", loc="left", fontsize=11, fontweight="bold")
-    ax.set_ylabel("Net sentiment (−1 to +1)")
+    ax.set_ylabel("Net sentiment (\u22121 to +1)")
     ax.set_ylim(-1.08, 1.08)
     _date_axis(ax, days, zone)
     _legend(ax, len(brands))
@@ -151,8 +158,9 @@ def net_sentiment_chart(buckets: list[str], brands: list[dict[str, Any]], zone: 
         "net_sentiment",
         "Net sentiment",
         _png(fig),
-        "Daily net sentiment per brand: (positive − negative) / (positive + negative), from −1 (all "
-        "negative) to +1 (all positive); gaps are days without positive or negative mentions.",
+        "Daily net sentiment per brand: (positive \u2212 negative) / (positive + negative), "
+        "from \u22121 (all negative) to +1 (all positive); gaps are days without positive or "
+        "negative mentions.",
     )
 
 

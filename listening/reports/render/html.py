@@ -13,7 +13,11 @@ from listening.reports.render.layout import EMPTY_MESSAGE, Layout
 
 def render_html(layout: Layout, charts: list[Chart]) -> bytes:
     images = [
-        {"title": c.title, "alt": c.alt, "src": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii")}
+        {
+            "title": c.title,
+            "alt": c.alt,
+            "src": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii"),
+        }
         for c in charts
     ]
     html = render_to_string(

@@ -19,20 +19,20 @@ ALERTS_UNAVAILABLE = "Alerts are not enabled on this installation."
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+    return "\u2013" if value is None else f"{value * 100:.1f}%"
 
 
 def signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
+    return "\u2013" if value is None else f"{value:+.2f}"
 
 
 def count(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}"
+    return "\u2013" if value is None else f"{value:,}"
 
 
 def when(moment: datetime | str | None) -> str:
     if moment is None:
-        return "–"
+        return "\u2013"
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
@@ -66,7 +66,7 @@ def period_label(start: datetime, end: datetime) -> str:
     last_day = end - timedelta(days=1)
     if start.date() == last_day.date():
         return f"{start:%a %d %b %Y}"
-    return f"{start:%d %b %Y} – {last_day:%d %b %Y}"
+    return f"{start:%d %b %Y} \u2013 {last_day:%d %b %Y}"
 
 
 def build_layout(content: ReportContent) -> Layout:
@@ -94,7 +94,15 @@ def build_layout(content: ReportContent) -> Layout:
             {
                 "name": c["campaign"]["name"],
                 "table": Table(
-                    ["Mentions", "Engagement", "Unique authors", "Positive", "Negative", "Net sentiment", "Volume lift"],
+                    [
+                        "Mentions",
+                        "Engagement",
+                        "Unique authors",
+                        "Positive",
+                        "Negative",
+                        "Net sentiment",
+                        "Volume lift",
+                    ],
                     [
                         [
                             count(c["volume"]),
@@ -103,7 +111,9 @@ def build_layout(content: ReportContent) -> Layout:
                             count(c["sentiment"]["positive"]),
                             count(c["sentiment"]["negative"]),
                             signed(c["net_sentiment"]),
-                            "–" if lift.get("volume_lift") is None else f"×{lift['volume_lift']:.2f}",
+                            "\u2013"
+                            if lift.get("volume_lift") is None
+                            else f"\u00d7{lift['volume_lift']:.2f}",
                         ]
                     ],
                     [True] * 7,
@@ -131,16 +141,25 @@ def build_layout(content: ReportContent) -> Layout:
     for block in content.affinities:
         run = block["run"]
         if run is None:
-            affinities.append({"brand": block["brand"], "note": "No audience clustering has run yet.", "table": None})
+            affinities.append(
+                {"brand": block["brand"], "note": "No audience clustering has run yet.", "table": None}
+            )
             continue
         affinities.append(
             {
                 "brand": block["brand"],
-                "note": f"Version {run['version']}, built {when(run['built_at'])}, {count(run['author_count'])} authors.",
+                "note": f"Version {run['version']}, built {when(run['built_at'])}, "
+                f"{count(run['author_count'])} authors.",
                 "table": Table(
                     ["Audience", "Authors", "Share", "Interests", "Net sentiment"],
                     [
-                        [c["label"], count(c["size"]), pct(c["share"]), ", ".join(c["interests"]), signed(c["net_sentiment"])]
+                        [
+                            c["label"],
+                            count(c["size"]),
+                            pct(c["share"]),
+                            ", ".join(c["interests"]),
+                            signed(c["net_sentiment"]),
+                        ]
                         for c in run["clusters"]
                     ],
                     [False, True, True, False, True],
@@ -191,7 +210,16 @@ def build_layout(content: ReportContent) -> Layout:
             ("Campaigns", count(len(content.campaigns))),
         ],
         brands=Table(
-            ["Brand", "Mentions", "Share of voice", "Share of engagement", "Positive", "Neutral", "Negative", "Net sentiment"],
+            [
+                "Brand",
+                "Mentions",
+                "Share of voice",
+                "Share of engagement",
+                "Positive",
+                "Neutral",
+                "Negative",
+                "Net sentiment",
+            ],
             brand_rows,
             [False] + [True] * 7,
         ),

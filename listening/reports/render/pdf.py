@@ -21,7 +21,16 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from listening.reports.render.charts import HEIGHT_IN, WIDTH_IN, Chart
 from listening.reports.render.layout import EMPTY_MESSAGE, Layout
@@ -51,14 +60,25 @@ def _styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=body, fontName=bold, fontSize=20, leading=24, spaceAfter=2),
         "sub": ParagraphStyle("sub", parent=body, fontSize=11, textColor=GREY, leading=15),
         "h2": ParagraphStyle(
-            "h2", parent=body, fontName=bold, fontSize=14, leading=18, spaceBefore=12, spaceAfter=4, textColor=BLUE
+            "h2",
+            parent=body,
+            fontName=bold,
+            fontSize=14,
+            leading=18,
+            spaceBefore=12,
+            spaceAfter=4,
+            textColor=BLUE,
         ),
-        "h3": ParagraphStyle("h3", parent=body, fontName=bold, fontSize=11, leading=14, spaceBefore=6, spaceAfter=2),
+        "h3": ParagraphStyle(
+            "h3", parent=body, fontName=bold, fontSize=11, leading=14, spaceBefore=6, spaceAfter=2
+        ),
         "meta": ParagraphStyle("meta", parent=body, fontSize=8.5, textColor=GREY),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=11),
         "cellr": ParagraphStyle("cellr", parent=body, fontSize=8.5, leading=11, alignment=TA_RIGHT),
         "head": ParagraphStyle("head", parent=body, fontName=bold, fontSize=8, leading=10),
-        "headr": ParagraphStyle("headr", parent=body, fontName=bold, fontSize=8, leading=10, alignment=TA_RIGHT),
+        "headr": ParagraphStyle(
+            "headr", parent=body, fontName=bold, fontSize=8, leading=10, alignment=TA_RIGHT
+        ),
         "quote": ParagraphStyle(
             "quote",
             parent=body,
@@ -72,7 +92,12 @@ def _styles() -> dict[str, ParagraphStyle]:
             spaceAfter=3,
         ),
         "empty": ParagraphStyle(
-            "empty", parent=body, backColor=colors.HexColor("#FFF8E1"), borderPadding=6, spaceBefore=6, spaceAfter=10
+            "empty",
+            parent=body,
+            backColor=colors.HexColor("#FFF8E1"),
+            borderPadding=6,
+            spaceBefore=6,
+            spaceAfter=10,
         ),
     }
 
@@ -102,7 +127,10 @@ def _widths(table: LayoutTable, width: float) -> list[float]:
 
 def _table(table: LayoutTable, width: float) -> Table:
     head = [_p(h, "headr" if num else "head") for h, num in zip(table.headers, table.numeric, strict=True)]
-    rows = [[_p(c, "cellr" if num else "cell") for c, num in zip(row, table.numeric, strict=True)] for row in table.rows]
+    rows = [
+        [_p(c, "cellr" if num else "cell") for c, num in zip(row, table.numeric, strict=True)]
+        for row in table.rows
+    ]
     out = Table([head, *rows], colWidths=_widths(table, width), repeatRows=1)
     out.setStyle(
         TableStyle(
@@ -151,11 +179,16 @@ def render_pdf(layout: Layout, charts: list[Chart]) -> bytes:
     ]
     if layout.empty:
         story.append(
-            Paragraph("<b>Nothing to report for this period.</b> " + escape(EMPTY_MESSAGE), _styles()["empty"])
+            Paragraph(
+                "<b>Nothing to report for this period.</b> " + escape(EMPTY_MESSAGE), _styles()["empty"]
+            )
         )
     story.append(
         _table(
-            LayoutTable([label for label, _ in layout.headline], [[v for _, v in layout.headline]], [True] * 4), width
+            LayoutTable(
+                [label for label, _ in layout.headline], [[v for _, v in layout.headline]], [True] * 4
+            ),
+            width,
         )
     )
     story.append(_p("Competitor comparison", "h2"))
@@ -200,7 +233,7 @@ def render_pdf(layout: Layout, charts: list[Chart]) -> bytes:
     story += [_p(note, "meta") for note in layout.notes]
     story.append(
         _p(
-            "Net sentiment = (positive − negative) / (positive + negative). Share of voice = a brand's "
+            "Net sentiment = (positive \u2212 negative) / (positive + negative). Share of voice = a brand's "
             "mentions / all compared brands' mentions.",
             "meta",
         )
