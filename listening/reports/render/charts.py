@@ -82,9 +82,18 @@ def _date_axis(ax: Any, days: list[datetime], zone: str) -> None:
     ax.set_xlabel(f"Day ({zone})")
 
 
-def _legend(ax: Any, n: int) -> None:
+def _legend(ax: Any, n: int, stacked: bool = False) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if stacked:  # list the layers top to bottom, as the eye meets them
+        handles, labels = handles[::-1], labels[::-1]
     ax.legend(
-        loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8, ncols=1 if n <= 10 else 2
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        fontsize=8,
+        ncols=1 if n <= 10 else 2,
     )
 
 
@@ -138,7 +147,7 @@ def share_of_voice_chart(buckets: list[str], brands: list[dict[str, Any]], zone:
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     _date_axis(ax, days, zone)
-    _legend(ax, len(brands))
+    _legend(ax, len(brands), stacked=True)
     return Chart("share_of_voice", "Share of voice", _png(fig), "Stacked bars of each brand's daily share.")
 
 
@@ -188,7 +197,7 @@ def campaign_chart(buckets: list[str], campaign: dict[str, Any], zone: str) -> C
     ax.set_ylabel("Mentions")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _date_axis(ax, days, zone)
-    _legend(ax, 4)
+    _legend(ax, 4, stacked=True)
     return Chart(
         f"campaign_{campaign['campaign']['id']}",
         title,

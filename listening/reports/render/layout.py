@@ -93,6 +93,7 @@ def build_layout(content: ReportContent) -> Layout:
         campaigns.append(
             {
                 "name": c["campaign"]["name"],
+                "chart": f"campaign_{c['campaign']['id']}",  # Chart.key of its chart, if drawn
                 "table": Table(
                     [
                         "Mentions",

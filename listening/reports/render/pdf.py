@@ -40,6 +40,7 @@ BLUE = colors.HexColor("#0072B2")
 GREY = colors.HexColor("#555555")
 RULE = colors.HexColor("#D0D7DE")
 HEAD_BG = colors.HexColor("#F3F6F9")
+MIN_COLUMN = 42.0  # points: a header like "Share of voice" wraps to two lines, not three
 
 
 @lru_cache(maxsize=1)
@@ -68,9 +69,17 @@ def _styles() -> dict[str, ParagraphStyle]:
             spaceBefore=12,
             spaceAfter=4,
             textColor=BLUE,
+            keepWithNext=1,
         ),
         "h3": ParagraphStyle(
-            "h3", parent=body, fontName=bold, fontSize=11, leading=14, spaceBefore=6, spaceAfter=2
+            "h3",
+            parent=body,
+            fontName=bold,
+            fontSize=11,
+            leading=14,
+            spaceBefore=6,
+            spaceAfter=2,
+            keepWithNext=1,
         ),
         "meta": ParagraphStyle("meta", parent=body, fontSize=8.5, textColor=GREY),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=11),
@@ -116,7 +125,7 @@ def _widths(table: LayoutTable, width: float) -> list[float]:
     for i, header in enumerate(table.headers):
         words = max(pdfmetrics.stringWidth(w, bold, 8) for w in header.split() or [""])
         cells = max((pdfmetrics.stringWidth(row[i], regular, 8.5) for row in table.rows), default=0.0)
-        need.append(max(words, cells if table.numeric[i] else words) + padding)
+        need.append(max(words, cells if table.numeric[i] else words, MIN_COLUMN) + padding)
     fixed = sum(n for n, numeric in zip(need, table.numeric, strict=True) if numeric)
     text_columns = [i for i, numeric in enumerate(table.numeric) if not numeric]
     if not text_columns or fixed > width * 0.8:
@@ -158,6 +167,11 @@ def _footer(canvas: object, doc: SimpleDocTemplate) -> None:
     c.restoreState()  # type: ignore[attr-defined]
 
 
+def _figure(chart: Chart, width: float) -> Flowable:
+    image = Image(io.BytesIO(chart.png), width=width, height=width * HEIGHT_IN / WIDTH_IN)
+    return KeepTogether([Spacer(1, 4), image, _p(chart.alt, "meta")])
+
+
 def render_pdf(layout: Layout, charts: list[Chart]) -> bytes:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -196,18 +210,21 @@ def render_pdf(layout: Layout, charts: list[Chart]) -> bytes:
         story.append(_table(layout.brands, width))
     else:
         story.append(_p("No brands are selected in this report.", "meta"))
+    by_key = {chart.key: chart for chart in charts}
     for chart in charts:
-        image = Image(io.BytesIO(chart.png), width=width, height=width * HEIGHT_IN / WIDTH_IN)
-        story.append(KeepTogether([Spacer(1, 4), image, _p(chart.alt, "meta")]))
+        if not chart.key.startswith("campaign_"):
+            story.append(_figure(chart, width))
     if layout.campaigns:
         story.append(_p("Campaigns", "h2"))
         for c in layout.campaigns:
             block: list[Flowable] = [_p(c["name"], "h3"), _table(c["table"], width)]
+            if c["chart"] in by_key:
+                block.append(_figure(by_key[c["chart"]], width))
             if c["terms"]:
                 block.append(_p("Top terms: " + ", ".join(c["terms"]), "body"))
             if c["themes"]:
                 block.append(_p("Emerging against the baseline: " + ", ".join(c["themes"]), "body"))
-            story.append(KeepTogether(block))
+            story += block  # headings keep with what follows; the chart keeps with its caption
     story.append(_p("Top themes", "h2"))
     for brand in layout.themes:
         story.append(_p(brand["brand"], "h3"))
