@@ -12,7 +12,7 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from croniter import CroniterBadCronError, croniter
+from croniter import CroniterBadCronError, CroniterError, croniter
 
 from listening.reports.models import Period
 
@@ -48,19 +48,27 @@ def validate_cron(expression: str) -> str:
         croniter(normalised)
     except (CroniterBadCronError, ValueError, KeyError) as exc:
         raise ScheduleError(f"{normalised!r} is not a valid cron expression: {exc}") from None
+    # e.g. "0 8 30 2 *" parses but never fires (there is no 30 February)
+    next_fire(normalised, zoneinfo.ZoneInfo("UTC"), datetime(2026, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC")))
     return normalised
 
 
 def latest_fire(expression: str, tz: zoneinfo.ZoneInfo, now: datetime) -> datetime:
     """The last fire time at or before ``now`` (aware, in ``tz``)."""
     local_now = now.astimezone(tz)
-    # croniter's get_prev is strict; step a second past now so a fire exactly at now counts.
-    fire: datetime = croniter(expression, local_now + timedelta(seconds=1)).get_prev(datetime)
+    try:
+        # croniter's get_prev is strict; step a second past now so a fire exactly at now counts.
+        fire: datetime = croniter(expression, local_now + timedelta(seconds=1)).get_prev(datetime)
+    except CroniterError as exc:
+        raise ScheduleError(f"{expression!r} never fires: {exc}") from None
     return fire
 
 
 def next_fire(expression: str, tz: zoneinfo.ZoneInfo, now: datetime) -> datetime:
-    fire: datetime = croniter(expression, now.astimezone(tz)).get_next(datetime)
+    try:
+        fire: datetime = croniter(expression, now.astimezone(tz)).get_next(datetime)
+    except CroniterError as exc:
+        raise ScheduleError(f"{expression!r} never fires: {exc}") from None
     return fire
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from listening.reports import services
-from listening.reports.models import ReportRun, RunStatus
+from listening.reports.models import ReportRun, ReportSchedule, RunStatus
 from tests.conftest import Tenant
 from tests.reports.helpers import FIRE, PERIOD_END, PERIOD_START, make_run, make_schedule
 
@@ -135,3 +135,14 @@ def test_concurrent_workers_render_and_mail_a_run_once(alice: Tenant) -> None:
     assert len(mail.outbox) == 1
     run.refresh_from_db()
     assert run.attempts == 1 and run.delivered_to == ["cmo@example.com"]
+
+
+def test_a_stored_schedule_gone_bad_does_not_stop_the_sweep(alice: Tenant) -> None:
+    never = make_schedule(alice, name="never fires")
+    ReportSchedule.objects.filter(pk=never.pk).update(cron="0 8 30 2 *")
+    lost = make_schedule(alice, name="lost zone")
+    ReportSchedule.objects.filter(pk=lost.pk).update(timezone="Nowhere/Land")
+    good = make_schedule(alice, name="good")
+    assert len(services.do_sweep(FIRE + timedelta(minutes=1))) == 1
+    assert ReportRun.objects.filter(schedule=good).exists()
+    assert not ReportRun.objects.filter(schedule__in=[never, lost]).exists()
