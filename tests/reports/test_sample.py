@@ -108,6 +108,10 @@ def test_demo_weekly_report(settings: object, tmp_path: Path) -> None:
         "minilm-l6-sentiment-v3",
     ):
         assert expected in text, expected
+    html = (tmp_path / run.files["html"]["path"]).read_text()
+    campaign_section = html.split("<h2>Campaigns</h2>")[1].split("<h2>")[0]
+    assert "Wild Autumn" in campaign_section and "data:image/png" in campaign_section
+    assert html.count("data:image/png") == 4  # volume, share of voice, net sentiment, the campaign
     out = os.environ.get("REPORTS_SAMPLE_OUT")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)

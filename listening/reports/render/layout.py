@@ -44,6 +44,15 @@ class Table:
     rows: list[list[str]]
     numeric: list[bool]  # right-aligned columns
 
+    @property
+    def head(self) -> list[tuple[str, bool]]:
+        """(header, numeric) pairs, for templates (which cannot zip)."""
+        return list(zip(self.headers, self.numeric, strict=True))
+
+    @property
+    def cells(self) -> list[list[tuple[str, bool]]]:
+        return [list(zip(row, self.numeric, strict=True)) for row in self.rows]
+
 
 @dataclass
 class Layout:
