@@ -151,8 +151,10 @@ class ReportScheduleSerializer(_UniqueNameMixin, serializers.ModelSerializer[Rep
         lookback = current("lookback_days")
         if period == Period.CUSTOM and lookback is None:
             raise ValidationError({"lookback_days": ["Required when period is 'custom'."]})
-        if period != Period.CUSTOM and lookback is not None:
-            raise ValidationError({"lookback_days": ["Only used when period is 'custom'."]})
+        if period != Period.CUSTOM:
+            if attrs.get("lookback_days") is not None:
+                raise ValidationError({"lookback_days": ["Only used when period is 'custom'."]})
+            attrs["lookback_days"] = None  # switching away from custom clears it
         return attrs
 
 

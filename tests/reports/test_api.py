@@ -49,6 +49,12 @@ def test_create_read_update_delete(alice: Tenant) -> None:
         f"/api/v1/reports/{schedule.pk}/", {"cron": "30 7 1 * *", "period": "last_month"}, format="json"
     )
     assert patched.status_code == 200 and patched.json()["cron"] == "30 7 1 * *"
+    custom = client.patch(
+        f"/api/v1/reports/{schedule.pk}/", {"period": "custom", "lookback_days": 14}, format="json"
+    )
+    assert custom.status_code == 200 and custom.json()["lookback_days"] == 14
+    back = client.patch(f"/api/v1/reports/{schedule.pk}/", {"period": "last_7_days"}, format="json")
+    assert back.status_code == 200 and back.json()["lookback_days"] is None
     listed = alice.client(Role.VIEWER).get("/api/v1/reports/")
     assert [r["id"] for r in listed.json()["results"]] == [schedule.pk]
     assert client.delete(f"/api/v1/reports/{schedule.pk}/").status_code == 204

@@ -117,7 +117,9 @@ def test_alerts_section_is_optional(alice: Tenant) -> None:
         assert "Alerts are not enabled on this installation." in html
 
 
-def test_a_rendering_error_is_recorded_and_retried_later(alice: Tenant, settings: object) -> None:
+def test_a_rendering_error_is_recorded_and_retried_later(
+    alice: Tenant, settings: object, tmp_path: Path
+) -> None:
     schedule = make_schedule(alice, formats=["html"])
     run = make_run(schedule)
     settings.REPORTS_DIR = Path("/proc/forbidden-reports")  # type: ignore[attr-defined]
@@ -128,7 +130,7 @@ def test_a_rendering_error_is_recorded_and_retried_later(alice: Tenant, settings
     # not before retry_at ...
     assert services.do_render_run(run.pk, now=FIRE) == "skipped"
     # ... then a later sweep hands it out again and it succeeds
-    settings.REPORTS_DIR = Path(settings.VAR_DIR) / "test-reports-retry"  # type: ignore[attr-defined]
+    settings.REPORTS_DIR = tmp_path / "retry"  # type: ignore[attr-defined]
     later = run.retry_at
     assert run.pk in services.claim_dispatch(later)
     assert services.do_render_run(run.pk, now=later) == "succeeded"
