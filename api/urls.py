@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import alerts, analytics, analyze, ingest, views
+from api import alerts, analytics, analyze, ingest, reports, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -15,6 +15,8 @@ router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
 router.register("webhooks", alerts.WebhookEndpointViewSet, basename="webhook")
+router.register("reports", reports.ReportScheduleViewSet, basename="report")
+router.register(r"reports/(?P<report_pk>\d+)/runs", reports.ReportRunViewSet, basename="report-run")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
@@ -24,5 +26,10 @@ urlpatterns = [
     path("comparisons/", analytics.ComparisonView.as_view(), name="comparisons"),
     path("brands/<int:pk>/topics/", analytics.BrandTopicsView.as_view(), name="brand-topics"),
     path("brands/<int:pk>/affinities/", analytics.BrandAffinitiesView.as_view(), name="brand-affinities"),
+    path(
+        "reports/<int:report_pk>/runs/<int:pk>/download",
+        reports.ReportRunDownloadView.as_view(),
+        name="report-run-download",
+    ),
     path("", include(router.urls)),
 ]

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "listening.demo",
     "listening.alerts",
     "listening.analytics",
+    "listening.reports",
 ]
 
 MIDDLEWARE = [
@@ -243,3 +244,26 @@ if WEBHOOK_TIMEOUT_SECONDS > 30:
 WEBHOOK_SECRET_OVERLAP_HOURS = env_float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0, minimum=0.0)
 # Beat re-scans due deliveries this often: covers retries whose message the broker lost.
 WEBHOOK_RESCAN_SECONDS = env_float("WEBHOOK_RESCAN_SECONDS", default=30.0, minimum=5.0)
+
+# --- e-mail (reports are delivered through Django's SMTP backend) -------------------------------
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="Brand listening <reports@localhost>")
+
+# --- reports ------------------------------------------------------------------------------------
+REPORTS_DIR = Path(env_str("REPORTS_DIR", default=str(VAR_DIR / "reports")))
+REPORTS_SWEEP_SECONDS = env_float("REPORTS_SWEEP_SECONDS", default=60.0, minimum=5.0)
+REPORTS_MAX_RECIPIENTS = env_int("REPORTS_MAX_RECIPIENTS", default=20, minimum=1, maximum=200)
+# A running report whose worker has not finished within this long is handed to another worker.
+REPORTS_LEASE_SECONDS = env_int("REPORTS_LEASE_SECONDS", default=900, minimum=60)
+REPORTS_MAX_ATTEMPTS = env_int("REPORTS_MAX_ATTEMPTS", default=3, minimum=1, maximum=20)

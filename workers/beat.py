@@ -22,4 +22,6 @@ def build_schedule() -> dict[str, dict[str, Any]]:
             "task": "analytics.build_all_affinities",
             "schedule": crontab(hour=2, minute=30),
         },
+        # Due report periods are claimed by a unique row, so a second beat process is harmless.
+        "reports-sweep": {"task": "reports.sweep", "schedule": settings.REPORTS_SWEEP_SECONDS},
     }

@@ -22,7 +22,20 @@ OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
     "alert-rules": lambda t: rule_of(t).pk,
     "alerts": lambda t: alert_of(t).pk,
     "webhooks": lambda t: webhook_of(t).pk,
+    # a schedule; its nested runs/{id} and download take the same id, and must 404 just the same
+    "reports": lambda t: _report_of(t),
 }
+
+
+def _report_of(tenant: Tenant) -> int:
+    from listening.reports.models import ReportSchedule
+
+    schedule, _ = ReportSchedule.objects.get_or_create(
+        organization=tenant.org, name="Weekly", defaults={"cron": "0 8 * * 1", "formats": ["csv"]}
+    )
+    schedule.brands.add(tenant.brand)
+    return schedule.pk
+
 
 ENDPOINTS = [(path, method) for path, _regex, method, _view in EndpointEnumerator().get_api_endpoints()]
 DETAIL = [(p, m) for p, m in ENDPOINTS if p.startswith("/api/v1/") and "{" in p]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workers.tasks import alerts, analytics, enrich, ingest, maintenance
+from workers.tasks import alerts, analytics, enrich, ingest, maintenance, reports
 
-__all__ = ["alerts", "analytics", "enrich", "ingest", "maintenance"]
+__all__ = ["alerts", "analytics", "enrich", "ingest", "maintenance", "reports"]

@@ -1,0 +1,1 @@
+"""Scheduled reports: schedules, exactly-once runs per period, rendering (HTML, PDF, CSV), delivery."""
