@@ -51,7 +51,8 @@ def build_scorers(model: ListeningModel, settings: ModelSettings) -> dict[str, S
     max_length = model.max_length
 
     def decide(pooled: torch.Tensor) -> np.ndarray:
-        return labels[head(pooled.float()).argmax(-1).numpy()]
+        with torch.inference_mode():
+            return labels[head(pooled.float()).argmax(-1).numpy()]
 
     def naive(texts: Sequence[str]) -> np.ndarray:
         out = []

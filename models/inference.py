@@ -29,7 +29,7 @@ import torch
 from transformers import BatchEncoding
 
 from models.heads import ListeningNetwork, NetworkOutput
-from models.settings import ModelSettings
+from models.settings import DTYPES, QUANTIZE_MODES, ModelSettings
 from models.version import load_model_version
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,10 @@ class Predictions:
 def resolve_device(device: str | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r}") from exc
 
 
 def cpu_has_native_bf16() -> bool:
@@ -257,7 +260,14 @@ def load_model(
     version's own). Repeated calls with the same arguments return the same object.
     """
     settings = ModelSettings.from_env()
-    resolved_path = str(Path(path) if path is not None else settings.model_dir)
+    if dtype is not None and dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    if quantize is not None and quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 8):
+        raise ValueError(f"max_length must be an int >= 8, got {max_length!r}")
+    resolve_device(device)  # fail on a malformed device before reading anything
+    resolved_path = str(Path(path if path is not None else settings.model_dir).resolve())
     return _load_cached(
         resolved_path,
         device,
@@ -265,3 +275,8 @@ def load_model(
         quantize or settings.quantize,
         max_length or settings.max_length,
     )
+
+
+def unload_models() -> None:
+    """Forget every cached model (e.g. after a new version is promoted); the next load reads disk."""
+    _load_cached.cache_clear()

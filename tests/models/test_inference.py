@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
+from models.artifacts import ArtifactError
 from models.inference import MAX_CHARS, ListeningModel, load_model
 from models.labels import EMOTION, SENTIMENT
 from models.settings import DEFAULT_MODEL_DIR
@@ -117,3 +121,16 @@ def test_int8_quantised_model_agrees(default_model: ListeningModel) -> None:
     assert quantised.quantized
     texts = TEXTS[:3]
     np.testing.assert_array_equal(quantised.predict(texts).sentiment, default_model.predict(texts).sentiment)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"dtype": "float8"}, {"quantize": "int4"}, {"max_length": 2}, {"device": "tpu:0"}]
+)
+def test_load_model_rejects_bad_arguments(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        load_model(DEFAULT_MODEL_DIR, **kwargs)
+
+
+def test_load_model_rejects_a_directory_that_is_not_a_version(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError):
+        load_model(tmp_path, device="cpu")
