@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workers.tasks import enrich, maintenance
+from workers.tasks import enrich, learning, maintenance
 
-__all__ = ["enrich", "maintenance"]
+__all__ = ["enrich", "learning", "maintenance"]
