@@ -16,7 +16,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -79,7 +78,6 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
         return versions_for(caller_key(self.request).organization_id)
 
     @extend_schema(request=PromoteSerializer, responses={200: ModelVersionSerializer})
-    @action(detail=True, methods=["post"])
     def promote(self, request: Request, pk: str | None = None) -> Response:
         """Make this version the organization's active one (the current one is retired)."""
         organization_id = caller_key(request).organization_id
@@ -101,7 +99,6 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
         return Response(ModelVersionSerializer(promoted).data)
 
     @extend_schema(request=None, responses={200: ModelVersionSerializer})
-    @action(detail=False, methods=["post"])
     def rollback(self, request: Request) -> Response:
         """Retire the active version and restore the previous one (or the shared default)."""
         try:

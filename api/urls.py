@@ -19,6 +19,15 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("analyze", analyze.AnalyzeView.as_view(), name="analyze"),
     path("mentions/<int:pk>/feedback", learning.MentionFeedbackView.as_view(), name="mention-feedback"),
+    # The spelling (no trailing slash), like analyze; list and detail stay on the router.
+    path(
+        "models/rollback", learning.ModelVersionViewSet.as_view({"post": "rollback"}), name="model-rollback"
+    ),
+    path(
+        "models/<int:pk>/promote",
+        learning.ModelVersionViewSet.as_view({"post": "promote"}),
+        name="model-promote",
+    ),
     path("feedback/preferences", learning.PreferenceView.as_view(), name="feedback-preferences"),
     path("", include(router.urls)),
 ]

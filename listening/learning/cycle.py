@@ -232,6 +232,8 @@ def run_cycle(
     out = Path(settings.MODELS_DIR) / name
     config = TrainingConfig.from_env(**config_overrides)
     validation = datasets.sentiment("val")
+    if settings.LEARNING_HELDOUT_LIMIT:
+        validation = validation.head(settings.LEARNING_HELDOUT_LIMIT)
 
     def step_callback(step: int, total: int, record: dict[str, float]) -> None:
         if step == 1 or step == total or step % 10 == 0:

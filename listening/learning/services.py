@@ -125,7 +125,13 @@ def do_rollback(organization_id: int) -> ModelVersion:
         raise LearningError("no version of this organization is active: nothing to roll back")
     previous = (
         ModelVersion.objects.select_for_update()
-        .filter(organization_id=organization_id, status=ModelStatus.RETIRED, promoted_at__isnull=False)
+        # Promoted before the current one: rolling back twice walks back through history instead
+        # of bouncing to the version just rolled back.
+        .filter(
+            organization_id=organization_id,
+            status=ModelStatus.RETIRED,
+            promoted_at__lt=current.promoted_at or timezone.now(),
+        )
         .exclude(pk=current.pk)
         .order_by("-promoted_at", "-id")
         .first()

@@ -171,6 +171,46 @@ class _Cycle:
         return -F.logsigmoid(preferred - other).mean()
 
 
+# A head weight this large means logistic regression divided by the near-zero spread of a dead
+# feature (a pooled dimension that is ~1e-32 for every text): its contribution is a constant plus
+# float noise, and its gradient (~1e31) would swamp every step after clipping.
+DEAD_FEATURE_WEIGHT = 1e3
+
+
+@torch.no_grad()
+def repair_dead_features(
+    network: ListeningNetwork, texts: Sequence[str], max_length: int
+) -> dict[str, list[int]]:
+    """Fold the (constant) contribution of dead features into each head's bias and zero their
+    weights; returns the repaired columns per task. Predictions keep their argmax up to float noise."""
+    weights = {task: network.heads.classifier(task).weight for task in network.heads.tasks}
+    dead = {
+        task: torch.nonzero(w.abs().amax(dim=0) > DEAD_FEATURE_WEIGHT).flatten()
+        for task, w in weights.items()
+    }
+    if not any(len(cols) for cols in dead.values()) or not texts:
+        return {}
+    was_training = network.training
+    network.eval()
+    tokenizer = network.backbone.tokenizer
+    batch = tokenizer(
+        list(texts)[:256], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+    )
+    device = next(network.parameters()).device
+    pooled = network.backbone(batch["input_ids"].to(device), batch["attention_mask"].to(device)).double()
+    repaired: dict[str, list[int]] = {}
+    for task, cols in dead.items():
+        if not len(cols):
+            continue
+        layer = network.heads.classifier(task)
+        contribution = (pooled[:, cols] @ layer.weight[:, cols].double().T).mean(dim=0)
+        layer.bias.add_(contribution.to(layer.bias.dtype))
+        layer.weight[:, cols] = 0.0
+        repaired[task] = [int(c) for c in cols]
+    network.train(was_training)
+    return repaired
+
+
 def _trainable(network: ListeningNetwork) -> dict[str, torch.nn.Parameter]:
     return {name: p for name, p in network.named_parameters() if p.requires_grad}
 
@@ -228,6 +268,12 @@ def train_cycle(
     network, parent_manifest = load_model_version(parent_dir, cache_dir=settings.cache_dir)
     resolved = resolve_device(device)
     set_seed(config.seed)
+    sample = (
+        [e.text for e in data.examples[:256]] + data.raw_texts[:256] + [p.preferred for p in data.preferences]
+    )
+    repaired = repair_dead_features(network, sample, config.max_length)
+    if repaired:
+        logger.warning("parent heads had dead-feature weights; folded into the biases: %s", repaired)
     _prepare(network, config)
     cycle = _Cycle(network.to(resolved), data, config, resolved)
 
@@ -329,6 +375,7 @@ def train_cycle(
         "resumed_from": resumed_from,
         "parent": {"version": parent_manifest["version"], "checksum": parent_manifest.get("checksum")},
         "final_loss": losses[-1]["loss"] if losses else None,
+        "repaired_head_columns": repaired,
     }
     if calibration is not None and len(calibration):
         temperature = _refit_temperature(network, calibration, config.max_length)

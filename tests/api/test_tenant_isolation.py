@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
+from listening.learning.models import ModelVersion
 from tests.conftest import Tenant
 
 # Resource segment of a detail route → how to find org A's object of that kind.
@@ -18,6 +19,11 @@ OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
     "sources": lambda t: t.source.pk,
     "mentions": lambda t: t.mention.pk,
     "api-keys": lambda t: t.org.api_keys.first().pk,  # type: ignore[union-attr]
+    "models": lambda t: (
+        ModelVersion.objects.get_or_create(
+            organization=t.org, name=f"{t.org.slug}-v1", defaults={"backbone": "test"}
+        )[0].pk
+    ),
 }
 
 ENDPOINTS = [(path, method) for path, _regex, method, _view in EndpointEnumerator().get_api_endpoints()]
