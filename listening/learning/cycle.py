@@ -25,6 +25,7 @@ from listening.learning.models import (
     Preference,
     TrainingCycle,
 )
+from listening.learning.queries import raw_since
 from listening.learning.services import (
     CycleOutcome,
     cycle_checkpoint_dir,
@@ -90,9 +91,7 @@ def collect_inputs(organization_id: int, parent: ModelVersion, seed: int) -> dic
     kept = [item.key for item in capped.kept]
     recent_feedback = [key for key in kept if key % every == 0]
     raw_ids = list(
-        Mention.objects.filter(organization_id=organization_id, created_at__gt=parent.created_at)
-        .order_by("-id")
-        .values_list("id", flat=True)[: settings.LEARNING_RAW_MAX]
+        raw_since(organization_id).order_by("-id").values_list("id", flat=True)[: settings.LEARNING_RAW_MAX]
     )
     pseudo: list[list[Any]] = []
     if settings.LEARNING_PSEUDO_MAX:

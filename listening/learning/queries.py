@@ -12,7 +12,6 @@ from listening.learning.models import (
     ModelVersion,
     TrainingCycle,
 )
-from listening.learning.services import get_active_version
 from listening.mentions.models import Mention
 from listening.tenancy.models import Organization
 
@@ -22,17 +21,26 @@ def versions_for(organization_id: int) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
 
 
+def raw_since(organization_id: int) -> QuerySet[Mention]:
+    """Mentions stored since the organization's last cycle started (all of them before the first)."""
+    last = (
+        TrainingCycle.objects.filter(organization_id=organization_id, status=CycleStatus.SUCCEEDED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    mentions = Mention.objects.filter(organization_id=organization_id)
+    return mentions.filter(created_at__gt=last) if last is not None else mentions
+
+
 def new_data_counts(organization_id: int) -> dict[str, int]:
     """What arrived that no version has learnt from yet."""
-    active = get_active_version(organization_id)
     return {
         "labels": LabelledExample.objects.filter(
             organization_id=organization_id, used_in__isnull=True
         ).count(),
         "feedback": Feedback.objects.filter(organization_id=organization_id, disposition="").count(),
-        "raw": Mention.objects.filter(
-            organization_id=organization_id, created_at__gt=active.created_at
-        ).count(),
+        "raw": raw_since(organization_id).count(),
     }
 
 

@@ -161,10 +161,16 @@ def replay_sample(examples: Sequence[Example], n: int, *, seed: int = 0) -> list
     by_label: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
         by_label[example.label].append(example)
+    n = min(n, len(examples))
+    labels = sorted(by_label)
+    exact = {label: n * len(by_label[label]) / len(examples) for label in labels}
+    take = {label: int(exact[label]) for label in labels}
+    # Largest remainders get the leftover rows, so the sample has exactly n rows.
+    for label in sorted(labels, key=lambda lb: exact[lb] - take[lb], reverse=True)[: n - sum(take.values())]:
+        take[label] += 1
     rng = random.Random(seed)
     sample: list[Example] = []
-    for label in sorted(by_label):
+    for label in labels:
         rows = by_label[label]
-        take = round(n * len(rows) / len(examples))
-        sample += [Example(e.text, e.label, "replay", e.task) for e in rng.sample(rows, min(take, len(rows)))]
+        sample += [Example(e.text, e.label, "replay", e.task) for e in rng.sample(rows, take[label])]
     return sample
