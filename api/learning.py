@@ -109,7 +109,9 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
 
 
 class FeedbackSerializer(serializers.ModelSerializer[Feedback]):
-    used_in = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    used_in: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
 
     class Meta:
         model = Feedback
@@ -177,7 +179,9 @@ class FeedbackViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Feedback]):
 
 
 class PreferenceSerializer(serializers.ModelSerializer[Preference]):
-    used_in = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    used_in: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
 
     class Meta:
         model = Preference
@@ -200,7 +204,7 @@ class PreferenceSerializer(serializers.ModelSerializer[Preference]):
             "second": {"queryset": Mention.objects.none()},
         }
 
-    def __init__(self, *args: Any, organization_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization_id: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scoped = Mention.objects.filter(organization_id=organization_id)
         self.fields["first"].queryset = scoped  # type: ignore[attr-defined]

@@ -133,16 +133,18 @@ def collect_inputs(organization_id: int, parent: ModelVersion, seed: int) -> dic
     }
 
 
-def build_data(inputs: dict[str, Any]) -> tuple[TrainingData, LabelledTexts]:
-    """The training data and the recent-data slice for pinned ``inputs``."""
+def build_data(inputs: dict[str, Any], heads: dict[str, list[str]]) -> tuple[TrainingData, LabelledTexts]:
+    """The training data and the recent-data slice for pinned ``inputs``; labels outside the parent's
+    heads (``heads``: task → labels, from its manifest) are left out rather than failing the cycle."""
     examples: list[Example] = []
     for row in LabelledExample.objects.filter(id__in=inputs["labelled_train"]).order_by("id"):
-        examples.append(Example(row.text, row.label, "gold", row.task))
-    for row in Feedback.objects.filter(id__in=inputs["feedback_train"]).order_by("id"):
-        if row.sentiment:
-            examples.append(Example(row.text, row.sentiment, "feedback", "sentiment"))
-        if row.intent:
-            examples.append(Example(row.text, row.intent, "feedback", "intent"))
+        if row.label in heads.get(row.task, ()):
+            examples.append(Example(row.text, row.label, "gold", row.task))
+    for correction in Feedback.objects.filter(id__in=inputs["feedback_train"]).order_by("id"):
+        if correction.sentiment:
+            examples.append(Example(correction.text, correction.sentiment, "feedback", "sentiment"))
+        if correction.intent in heads.get("intent", ()):
+            examples.append(Example(correction.text, correction.intent, "feedback", "intent"))
     texts = dict(Mention.objects.filter(id__in=inputs["raw"]).values_list("id", "model_text"))
     fallback = dict(Mention.objects.filter(id__in=inputs["raw"]).values_list("id", "clean_text"))
     for mention_id, label in inputs["pseudo"]:
@@ -221,7 +223,9 @@ def run_cycle(
         cycle.inputs = collect_inputs(organization_id, parent, seed=13 + cycle.pk)
         cycle.save(update_fields=["parent", "inputs"])
     parent = cycle.parent or get_active_version(organization_id)
-    data, recent = build_data(cycle.inputs)
+    from models.artifacts import read_manifest
+
+    data, recent = build_data(cycle.inputs, read_manifest(version_directory(parent), verify=False)["heads"])
     snapshot = data.snapshot() | {
         "recent_slice": len(recent),
         "feedback_dropped": len(cycle.inputs["feedback_dropped"]),
@@ -252,8 +256,6 @@ def run_cycle(
             progress=progress,
             on_step=step_callback,
         )
-    from models.artifacts import read_manifest
-
     manifest = read_manifest(out, verify=True)
     slices = {"val": validation, "recent": recent}
     candidate_metrics = evaluate_version(out, slices)

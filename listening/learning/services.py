@@ -96,9 +96,14 @@ def do_promote(version: ModelVersion, *, reason: str = "") -> ModelVersion:
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == ModelStatus.ACTIVE:
         return version
-    ModelVersion.objects.select_for_update().filter(
-        organization_id=version.organization_id, status=ModelStatus.ACTIVE
-    ).exclude(pk=version.pk).update(status=ModelStatus.RETIRED)
+    same_scope = (
+        ModelVersion.objects.filter(organization_id=version.organization_id)
+        if version.organization_id is not None
+        else ModelVersion.objects.filter(organization__isnull=True)
+    )
+    same_scope.select_for_update().filter(status=ModelStatus.ACTIVE).exclude(pk=version.pk).update(
+        status=ModelStatus.RETIRED
+    )
     version.status = ModelStatus.ACTIVE
     version.promoted_at = timezone.now()
     if reason:

@@ -48,7 +48,7 @@ class TrainingData:
     def snapshot(self) -> dict[str, int]:
         """Counts by kind: recorded with the version as its data snapshot."""
         counts = Counter(example.kind for example in self.examples)
-        snapshot = {kind: counts.get(kind, 0) for kind in KINDS}
+        snapshot: dict[str, int] = {kind: counts.get(kind, 0) for kind in KINDS}
         snapshot["preferences"] = len(self.preferences)
         snapshot["raw_texts"] = len(self.raw_texts)
         return snapshot

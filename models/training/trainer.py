@@ -227,7 +227,7 @@ def _prepare(network: ListeningNetwork, config: TrainingConfig) -> None:
             lora_dropout=config.lora_dropout,
             target_modules=list(config.lora_targets),
         )
-        network.backbone.model = get_peft_model(network.backbone.model, lora)
+        network.backbone.model = get_peft_model(network.backbone.model, lora)  # type: ignore[assignment]
     for p in network.heads.parameters():
         p.requires_grad_(True)
 
@@ -366,7 +366,7 @@ def train_cycle(
 
     network.eval()
     if config.method == "lora":
-        network.backbone.model = network.backbone.model.merge_and_unload()
+        network.backbone.model = network.backbone.model.merge_and_unload()  # type: ignore[operator]
     network.to("cpu", torch.float32)
     training: dict[str, Any] = {
         "config": config.as_dict(),
