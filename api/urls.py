@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import alerts, analytics, analyze, ingest, reports, views
+from api import alerts, analytics, analyze, ingest, learning, reports, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -17,6 +17,8 @@ router.register("alerts", alerts.AlertViewSet, basename="alert")
 router.register("webhooks", alerts.WebhookEndpointViewSet, basename="webhook")
 router.register("reports", reports.ReportScheduleViewSet, basename="report")
 router.register(r"reports/(?P<report_pk>\d+)/runs", reports.ReportRunViewSet, basename="report-run")
+router.register("models", learning.ModelVersionViewSet, basename="model-version")
+router.register("feedback", learning.FeedbackViewSet, basename="feedback")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
@@ -31,5 +33,16 @@ urlpatterns = [
         reports.ReportRunDownloadView.as_view(),
         name="report-run-download",
     ),
+    path("mentions/<int:pk>/feedback", learning.MentionFeedbackView.as_view(), name="mention-feedback"),
+    # The spelling (no trailing slash), like analyze; list and detail stay on the router.
+    path(
+        "models/rollback", learning.ModelVersionViewSet.as_view({"post": "rollback"}), name="model-rollback"
+    ),
+    path(
+        "models/<int:pk>/promote",
+        learning.ModelVersionViewSet.as_view({"post": "promote"}),
+        name="model-promote",
+    ),
+    path("feedback/preferences", learning.PreferenceView.as_view(), name="feedback-preferences"),
     path("", include(router.urls)),
 ]

@@ -267,3 +267,24 @@ REPORTS_MAX_RECIPIENTS = env_int("REPORTS_MAX_RECIPIENTS", default=20, minimum=1
 # A running report whose worker has not finished within this long is handed to another worker.
 REPORTS_LEASE_SECONDS = env_int("REPORTS_LEASE_SECONDS", default=900, minimum=60)
 REPORTS_MAX_ATTEMPTS = env_int("REPORTS_MAX_ATTEMPTS", default=3, minimum=1, maximum=20)
+
+# --- continual learning -------------------------------------------------------------------------
+MODELS_DIR = Path(env_str("LEARNING_MODELS_DIR", default=str(VAR_DIR / "models")))
+# A cycle starts when any of these has arrived since the active version was made.
+LEARNING_MIN_NEW_LABELS = env_int("LEARNING_MIN_NEW_LABELS", default=200, minimum=1)
+LEARNING_MIN_NEW_FEEDBACK = env_int("LEARNING_MIN_NEW_FEEDBACK", default=50, minimum=1)
+LEARNING_MIN_NEW_RAW = env_int("LEARNING_MIN_NEW_RAW", default=5000, minimum=1)
+LEARNING_CHECK_SECONDS = env_float("LEARNING_CHECK_SECONDS", default=900.0, minimum=10.0)
+LEARNING_FEEDBACK_CAP_PER_USER = env_int("LEARNING_FEEDBACK_CAP_PER_USER", default=200, minimum=0)
+LEARNING_FEEDBACK_CAP_PER_CYCLE = env_int("LEARNING_FEEDBACK_CAP_PER_CYCLE", default=2000, minimum=0)
+LEARNING_PSEUDO_THRESHOLD = env_float("LEARNING_PSEUDO_THRESHOLD", default=0.9, minimum=0.5)
+LEARNING_PSEUDO_MAX = env_int("LEARNING_PSEUDO_MAX", default=5000, minimum=0)
+LEARNING_REPLAY_SIZE = env_int("LEARNING_REPLAY_SIZE", default=2000, minimum=0)
+LEARNING_RAW_MAX = env_int("LEARNING_RAW_MAX", default=20_000, minimum=0)
+LEARNING_RECENT_EVERY = env_int("LEARNING_RECENT_EVERY", default=5, minimum=2)  # 1 in N held out
+LEARNING_GATE_MARGIN = env_float("LEARNING_GATE_MARGIN", default=0.5, minimum=0.0)
+LEARNING_GATE_CLASS_MARGIN = env_float("LEARNING_GATE_CLASS_MARGIN", default=2.0, minimum=0.0)
+LEARNING_GATE_RECENT_MARGIN = env_float("LEARNING_GATE_RECENT_MARGIN", default=0.0, minimum=0.0)
+LEARNING_AUTO_PROMOTE = env_bool("LEARNING_AUTO_PROMOTE", default=True)
+# Rows of the held-out validation file used by the gate (0: all; tests use a few hundred).
+LEARNING_HELDOUT_LIMIT = env_int("LEARNING_HELDOUT_LIMIT", default=0, minimum=0)

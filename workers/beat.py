@@ -24,4 +24,6 @@ def build_schedule() -> dict[str, dict[str, Any]]:
         },
         # Due report periods are claimed by a unique row, so a second beat process is harmless.
         "reports-sweep": {"task": "reports.sweep", "schedule": settings.REPORTS_SWEEP_SECONDS},
+        # Enough new labels, feedback or raw text? Queue a fine-tuning cycle on the train queue.
+        "learning-triggers": {"task": "learning.check_triggers", "schedule": settings.LEARNING_CHECK_SECONDS},
     }

@@ -10,6 +10,7 @@ import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
 from tests.alerts.factories import alert_of, rule_of, webhook_of
+from listening.learning.models import ModelVersion
 from tests.conftest import Tenant
 
 # Resource segment of a detail route → how to find org A's object of that kind.
@@ -24,6 +25,11 @@ OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
     "webhooks": lambda t: webhook_of(t).pk,
     # a schedule; its nested runs/{id} and download take the same id, and must 404 just the same
     "reports": lambda t: _report_of(t),
+    "models": lambda t: (
+        ModelVersion.objects.get_or_create(
+            organization=t.org, name=f"{t.org.slug}-v1", defaults={"backbone": "test"}
+        )[0].pk
+    ),
 }
 
 

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         if options["model_version"]:
             version = ModelVersion.objects.filter(name=options["model_version"]).first()
             if version is None:
-                raise CommandError(f"No model version named {options['version']!r}.")
+                raise CommandError(f"No model version named {options['model_version']!r}.")
         else:
             version = get_active_version(None)
         self.stdout.write(evaluate_file(data, version.artefact_path or None))

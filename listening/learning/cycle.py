@@ -1,0 +1,295 @@
+"""A fine-tuning cycle on one organization's data: the Django side of ``models.training``.
+
+Imports torch (through ``models.training``): only ``train`` workers and ``manage.py train`` load it.
+The cycle pins the ids of what it learns from in ``TrainingCycle.inputs`` on its first start, so a
+run killed at any point and started again trains on the same data and resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from listening.learning.models import (
+    CycleStatus,
+    Feedback,
+    LabelledExample,
+    ModelVersion,
+    Preference,
+    TrainingCycle,
+)
+from listening.learning.queries import raw_since
+from listening.learning.services import (
+    CycleOutcome,
+    cycle_checkpoint_dir,
+    do_promote,
+    get_active_version,
+    register_version,
+    version_directory,
+)
+from listening.mentions.models import Enrichment, Mention
+from models import datasets
+from models.datasets import DatasetMissing, LabelledTexts
+from models.labels import SENTIMENT
+from models.training.config import TrainingConfig
+from models.training.data import (
+    Example,
+    FeedbackItem,
+    TrainingData,
+    cap_feedback,
+    feedback_concentration,
+    pseudo_labels,
+    replay_sample,
+)
+from models.training.data import (
+    Preference as PreferencePair,
+)
+from models.training.evaluate import evaluate_version
+from models.training.gate import GateRules, gate
+from models.training.trainer import train_cycle
+
+log = structlog.get_logger(__name__)
+
+HELD_OUT = "held out for the recent slice"
+
+
+def collect_inputs(organization_id: int, parent: ModelVersion, seed: int) -> dict[str, Any]:
+    """Choose what the cycle learns from (ids only), applying caps, hold-out and pseudo-labelling."""
+    every = settings.LEARNING_RECENT_EVERY
+    labelled = list(
+        LabelledExample.objects.filter(organization_id=organization_id, used_in__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    feedback_rows = list(
+        Feedback.objects.filter(organization_id=organization_id, disposition="")
+        .order_by("created_at", "id")
+        .values("id", "author_id", "author_name", "text", "sentiment", "intent")
+    )
+    items = [
+        FeedbackItem(
+            key=row["id"],
+            user=str(row["author_id"] or row["author_name"]),
+            text=row["text"],
+            label=row["sentiment"] or row["intent"],
+            task="sentiment" if row["sentiment"] else "intent",
+        )
+        for row in feedback_rows
+    ]
+    capped = cap_feedback(
+        items,
+        per_user=settings.LEARNING_FEEDBACK_CAP_PER_USER,
+        per_cycle=settings.LEARNING_FEEDBACK_CAP_PER_CYCLE,
+    )
+    kept = [item.key for item in capped.kept]
+    recent_feedback = [key for key in kept if key % every == 0]
+    raw_ids = list(
+        raw_since(organization_id).order_by("-id").values_list("id", flat=True)[: settings.LEARNING_RAW_MAX]
+    )
+    pseudo: list[list[Any]] = []
+    if settings.LEARNING_PSEUDO_MAX:
+        corrected = {row["id"] for row in feedback_rows}
+        enriched = list(
+            Enrichment.objects.filter(model_version=parent, mention_id__in=raw_ids)
+            .exclude(mention__feedback__id__in=corrected)
+            .values_list("mention_id", "sentiment_probs")
+        )
+        if enriched:
+            probs = np.array([[row[1].get(label, 0.0) for label in SENTIMENT] for row in enriched])
+            ids = [str(row[0]) for row in enriched]
+            chosen = pseudo_labels(
+                ids, probs, SENTIMENT, threshold=settings.LEARNING_PSEUDO_THRESHOLD, seed=seed
+            )
+            pseudo = [[int(e.text), e.label] for e in chosen[: settings.LEARNING_PSEUDO_MAX]]
+    replay_labelled = list(
+        LabelledExample.objects.filter(organization_id=organization_id, used_in__isnull=False)
+        .order_by("?")
+        .values_list("id", flat=True)[: settings.LEARNING_REPLAY_SIZE]
+    )
+    return {
+        "labelled_train": [i for i in labelled if i % every],
+        "labelled_recent": [i for i in labelled if i % every == 0],
+        "feedback_train": [key for key in kept if key % every],
+        "feedback_recent": recent_feedback,
+        "feedback_dropped": {str(key): reason for key, reason in capped.dropped.items()},
+        "feedback_stats": feedback_concentration(items),
+        "preferences": list(
+            Preference.objects.filter(organization_id=organization_id, used_in__isnull=True, disposition="")
+            .order_by("id")
+            .values_list("id", flat=True)
+        ),
+        "raw": raw_ids,
+        "pseudo": pseudo,
+        "replay_labelled": replay_labelled,
+        "replay_dataset": settings.LEARNING_REPLAY_SIZE,
+        "seed": seed,
+    }
+
+
+def build_data(inputs: dict[str, Any], heads: dict[str, list[str]]) -> tuple[TrainingData, LabelledTexts]:
+    """The training data and the recent-data slice for pinned ``inputs``; labels outside the parent's
+    heads (``heads``: task → labels, from its manifest) are left out rather than failing the cycle."""
+    examples: list[Example] = []
+    for row in LabelledExample.objects.filter(id__in=inputs["labelled_train"]).order_by("id"):
+        if row.label in heads.get(row.task, ()):
+            examples.append(Example(row.text, row.label, "gold", row.task))
+    for correction in Feedback.objects.filter(id__in=inputs["feedback_train"]).order_by("id"):
+        if correction.sentiment:
+            examples.append(Example(correction.text, correction.sentiment, "feedback", "sentiment"))
+        if correction.intent in heads.get("intent", ()):
+            examples.append(Example(correction.text, correction.intent, "feedback", "intent"))
+    texts = dict(Mention.objects.filter(id__in=inputs["raw"]).values_list("id", "model_text"))
+    fallback = dict(Mention.objects.filter(id__in=inputs["raw"]).values_list("id", "clean_text"))
+    for mention_id, label in inputs["pseudo"]:
+        text = texts.get(mention_id) or fallback.get(mention_id)
+        if text:
+            examples.append(Example(text, label, "pseudo"))
+    replay = [
+        Example(row.text, row.label, "replay", row.task)
+        for row in LabelledExample.objects.filter(id__in=inputs["replay_labelled"]).order_by("id")
+    ]
+    missing = inputs["replay_dataset"] - len(replay)
+    if missing > 0:
+        try:
+            base = datasets.sentiment("train")
+            replay += replay_sample(
+                [Example(t, label) for t, label in zip(base.texts, base.labels, strict=True)],
+                missing,
+                seed=inputs["seed"],
+            )
+        except DatasetMissing:
+            log.warning("replay_dataset_missing")
+    preferences: list[PreferencePair] = []
+    for pref in Preference.objects.filter(id__in=inputs["preferences"]).select_related("first", "second"):
+        first_text = pref.first.model_text or pref.first.clean_text
+        if pref.kind == Preference.Kind.MORE_NEGATIVE and pref.second is not None:
+            second_text = pref.second.model_text or pref.second.clean_text
+            pair = (first_text, second_text) if pref.choice == "first" else (second_text, first_text)
+            preferences.append(PreferencePair(*pair))
+        elif pref.kind == Preference.Kind.BETTER_LABEL:
+            label = pref.first_label if pref.choice == "first" else pref.second_label
+            examples.append(Example(first_text, label, "feedback"))
+    raw = [texts.get(i) or fallback.get(i) or "" for i in inputs["raw"]]
+    recent_rows: list[tuple[str, str]] = [
+        (row.text, row.label)
+        for row in LabelledExample.objects.filter(
+            id__in=inputs["labelled_recent"], task="sentiment"
+        ).order_by("id")
+    ] + [
+        (row.text, row.sentiment)
+        for row in Feedback.objects.filter(id__in=inputs["feedback_recent"])
+        .exclude(sentiment="")
+        .order_by("id")
+    ]
+    recent = LabelledTexts([t for t, _ in recent_rows], [label for _, label in recent_rows], "recent")
+    data = TrainingData(examples=examples + replay, preferences=preferences, raw_texts=[t for t in raw if t])
+    return data, recent
+
+
+def _mark_used(cycle: TrainingCycle, version: ModelVersion) -> None:
+    """The audit trail: every row the cycle looked at says which version used it, or why not."""
+    inputs = cycle.inputs
+    LabelledExample.objects.filter(id__in=inputs["labelled_train"] + inputs["labelled_recent"]).update(
+        used_in=version
+    )
+    Feedback.objects.filter(id__in=inputs["feedback_train"]).update(used_in=version, disposition="trained")
+    Feedback.objects.filter(id__in=inputs["feedback_recent"]).update(used_in=version, disposition=HELD_OUT)
+    by_reason: dict[str, list[int]] = {}
+    for key, reason in inputs["feedback_dropped"].items():
+        by_reason.setdefault(reason, []).append(int(key))
+    for reason, keys in by_reason.items():
+        Feedback.objects.filter(id__in=keys).update(disposition=f"not used: {reason} (cycle {cycle.pk})")
+    Preference.objects.filter(id__in=inputs["preferences"]).update(used_in=version, disposition="trained")
+
+
+def run_cycle(
+    cycle: TrainingCycle,
+    *,
+    progress: bool,
+    config_overrides: dict[str, Any],
+    on_step: Callable[[int, int, dict[str, float]], None] | None,
+) -> CycleOutcome:
+    organization_id = cycle.organization_id
+    if not cycle.inputs:
+        parent = get_active_version(organization_id)
+        cycle.parent = parent
+        cycle.inputs = collect_inputs(organization_id, parent, seed=13 + cycle.pk)
+        cycle.save(update_fields=["parent", "inputs"])
+    parent = cycle.parent or get_active_version(organization_id)
+    from models.artifacts import read_manifest
+
+    data, recent = build_data(cycle.inputs, read_manifest(version_directory(parent), verify=False)["heads"])
+    snapshot = data.snapshot() | {
+        "recent_slice": len(recent),
+        "feedback_dropped": len(cycle.inputs["feedback_dropped"]),
+    }
+    TrainingCycle.objects.filter(pk=cycle.pk).update(data_snapshot=snapshot)
+    name = f"org{organization_id}-c{cycle.pk}"
+    out = Path(settings.MODELS_DIR) / name
+    config = TrainingConfig.from_env(**config_overrides)
+    validation = datasets.sentiment("val")
+    if settings.LEARNING_HELDOUT_LIMIT:
+        validation = validation.head(settings.LEARNING_HELDOUT_LIMIT)
+
+    def step_callback(step: int, total: int, record: dict[str, float]) -> None:
+        if step == 1 or step == total or step % 10 == 0:
+            TrainingCycle.objects.filter(pk=cycle.pk).update(step=step, total_steps=total)
+        if on_step is not None:
+            on_step(step, total, record)
+
+    if not (out / "manifest.json").is_file():  # a cycle killed after saving does not train again
+        train_cycle(
+            version_directory(parent),
+            data,
+            out,
+            version=name,
+            config=config,
+            checkpoint_dir=cycle_checkpoint_dir(cycle),
+            calibration=validation,
+            progress=progress,
+            on_step=step_callback,
+        )
+    manifest = read_manifest(out, verify=True)
+    slices = {"val": validation, "recent": recent}
+    candidate_metrics = evaluate_version(out, slices)
+    parent_metrics = evaluate_version(version_directory(parent), slices)
+    rules = GateRules(
+        overall_margin=settings.LEARNING_GATE_MARGIN,
+        class_margin=settings.LEARNING_GATE_CLASS_MARGIN,
+        recent_margin=settings.LEARNING_GATE_RECENT_MARGIN,
+    )
+    decision = gate(candidate_metrics, parent_metrics, rules=rules, feedback=cycle.inputs["feedback_stats"])
+    metrics = {"candidate": candidate_metrics, "parent": parent_metrics, "gate": decision.checks}
+    with transaction.atomic():
+        version = ModelVersion.objects.filter(name=name).first() or register_version(
+            organization_id=organization_id,
+            name=name,
+            parent=parent,
+            directory=out,
+            manifest=manifest,
+            hyperparameters=config.as_dict(),
+            data_snapshot=snapshot,
+            metrics=metrics,
+            gate_reason=("passed: " if decision.passed else "blocked: ") + decision.reason,
+        )
+        _mark_used(cycle, version)
+    promoted = False
+    if decision.passed and settings.LEARNING_AUTO_PROMOTE:
+        do_promote(version)
+        promoted = True
+    TrainingCycle.objects.filter(pk=cycle.pk).update(
+        status=CycleStatus.SUCCEEDED, version=version, finished_at=timezone.now(), error=""
+    )
+    cycle.refresh_from_db()
+    version.refresh_from_db()
+    log.info(
+        "training_cycle_done", cycle_id=cycle.pk, version=name, promoted=promoted, reason=decision.reason
+    )
+    return CycleOutcome(cycle, version, promoted)

@@ -1,0 +1,65 @@
+"""Reads of the learning app: versions visible to an organization, and what is due for training."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from listening.learning.models import (
+    CycleStatus,
+    Feedback,
+    LabelledExample,
+    ModelVersion,
+    TrainingCycle,
+)
+from listening.mentions.models import Mention
+from listening.tenancy.models import Organization
+
+
+def versions_for(organization_id: int) -> QuerySet[ModelVersion]:
+    """The organization's own versions and the shared ones (which enrich it until it has its own)."""
+    return ModelVersion.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
+
+
+def raw_since(organization_id: int) -> QuerySet[Mention]:
+    """Mentions stored since the organization's last cycle started (all of them before the first)."""
+    last = (
+        TrainingCycle.objects.filter(organization_id=organization_id, status=CycleStatus.SUCCEEDED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    mentions = Mention.objects.filter(organization_id=organization_id)
+    return mentions.filter(created_at__gt=last) if last is not None else mentions
+
+
+def new_data_counts(organization_id: int) -> dict[str, int]:
+    """What arrived that no version has learnt from yet."""
+    return {
+        "labels": LabelledExample.objects.filter(
+            organization_id=organization_id, used_in__isnull=True
+        ).count(),
+        "feedback": Feedback.objects.filter(organization_id=organization_id, disposition="").count(),
+        "raw": raw_since(organization_id).count(),
+    }
+
+
+def organizations_due_for_training() -> list[int]:
+    """Organizations with enough new labels, feedback or raw text (any one) and no open cycle."""
+    busy = set(
+        TrainingCycle.objects.filter(status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING]).values_list(
+            "organization_id", flat=True
+        )
+    )
+    due = []
+    for organization_id in Organization.objects.order_by("id").values_list("id", flat=True):
+        if organization_id in busy:
+            continue
+        counts = new_data_counts(organization_id)
+        if (
+            counts["labels"] >= settings.LEARNING_MIN_NEW_LABELS
+            or counts["feedback"] >= settings.LEARNING_MIN_NEW_FEEDBACK
+            or counts["raw"] >= settings.LEARNING_MIN_NEW_RAW
+        ):
+            due.append(organization_id)
+    return due

@@ -1,0 +1,97 @@
+"""The evaluation gate: may a candidate replace the active version?
+
+Pure comparison of metric dictionaries (``models.evaluation.Metrics.as_dict()``), so the rule is
+tested without a model and the registry records exactly why a candidate passed or stayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GateRules:
+    """Margins in percentage points of recall."""
+
+    overall_margin: float = 0.5  # macro recall on the fixed held-out set may drop at most this
+    class_margin: float = 2.0  # each class's recall on it may drop at most this
+    recent_margin: float = 0.0  # macro recall on the recent slice must improve or hold (within this)
+    min_feedback_users: int = 2  # corrections from fewer people cannot promote on their own
+    max_top_text_share: float = 0.2  # nor can corrections dominated by one repeated text
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    passed: bool
+    reason: str
+    checks: dict[str, Any]
+
+
+def gate(
+    candidate: Mapping[str, Any],
+    active: Mapping[str, Any],
+    *,
+    rules: GateRules | None = None,
+    heldout: str = "val",
+    recent: str = "recent",
+    feedback: Mapping[str, float] | None = None,
+) -> GateDecision:
+    """Compare ``candidate`` and ``active`` metrics: ``{slice name: Metrics.as_dict()}``.
+
+    Passes when, on ``heldout``, macro recall drops by at most ``overall_margin`` and no class's recall
+    by more than ``class_margin``; on ``recent`` (when both have it) macro recall does not drop by
+    more than ``recent_margin``; and the human feedback in the cycle (``feedback``: as from
+    :func:`models.training.data.feedback_concentration`) is not concentrated in too few voices.
+    The reason lists every failed check, or the margins that held.
+    """
+    rules = rules or GateRules()
+    failures: list[str] = []
+    checks: dict[str, Any] = {}
+    if heldout not in candidate or heldout not in active:
+        return GateDecision(False, f"no {heldout!r} metrics to compare", checks)
+    cand, base = candidate[heldout], active[heldout]
+    delta = cand["macro_recall"] - base["macro_recall"]
+    checks["heldout_delta"] = round(delta, 2)
+    if delta < -rules.overall_margin:
+        failures.append(
+            f"{heldout} macro recall {cand['macro_recall']:.2f} < active {base['macro_recall']:.2f} "
+            f"- {rules.overall_margin}"
+        )
+    for label, recall in base.get("per_class_recall", {}).items():
+        got = cand.get("per_class_recall", {}).get(label, 0.0)
+        checks[f"class_delta_{label}"] = round(got - recall, 2)
+        if got - recall < -rules.class_margin:
+            failures.append(
+                f"{heldout} recall of {label} {got:.2f} < active {recall:.2f} - {rules.class_margin}"
+            )
+    if recent in candidate and recent in active and candidate[recent].get("n", 1):
+        recent_delta = candidate[recent]["macro_recall"] - active[recent]["macro_recall"]
+        checks["recent_delta"] = round(recent_delta, 2)
+        if recent_delta < -rules.recent_margin:
+            failures.append(
+                f"{recent} macro recall {candidate[recent]['macro_recall']:.2f} < active "
+                f"{active[recent]['macro_recall']:.2f}"
+            )
+    if feedback and feedback.get("n", 0):
+        checks["feedback"] = dict(feedback)
+        if feedback["users"] < rules.min_feedback_users:
+            failures.append(
+                f"feedback from {int(feedback['users'])} user(s) (< {rules.min_feedback_users}): "
+                "needs a human review"
+            )
+        if feedback["top_text_share"] > rules.max_top_text_share:
+            failures.append(
+                f"feedback concentrated: one text is {feedback['top_text_share']:.0%} of corrections "
+                f"(> {rules.max_top_text_share:.0%}): needs a human review"
+            )
+    if failures:
+        return GateDecision(False, "; ".join(failures), checks)
+    reason = (
+        f"{heldout} macro recall {delta:+.2f} (margin {rules.overall_margin}), "
+        f"no class below -{rules.class_margin}"
+    )
+    if "recent_delta" in checks:
+        reason += f", recent {checks['recent_delta']:+.2f}"
+    return GateDecision(True, reason, checks)

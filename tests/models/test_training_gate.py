@@ -1,0 +1,73 @@
+"""The evaluation gate: margins overall and per class, the recent slice, concentrated feedback, and a
+deliberately worse candidate evaluated for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from models import datasets
+from models.settings import DEFAULT_MODEL_DIR
+from models.training.evaluate import evaluate_version
+from models.training.gate import GateRules, gate
+from models.version import load_model_version, save_model_version
+
+
+def metrics(recall: float, per_class: dict[str, float] | None = None, n: int = 100) -> dict[str, Any]:
+    per_class = per_class or {"negative": recall, "neutral": recall, "positive": recall}
+    return {"macro_recall": recall, "per_class_recall": per_class, "n": n}
+
+
+def test_gate_margins() -> None:
+    active = {"val": metrics(70.0), "recent": metrics(60.0)}
+    assert gate({"val": metrics(69.6), "recent": metrics(60.0)}, active).passed
+    blocked = gate({"val": metrics(69.4), "recent": metrics(65.0)}, active)
+    assert not blocked.passed and "val macro recall" in blocked.reason
+    one_class = gate(
+        {
+            "val": metrics(70.5, {"negative": 60.0, "neutral": 75.0, "positive": 76.5}),
+            "recent": metrics(61.0),
+        },
+        active,
+    )
+    assert not one_class.passed and "recall of negative" in one_class.reason
+    worse_recent = gate({"val": metrics(71.0), "recent": metrics(59.0)}, active)
+    assert not worse_recent.passed and "recent" in worse_recent.reason
+    assert gate(
+        {"val": metrics(71.0), "recent": metrics(59.0)}, active, rules=GateRules(recent_margin=2.0)
+    ).passed
+    assert not gate({}, active).passed
+
+
+def test_gate_refuses_concentrated_feedback() -> None:
+    active = {"val": metrics(70.0)}
+    few = gate({"val": metrics(70.0)}, active, feedback={"n": 300, "users": 1, "top_text_share": 0.01})
+    assert not few.passed and "1 user" in few.reason
+    same = gate({"val": metrics(70.0)}, active, feedback={"n": 300, "users": 5, "top_text_share": 0.9})
+    assert not same.passed and "concentrated" in same.reason
+    assert gate({"val": metrics(70.0)}, active, feedback={"n": 40, "users": 5, "top_text_share": 0.05}).passed
+
+
+def test_gate_blocks_a_deliberately_worse_candidate(tmp_path: Path, shared_data: Path) -> None:
+    network, manifest = load_model_version(DEFAULT_MODEL_DIR, cache_dir=tmp_path / "cache")
+    layer = network.heads.classifier("sentiment")
+    with torch.no_grad():  # swap the negative and positive rows: a model that reads sentiment backwards
+        layer.weight[[0, 2]] = layer.weight[[2, 0]].clone()
+        layer.bias[[0, 2]] = layer.bias[[2, 0]].clone()
+    save_model_version(network, tmp_path / "worse", version="worse", max_length=int(manifest["max_length"]))
+    val = datasets.sentiment("val").head(300)
+    candidate = evaluate_version(tmp_path / "worse", {"val": val}, device="cpu")
+    active = evaluate_version(DEFAULT_MODEL_DIR, {"val": val}, device="cpu")
+    decision = gate(candidate, active)
+    assert not decision.passed
+    assert "recall of negative" in decision.reason and "recall of positive" in decision.reason
+    assert gate(active, active).passed
+
+
+@pytest.mark.parametrize("missing", ["val"])
+def test_gate_needs_the_heldout_slice(missing: str) -> None:
+    decision = gate({"recent": metrics(90.0)}, {"val": metrics(70.0)}, heldout=missing)
+    assert not decision.passed and "no 'val' metrics" in decision.reason
