@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
-from tests.alerts.factories import alert_of, rule_of, webhook_of
 from listening.learning.models import ModelVersion
+from tests.alerts.factories import alert_of, rule_of, webhook_of
 from tests.conftest import Tenant
 
 # Resource segment of a detail route → how to find org A's object of that kind.
