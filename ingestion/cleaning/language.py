@@ -1,15 +1,15 @@
 """Language detection with lingua (offline, accurate on short text), built once per process.
 
 Order of evidence per text: the source's own language hint (it saw more context than we do); an
-English function-word rule for clearly English text; lingua for the rest; "und" when there are too
-few letters to tell.
+English function-word rule for clearly English text; lingua for the rest (low-accuracy mode first,
+high accuracy when it is unsure); "und" when there are too few letters to tell.
 
 Why the English rule: lingua costs 200-600 µs per tweet with a dozen candidate languages, more
 than the whole rest of the pipeline, while most of our traffic is plainly English. The rule only
-fires on text whose words include at least two English-only function words ("the", "you",
-"with", ...) that make up, with other common English words, a fifth of the text; on the shared
-tweet and review data it agrees with lingua's high-accuracy mode on 99.7 % of the texts it takes
-(the rest are mostly lingua's own misses on English). It can be turned off
+fires on text with two English-only function words ("the", "you", "with", ...), or one and two
+common shared ones ("to", "is", ...), that make up a fifth of its words; on 6,000 shared tweets
+and reviews it takes 94 % of the texts and agrees with lingua's high-accuracy mode on 99.7 % of
+them (the rest are mostly lingua's own misses on English). It can be turned off
 (``LISTENING_LANGUAGE_FAST_PATH=0``). Its confidence is None: a rule, not a probability.
 """
 
