@@ -71,34 +71,33 @@ def language_codes() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4)
-def _build(codes: tuple[str, ...]) -> LanguageDetector:
+def _build(codes: tuple[str, ...]) -> tuple[LanguageDetector, LanguageDetector]:
+    """(high-accuracy, low-accuracy) detectors, built together on purpose: lingua loads models on
+    a thread pool that does not survive fork(), so a worker forked after the parent built one
+    detector hangs if it builds the other. Built together, a child inherits both or builds both."""
     languages = []
     for code in codes:
         try:
             languages.append(Language.from_iso_code_639_1(IsoCode639_1.from_str(code)))
         except ValueError as error:
             raise ValueError(f"LISTENING_LANGUAGES: {code!r} is not a language lingua knows") from error
-    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
-
-
-@lru_cache(maxsize=4)
-def _build_fast(codes: tuple[str, ...]) -> LanguageDetector:
-    languages = [Language.from_iso_code_639_1(IsoCode639_1.from_str(code)) for code in codes]
     builder = LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models()
-    return builder.with_low_accuracy_mode().build()
+    high = builder.build()
+    low = LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models()
+    return high, low.with_low_accuracy_mode().build()
 
 
 def detector() -> LanguageDetector:
     """The process-wide lingua detector for the configured languages (built on first use, ~1 s)."""
-    return _build(language_codes())
+    return _build(language_codes())[0]
 
 
 def _lingua(text: str) -> Detection:
     """lingua's low-accuracy mode (trigrams only, ~5x faster) when it is sure, else high accuracy:
     on tweets the fast mode is at least ``FAST_MODE_SURE`` confident for ~90 % of texts and then
     agrees with the slow one ~98 % of the time."""
-    codes = language_codes()
-    for built, sure in ((_build_fast(codes), FAST_MODE_SURE), (_build(codes), MIN_CONFIDENCE)):
+    high, low = _build(language_codes())
+    for built, sure in ((low, FAST_MODE_SURE), (high, MIN_CONFIDENCE)):
         values = built.compute_language_confidence_values(text)
         if values and values[0].value >= sure:
             return Detection(values[0].language.iso_code_639_1.name.lower(), round(values[0].value, 3))

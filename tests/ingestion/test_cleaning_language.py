@@ -66,3 +66,25 @@ def test_norwegian_alias_and_bad_settings(monkeypatch):
     monkeypatch.setenv("LISTENING_LANGUAGES", "en")
     with pytest.raises(ValueError, match="two"):
         language.language_codes()
+
+
+def _detect_in_child(queue):
+    queue.put(detect_language(SAMPLES["de"]).language)
+
+
+def test_a_forked_worker_can_detect_after_the_parent_did():
+    # Prefork workers (Celery, the ingest benchmark) fork after the parent has used lingua; lingua's
+    # model-loading thread pool does not survive fork, so the child must never build a detector.
+    import multiprocessing
+
+    language.detector()  # what a parent process typically builds first
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_detect_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked child hung in lingua"
+    assert queue.get(timeout=5) == "de"
