@@ -11,8 +11,8 @@ _REPEAT = re.compile(r"(.)\1{3,}")  # "sooooo" → "sooo": keeps emphasis, bound
 
 
 def model_text(clean_text: str) -> str:
-    text = URL.sub("http", clean_text)
-    text = HANDLE.sub("@user", text)
+    text = URL.sub("http", clean_text) if "http" in clean_text or "www." in clean_text else clean_text
+    text = HANDLE.sub("@user", text) if "@" in text else text
     return _REPEAT.sub(r"\1\1\1", text)
 
 

@@ -6,13 +6,14 @@ Grammar (case-insensitive; adjacent terms mean AND; NOT binds tightest, then NEA
     or       := and ("OR" and)*
     and      := unary (["AND"] unary)*
     unary    := "NOT" unary | near
-    near     := primary ("NEAR/" n primary)?
+    near     := primary ("NEAR/" n primary)?     (primary: a word, a phrase or an OR-group of them)
     primary  := "(" or ")" | "\"phrase words\"" | #hashtag | @handle | word | word* | -primary
 
 Matching is on whole words, so ``apple`` does not match ``pineapple``; ``run*`` matches ``running``.
 A plain word also matches the hashtag and the handle of the same name (``nike`` finds ``#nike``),
 while ``#nike`` matches only the hashtag. ``a NEAR/3 b`` matches when the two terms or phrases
-occur within 3 words of each other, in either order.
+occur within 3 words of each other, in either order; either side may be an OR-group of words and
+phrases. Operators (AND, OR, NOT, NEAR/n) are written in capitals; terms match in any case.
 
 A query is parsed once (``parse``), errors carry the position and a message for the person who
 wrote it, and ``compile_query`` turns the tree into a closure evaluated against ``TextIndex``
@@ -22,8 +23,9 @@ objects, built once per text and shared by all queries.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 MAX_QUERY_CHARS = 4000
 MAX_DEPTH = 32
@@ -31,6 +33,7 @@ MAX_NEAR = 50
 
 # Words keep inner hyphens, apostrophes and dots ("pop-up", "don't", "node.js"); "&" is a word so
 # that "summit & co" can be a phrase.
+_JOINER = re.compile(r"(?<=\w)[-'.](?=\w)")
 _TEXT_TOKEN = re.compile(r"[#@]?\w+(?:[-'\u2019.]\w+)*|&")
 
 
@@ -43,17 +46,26 @@ class QuerySyntaxError(ValueError):
 
 # --- the text side ------------------------------------------------------------------------------
 class TextIndex:
-    """Token positions of one text: words, hashtags (``#x``) and handles (``@x``), lower-cased."""
+    """Token positions of one text: words, hashtags (``#x``) and handles (``@x``), lower-cased.
+
+    A joined token ("apple's", "coca-cola", "apple.com") is also indexed by its parts at the same
+    position, so ``apple`` finds "Apple's" and ``cola`` finds "Coca-Cola", as a regex word
+    boundary would, while ``apple`` still does not find "pineapple"."""
 
     __slots__ = ("positions", "tokens")
 
     def __init__(self, text: str) -> None:
-        self.tokens = [token.lower().replace("\u2019", "'") for token in _TEXT_TOKEN.findall(text)]
+        lowered = text.lower().replace("\u2019", "'")
+        self.tokens = _TEXT_TOKEN.findall(lowered)
         positions: dict[str, list[int]] = {}
         for index, token in enumerate(self.tokens):
             positions.setdefault(token, []).append(index)
-            if token.endswith("'s"):  # "Apple's" is a mention of apple
-                positions.setdefault(token[:-2], []).append(index)
+        if _JOINER.search(lowered):
+            for index, token in enumerate(self.tokens):
+                if ("'" in token or "-" in token or "." in token) and _JOINER.search(token):
+                    for part in _JOINER.split(token):
+                        if part and part != token:
+                            positions.setdefault(part, []).append(index)
         self.positions = positions
 
     def word_positions(self, word: str, *, prefix: bool, kind: str) -> list[int]:
@@ -69,13 +81,8 @@ class TextIndex:
             for key in keys:
                 found += self.positions.get(key, [])
             return found
-        return [
-            pos
-            for token, where in self.positions.items()
-            for key in keys
-            if token.startswith(key)
-            for pos in where
-        ]
+        prefixes = tuple(keys)
+        return [pos for token, where in self.positions.items() if token.startswith(prefixes) for pos in where]
 
 
 # --- the tree -----------------------------------------------------------------------------------
@@ -108,8 +115,10 @@ class Or:
 
 @dataclass(frozen=True)
 class Near:
-    left: Term | Phrase
-    right: Term | Phrase
+    """Any of ``left`` within ``distance`` words of any of ``right`` (alternatives from an OR group)."""
+
+    left: tuple[Term | Phrase, ...]
+    right: tuple[Term | Phrase, ...]
     distance: int
 
 
@@ -220,7 +229,13 @@ class _Parser:
         token = self.peek()
         if token.kind == "op" and token.value == "NOT":
             self.take()
-            return Not(self.unary())
+            # NOT chains nest like parentheses: bounded by the same limit, never by Python's stack.
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError(f"Operators nest deeper than {MAX_DEPTH}", token.position)
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.near()
 
     def near(self) -> Node:
@@ -233,9 +248,7 @@ class _Parser:
         if not 1 <= distance <= MAX_NEAR:
             raise QuerySyntaxError(f"NEAR distance must be between 1 and {MAX_NEAR}", token.position)
         right = self.primary()
-        if not isinstance(left, Term | Phrase) or not isinstance(right, Term | Phrase):
-            raise QuerySyntaxError("NEAR joins two words or phrases, not groups", token.position)
-        return Near(left, right, distance)
+        return Near(_alternatives(left, token), _alternatives(right, token), distance)
 
     def primary(self) -> Node:
         token = self.take()
@@ -276,6 +289,16 @@ class _Parser:
         return Term(body, kind, prefix)
 
 
+def _alternatives(node: Node, near: _Tok) -> tuple[Term | Phrase, ...]:
+    if isinstance(node, Term | Phrase):
+        return (node,)
+    if isinstance(node, Or) and all(isinstance(operand, Term | Phrase) for operand in node.operands):
+        return tuple(operand for operand in node.operands if isinstance(operand, Term | Phrase))
+    raise QuerySyntaxError(
+        'NEAR joins words, phrases or OR-groups of them, like (a OR "b c") NEAR/3 d', near.position
+    )
+
+
 def parse(query: str) -> Node:
     """Parse a query; raises QuerySyntaxError with the position and what is wrong."""
     if not isinstance(query, str):
@@ -300,16 +323,40 @@ def _positions(node: Term | Phrase, text: TextIndex) -> list[int]:
         start
         for start in first
         if start + length <= len(tokens)
-        and all(tokens[start + i].lstrip("#@") == w for i, w in enumerate(node.words))
+        and all(_token_is(tokens[start + i], w) for i, w in enumerate(node.words))
     ]
+
+
+def _term_keys(term: Term) -> tuple[str, ...]:
+    """Index tokens a term matches: a plain word also matches its hashtag and handle."""
+    if term.kind == "word":
+        return (term.word, f"#{term.word}", f"@{term.word}")
+    return (f"{term.kind}{term.word}",)
+
+
+def _token_is(token: str, word: str) -> bool:
+    """Whether a text token is ``word`` (as a hashtag or handle too, or as a part of a joined token)."""
+    bare = token.lstrip("#@")
+    return bare == word or (word in bare and word in _JOINER.split(bare))
 
 
 def _span(node: Term | Phrase) -> int:
     return 1 if isinstance(node, Term) else len(node.words)
 
 
+def _occurrences(alternatives: tuple[Term | Phrase, ...], text: TextIndex) -> list[tuple[int, int]]:
+    """(start, length in words) of every occurrence of any alternative."""
+    return [(start, _span(node)) for node in alternatives for start in _positions(node, text)]
+
+
 def _compile(node: Node) -> Matcher:
-    if isinstance(node, Term | Phrase):
+    if isinstance(node, Term):
+        # Presence only: no position lists needed.
+        keys = _term_keys(node)
+        if node.prefix:
+            return lambda text: any(token.startswith(keys) for token in text.positions)
+        return lambda text: any(key in text.positions for key in keys)
+    if isinstance(node, Phrase):
         return lambda text: bool(_positions(node, text))
     if isinstance(node, Not):
         inner = _compile(node.operand)
@@ -321,14 +368,13 @@ def _compile(node: Node) -> Matcher:
         parts = [_compile(operand) for operand in node.operands]
         return lambda text: any(part(text) for part in parts)
     left, right, distance = node.left, node.right, node.distance
-    left_span, right_span = _span(left), _span(right)
 
     def near(text: TextIndex) -> bool:
-        rights = _positions(right, text)
+        rights = _occurrences(right, text)
         if not rights:
             return False
-        for a in _positions(left, text):
-            for b in rights:
+        for a, left_span in _occurrences(left, text):
+            for b, right_span in rights:
                 # Words between the end of one and the start of the other.
                 gap = b - (a + left_span) if b >= a else a - (b + right_span)
                 if 0 <= gap + 1 <= distance:
@@ -343,62 +389,89 @@ def compile_query(query: str) -> Matcher:
     return _compile(parse(query))
 
 
+def validate(query: str) -> None:
+    """Raise QuerySyntaxError if the query is malformed (for save-time validation)."""
+    parse(query)
+
+
+# --- many queries against many texts ------------------------------------------------------------
 def trigger_keys(node: Node) -> frozenset[str] | None:
-    """Token keys at least one of which a text must contain for ``node`` to match, or None when
+    """Index tokens of which at least one must occur in a text for ``node`` to match, or None when
     no such set exists (a top-level NOT, a wildcard). Used to skip queries that cannot match."""
     if isinstance(node, Term):
         if node.prefix:
             return None
-        kinds = {"word": ("", "#", "@"), "#": ("#",), "@": ("@",)}[node.kind]
-        return frozenset(f"{k}{node.word}" for k in kinds)
+        if node.kind == "word":
+            return frozenset((node.word, f"#{node.word}", f"@{node.word}"))
+        return frozenset((f"{node.kind}{node.word}",))
     if isinstance(node, Phrase):
         return trigger_keys(Term(node.words[0]))
     if isinstance(node, Near):
-        return trigger_keys(node.left)
+        return trigger_keys(Or(node.left) if len(node.left) > 1 else node.left[0])
+    if isinstance(node, Not):
+        return None
     if isinstance(node, And):
-        bounded = [keys for keys in map(trigger_keys, node.operands) if keys is not None]
-        return min(bounded, key=len) if bounded else None  # any conjunct's keys are necessary
-    if isinstance(node, Or):
-        union: set[str] = set()
-        for operand in node.operands:
-            keys = trigger_keys(operand)
-            if keys is None:
-                return None
-            union |= keys
-        return frozenset(union)
-    return None
+        # Every operand must match: the rarest-looking (smallest) requirement is enough.
+        known = [tokens for tokens in map(trigger_keys, node.operands) if tokens is not None]
+        return min(known, key=len) if known else None
+    union: set[str] = set()
+    for operand in node.operands:
+        tokens = trigger_keys(operand)
+        if tokens is None:
+            return None
+        union |= tokens
+    return frozenset(union)
 
 
-class QueryIndex:
-    """Many compiled queries matched against one text at a time, evaluating only the queries whose
-    trigger terms occur in the text (plus the few that cannot be bounded)."""
+K = TypeVar("K", bound=Hashable)
 
-    def __init__(self, queries: dict[int, str]) -> None:
-        self.matchers: dict[int, Matcher] = {}
-        self.by_key: dict[str, list[int]] = {}
-        self.always: list[int] = []
-        for query_id, query in queries.items():
-            tree = parse(query)
-            self.matchers[query_id] = _compile(tree)
-            keys = trigger_keys(tree)
-            if keys is None:
-                self.always.append(query_id)
+
+class QueryIndex(Generic[K]):
+    """Many compiled queries (e.g. every brand's, competitor's and campaign's of an organization),
+    matched together: each text is tokenised once, and only the queries whose required tokens occur
+    in it are evaluated.
+
+    ``QueryIndex({brand_id: query, ...})`` raises QuerySyntaxError for the first malformed query
+    (its ``key`` attribute says which)."""
+
+    def __init__(self, queries: Mapping[K, str]) -> None:
+        self.matchers: dict[K, Matcher] = {}
+        self._by_token: dict[str, list[K]] = {}
+        self._always: list[K] = []
+        for key, query in queries.items():
+            try:
+                node = parse(query)
+            except QuerySyntaxError as error:
+                error.key = key  # type: ignore[attr-defined]
+                raise
+            self.matchers[key] = _compile(node)
+            tokens = trigger_keys(node)
+            if tokens is None:
+                self._always.append(key)
             else:
-                for key in keys:
-                    self.by_key.setdefault(key, []).append(query_id)
+                for token in tokens:
+                    self._by_token.setdefault(token, []).append(key)
+        self._order = {key: position for position, key in enumerate(self.matchers)}
 
     def __len__(self) -> int:
         return len(self.matchers)
 
-    def match(self, text: TextIndex) -> list[int]:
-        candidates = set(self.always)
-        for key in text.positions:
-            found = self.by_key.get(key)
-            if found:
-                candidates.update(found)
-        return sorted(query_id for query_id in candidates if self.matchers[query_id](text))
+    def match(self, text: TextIndex | str) -> list[K]:
+        """Keys of the queries that match a text (tokenise it once with ``TextIndex`` to share it
+        with other indexes), in the order the queries were given."""
+        if isinstance(text, str):
+            text = TextIndex(text)
+        candidates: set[K] = set(self._always)
+        by_token = self._by_token
+        for token in text.positions:
+            keys = by_token.get(token)
+            if keys is not None:
+                candidates.update(keys)
+        if not candidates:
+            return []
+        matched = [key for key in candidates if self.matchers[key](text)]
+        matched.sort(key=self._order.__getitem__)
+        return matched
 
-
-def validate(query: str) -> None:
-    """Raise QuerySyntaxError if the query is malformed (for save-time validation)."""
-    parse(query)
+    def match_many(self, texts: Sequence[str]) -> list[list[K]]:
+        return [self.match(TextIndex(text)) for text in texts]

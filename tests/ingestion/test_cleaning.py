@@ -146,7 +146,7 @@ def test_queries(query: str, text: str, matches: bool) -> None:
         ('"open phrase', "Unclosed quotation"),
         ("a NEAR b", "NEAR needs a distance"),
         ("a NEAR/99 b", "between 1 and 50"),
-        ("(a OR b) NEAR/2 c", "NEAR joins two words"),
+        ("(a AND b) NEAR/2 c", "NEAR joins words, phrases or OR-groups"),
         ("ab*", "at least 3 letters"),
         ("a)", "Unmatched closing"),
         ("(" * 40 + "a" + ")" * 40, "nest deeper"),
