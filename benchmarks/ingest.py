@@ -32,6 +32,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from ingestion.loader import MENTION_COLUMNS  # noqa: E402
 from ingestion.service import ingest_items, reset_caches  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.mentions.models import Mention, Source  # noqa: E402
@@ -100,34 +101,6 @@ def build_items(texts: list[str], count: int, seed: int) -> list[dict[str, Any]]
     return items
 
 
-COPY_COLUMNS = [
-    "organization_id",
-    "source_id",
-    "external_id",
-    "kind",
-    "text",
-    "clean_text",
-    "model_text",
-    "language",
-    "language_confidence",
-    "author_id",
-    "author_handle",
-    "author_name",
-    "published_at",
-    "url",
-    "engagement",
-    "engagement_total",
-    "rating",
-    "extra",
-    "bot_score",
-    "content_hash",
-    "duplicate_count",
-    "sentiment",
-    "created_at",
-    "updated_at",
-]
-
-
 def copy_rows(rows: list[tuple[Any, ...]]) -> float:
     """COPY the rows into the mentions table; seconds taken."""
     buffer = io.StringIO()
@@ -139,7 +112,7 @@ def copy_rows(rows: list[tuple[Any, ...]]) -> float:
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg2's own cursor: Django's wrapper has no copy_expert
         raw.copy_expert(
-            f"COPY mentions_mention ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+            f"COPY mentions_mention ({', '.join(MENTION_COLUMNS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
             io.StringIO(data),
         )
     connection.commit()
@@ -218,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         items = build_items(texts, args.docs, seed=run)
         ours.append(timed_parallel_ingest(source.pk, items, args.batch, args.processes))
 
-        stored = list(Mention.objects.filter(source=source).values_list(*COPY_COLUMNS[:-2]))
+        stored = list(Mention.objects.filter(source=source).values_list(*MENTION_COLUMNS[:-2]))
         stamp = datetime.now(UTC)
         copy_source = Source.objects.create(organization=org, name="bench copy", kind="social")
         rows = [(row[0], copy_source.pk, *row[2:], stamp, stamp) for row in stored]

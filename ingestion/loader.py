@@ -129,7 +129,7 @@ def store_batch(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-_MENTION_COLUMNS = (
+MENTION_COLUMNS = (
     "organization_id",
     "source_id",
     "external_id",
@@ -199,7 +199,7 @@ def _insert_mentions(org_id: int, source: Source, items: list[PreparedMention]) 
             for item in items
         ]
         sql = (
-            f"INSERT INTO {Mention._meta.db_table} ({', '.join(_MENTION_COLUMNS)}) VALUES %s "
+            f"INSERT INTO {Mention._meta.db_table} ({', '.join(MENTION_COLUMNS)}) VALUES %s "
             "ON CONFLICT (organization_id, source_id, external_id) DO NOTHING RETURNING external_id, id"
         )
         with connection.cursor() as cursor:
