@@ -1,9 +1,8 @@
-"""The cleaning pipeline over a batch: raw items in, items ready to store (or rejected) out. Pure.
+"""Raw items in, items ready to store (or rejected) out. Pure.
 
-Order: display text (Unicode repair, markup, invisible characters, whitespace) → size checks →
-PII redaction (support transcripts also lose names, in every turn) → model text (URL and handle
-placeholders) → language → duplicates (exact hash, near-duplicate MinHash) → spam/bot score →
-brand and campaign matching. One bad item is rejected with its reason; the batch goes on.
+The cleaning itself is ``ingestion.cleaning.clean_batch``; this adds what storage needs: the
+source's size limit, brand and campaign matches, redacted support turns, the mention's fields.
+One bad item is rejected with its reason; the batch goes on.
 """
 
 from __future__ import annotations
@@ -13,16 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ingestion.cleaning.dedup import DedupIndex, canonical_words, content_hash
-from ingestion.cleaning.language import detect_languages
-from ingestion.cleaning.normalise import model_text
+from ingestion.cleaning.dedup import DedupIndex
 from ingestion.cleaning.pii import redact
-from ingestion.cleaning.spam import score_batch
+from ingestion.cleaning.pipeline import RawMention, clean_batch
 from ingestion.cleaning.text import clean_display_text
 from ingestion.connectors.base import RawItem
 from ingestion.query import QueryIndex, TextIndex
-
-MIN_TEXT_CHARS = 1
 
 
 @dataclass
@@ -84,6 +79,10 @@ def _support_turns(extra: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return {**extra, "turns": cleaned}, total
 
 
+# Connector kinds → the cleaning pipeline's kinds.
+_CLEAN_KIND = {"social": "post", "review": "review", "support": "support"}
+
+
 def prepare_batch(
     items: Sequence[RawItem | Rejected],
     *,
@@ -91,39 +90,36 @@ def prepare_batch(
     dedup: DedupIndex | None,
     max_text_chars: int,
 ) -> list[PreparedMention | Rejected]:
+    """``clean_batch`` over the batch, then what storage needs on top: brand and campaign matches
+    (campaigns within their dates), redacted support turns, the mention's fields."""
     out: list[PreparedMention | Rejected | None] = [None] * len(items)
-    kept: list[tuple[int, RawItem, str, str, int]] = []  # index, item, display, redacted, redactions
+    kept: list[tuple[int, RawItem]] = []
     for index, item in enumerate(items):
         if isinstance(item, Rejected):
             out[index] = item
-            continue
-        if len(item.text) > max_text_chars:
+        elif len(item.text) > max_text_chars:
             out[index] = Rejected(f"text is longer than {max_text_chars} characters", item.raw)
-            continue
-        display = clean_display_text(item.text)
-        if len(display) < MIN_TEXT_CHARS:
-            out[index] = Rejected("text is empty after cleaning", item.raw)
-            continue
-        names = item.kind == "support"
-        redaction = redact(display, names=names)
-        kept.append((index, item, display, redaction.text, redaction.count))
-
-    model_texts = [model_text(redacted) for _, _, _, redacted, _ in kept]
-    languages = detect_languages(model_texts, [item.language for _, item, _, _, _ in kept])
-    hashes = [content_hash(text) for text in model_texts]
-    verdicts = score_batch(
-        [display for _, _, display, _, _ in kept],
-        [item.author.id or item.author.handle for _, item, _, _, _ in kept],
-        [item.published_at for _, item, _, _, _ in kept],
-        hashes,
+        else:
+            kept.append((index, item))
+    results = clean_batch(
+        [
+            RawMention(
+                external_id=item.external_id,
+                text=item.text,
+                kind=_CLEAN_KIND[str(item.kind)],
+                author=item.author.id or item.author.handle,
+                published_at=item.published_at,
+                language_hint=item.language,
+            )
+            for _, item in kept
+        ],
+        dedup_index=dedup,
     )
-    for position, (index, item, display, redacted, redactions) in enumerate(kept):
-        key = hashes[position]
-        canonical = (
-            dedup.canonical_for(key, canonical_words(model_texts[position])) if dedup is not None else ""
-        )
-        text_index = TextIndex(display)
-        brand_ids = matchers.brands.match(text_index)
+    for (index, item), result in zip(kept, results, strict=True):
+        if result.rejected_reason:
+            out[index] = Rejected(result.rejected_reason, item.raw)
+            continue
+        text_index = TextIndex(result.clean_text)
         campaign_ids = []
         for campaign_id in matchers.campaigns.match(text_index):
             starts_at, ends_at = matchers.campaign_dates[campaign_id]
@@ -132,23 +128,21 @@ def prepare_batch(
         extra, turn_redactions = (
             _support_turns(dict(item.extra)) if item.kind == "support" else (dict(item.extra), 0)
         )
-        verdict = verdicts[position]
-        if verdict.reasons:
-            extra["bot_reasons"] = list(verdict.reasons)
-        if redactions + turn_redactions:
-            extra["redactions"] = redactions + turn_redactions
+        if result.bot_reasons:
+            extra["bot_reasons"] = list(result.bot_reasons)
+        if result.redactions + turn_redactions:
+            extra["redactions"] = result.redactions + turn_redactions
         rating = extra.get("rating")
-        language, confidence = languages[position]
         out[index] = PreparedMention(
             external_id=item.external_id,
             kind=str(item.kind),
             # What analysts see keeps URLs and handles but never the PII.
-            text=redacted,
-            clean_text=redacted,
-            model_text=model_texts[position],
+            text=result.clean_text,
+            clean_text=result.clean_text,
+            model_text=result.model_text,
             published_at=item.published_at,
-            language=language,
-            language_confidence=confidence,
+            language=result.language,
+            language_confidence=result.language_confidence,
             author_id=item.author.id,
             author_handle=item.author.handle,
             author_name="" if item.kind == "support" else item.author.name,
@@ -156,10 +150,10 @@ def prepare_batch(
             engagement=dict(item.engagement),
             rating=rating if isinstance(rating, int) else None,
             extra=extra,
-            bot_score=verdict.score,
-            content_hash=key,
-            duplicate_of_hash=canonical,
-            brand_ids=brand_ids,
+            bot_score=result.bot_score,
+            content_hash=result.content_hash,
+            duplicate_of_hash=result.canonical_key,
+            brand_ids=matchers.brands.match(text_index),
             campaign_ids=campaign_ids,
         )
     return [item for item in out if item is not None]
