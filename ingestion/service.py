@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from prometheus_client import Counter as PromCounter
@@ -137,9 +138,12 @@ def reset_caches() -> None:
 
 
 def _enqueue_enrichment(organization_id: int) -> None:
+    from workers.celery_app import send_or_defer
+    from workers.queues import Queue
     from workers.tasks.enrich import enrich_pending  # the task module, not the model: no torch here
 
-    enrich_pending.delay(organization_id)
+    # The beat re-scan enriches whatever this message would have: a broker outage only delays it.
+    send_or_defer(enrich_pending, [organization_id], queue=Queue.ENRICH, reason="new mentions")
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -222,17 +226,19 @@ def do_pull_source(source_id: int, *, max_pages: int = 20) -> PullResult:
             while result.pages < max_pages:
                 page = connector.fetch_page(cursor)
                 rejected = [Rejected(f"unreadable item: {skip.reason}", skip.raw) for skip in page.skipped]
-                summary = store_raw_items(
-                    source, [*page.items, *rejected], channel="pull", batch_ref=f"pull:{source.pk}"
-                )
+                # The page and the cursor past it commit together: a worker killed in between
+                # leaves neither, and the next pull fetches the same page again.
+                with transaction.atomic():
+                    summary = store_raw_items(
+                        source, [*page.items, *rejected], channel="pull", batch_ref=f"pull:{source.pk}"
+                    )
+                    cursor = page.next_cursor
+                    Source.objects.filter(pk=source.pk).update(cursor=cursor, last_error="")
                 counts = summary.counts()
                 result.pages += 1
                 result.stored += counts["stored"]
                 result.duplicates += counts["duplicate"]
                 result.rejected += counts["rejected"]
-                # The page is committed: only now does the cursor move past it.
-                cursor = page.next_cursor
-                Source.objects.filter(pk=source.pk).update(cursor=cursor, last_error="")
                 if page.exhausted:
                     result.exhausted = True
                     break

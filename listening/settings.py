@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "listening.alerts",
     "listening.analytics",
     "listening.reports",
+    "listening.operations",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "api.middleware.DependencyUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "listening.urls"
@@ -213,6 +215,13 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
 # --- product settings (later sections are added by the capabilities that use them) -------------
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", default=60.0, minimum=1.0)
+# A late-acked message whose worker dies while running it is delivered again; its start number
+# TASK_MAX_DELIVERIES + 1 is dead-lettered instead of run, so a poison message cannot loop forever.
+TASK_MAX_DELIVERIES = env_int("TASK_MAX_DELIVERIES", default=3, minimum=1, maximum=100)
+# Idempotent tasks retry transient database errors (connection lost, failover) this many times,
+# backing off exponentially with jitter up to TASK_RETRY_BACKOFF_MAX seconds between tries.
+TASK_DB_RETRIES = env_int("TASK_DB_RETRIES", default=12, minimum=0, maximum=100)
+TASK_RETRY_BACKOFF_MAX = env_int("TASK_RETRY_BACKOFF_MAX", default=120, minimum=1)
 
 # --- ingestion --------------------------------------------------------------------------------
 INGEST_MAX_ITEMS = env_int("INGEST_MAX_ITEMS", default=1000, minimum=1, maximum=10_000)

@@ -1,19 +1,119 @@
-"""The one Celery app. JSON only; late acks for idempotent tasks; time limits on purpose."""
+"""The one Celery app. JSON only; late acks for idempotent tasks; time limits on purpose.
+
+Delivery semantics, for idempotent tasks (``listening_task(idempotent=True)``):
+
+- late acks + reject on worker lost: a worker killed mid-task gets the message delivered again;
+- every start is counted in the database; start number ``TASK_MAX_DELIVERIES + 1`` of one message
+  is dead-lettered instead of run, so a message that kills its worker cannot loop forever;
+- transient database errors (connection lost, server restarting) retry with exponential backoff
+  and jitter; a task that still fails after its retries leaves a dead letter too.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from celery import Celery
+import structlog
+from celery import Celery, Task
+from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu import Queue as KombuQueue
+from kombu.exceptions import OperationalError as BrokerError
 
 from workers.queues import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "listening.settings")
 
-app = Celery("listening")
+log = structlog.get_logger(__name__)
+
+# Errors that say "try again later", not "this input is wrong": the database went away.
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+class ListeningTask(Task[Any, Any]):
+    """Counts the starts of late-acked messages and dead-letters poison and exhausted ones."""
+
+    def _delivery_key(self) -> str | None:
+        request = self.request
+        if not self.acks_late or request.called_directly or request.is_eager or not request.id:
+            return None  # acked before running (at most once) or run in-process: nothing redelivers
+        return f"{request.id}:{request.retries}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = self._delivery_key()
+        if key is not None:
+            from django.conf import settings
+
+            from listening.operations.services import do_count_delivery, do_finish_delivery
+
+            try:
+                deliveries = do_count_delivery(key, self.name)
+            except TRANSIENT_DB_ERRORS as exc:
+                raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+            if deliveries > int(settings.TASK_MAX_DELIVERIES):
+                self._dead_letter(
+                    "crashed",
+                    f"its worker died during each of {deliveries - 1} deliveries",
+                    args,
+                    kwargs,
+                    deliveries=deliveries - 1,
+                )
+                do_finish_delivery(key)
+                return None
+        return super().__call__(*args, **kwargs)
+
+    def after_return(
+        self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        key = self._delivery_key()
+        if key is not None:
+            from listening.operations.services import do_finish_delivery
+
+            try:
+                do_finish_delivery(key)
+            except DatabaseError as exc:  # a stale count only costs a delivery of headroom later
+                log.warning("task_delivery_not_cleared", task=self.name, key=key, error=str(exc))
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """Called once a task has failed for good (retries spent, or an error it does not retry)."""
+        self._dead_letter("failed", f"{type(exc).__name__}: {exc}", args, kwargs)
+
+    def _dead_letter(
+        self, kind: str, reason: str, args: Sequence[Any], kwargs: dict[str, Any], *, deliveries: int = 0
+    ) -> None:
+        from listening.operations.models import DeadLetter
+        from listening.operations.services import do_dead_letter
+
+        delivery_info = self.request.delivery_info or {}
+        try:
+            do_dead_letter(
+                task_id=self.request.id or "",
+                task_name=self.name,
+                queue=str(delivery_info.get("routing_key") or getattr(self, "queue", "") or ""),
+                args=args,
+                kwargs=kwargs,
+                kind=DeadLetter.Kind(kind),
+                reason=reason,
+                deliveries=deliveries,
+            )
+        except DatabaseError as exc:  # the log line is then the only record; say so loudly
+            log.error(
+                "dead_letter_not_stored", task=self.name, task_id=self.request.id, reason=reason, error=exc
+            )
+
+
+def _backoff(retries: int) -> float:
+    """Seconds before retry number ``retries + 1``: exponential, capped, with full jitter."""
+    import random
+
+    from django.conf import settings
+
+    return random.uniform(1.0, min(float(settings.TASK_RETRY_BACKOFF_MAX), 2.0 ** (retries + 1)))
+
+
+# By name: celery-types would otherwise pin the app to this subclass and refuse it elsewhere.
+app = Celery("listening", task_cls="workers.celery_app:ListeningTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_serializer="json",
@@ -48,7 +148,16 @@ def listening_task(
 
     ``idempotent=True`` turns on ``acks_late`` and ``reject_on_worker_lost``: a worker killed
     mid-task gets the message redelivered, which is only safe when running twice changes nothing.
+    It also retries transient database errors with backoff (running again is safe by definition).
     """
+    if idempotent:
+        from django.conf import settings
+
+        options.setdefault("autoretry_for", TRANSIENT_DB_ERRORS)
+        options.setdefault("retry_backoff", True)
+        options.setdefault("retry_backoff_max", int(settings.TASK_RETRY_BACKOFF_MAX))
+        options.setdefault("retry_jitter", True)
+        options.setdefault("max_retries", int(settings.TASK_DB_RETRIES))
     return app.task(
         name=name,
         queue=queue.value,
@@ -65,3 +174,23 @@ def _install_beat_schedule(sender: Celery, **kwargs: Any) -> None:
     from workers.beat import build_schedule
 
     sender.conf.beat_schedule = build_schedule()
+
+
+def send_or_defer(task: str | Task, args: Sequence[Any], *, queue: Queue, reason: str) -> bool:
+    """Send a task whose work a periodic re-scan also finds; if the broker is down, log and move on.
+
+    For enqueues that are an optimisation of a re-scan (enrich what was just stored, deliver what
+    was just created): the rows are already committed, so a lost message delays the work by one
+    re-scan interval instead of failing the request that stored them. ``task`` is a task object
+    (honours eager mode) or a registered name (for callers that must not import task code).
+    """
+    name = task if isinstance(task, str) else task.name
+    try:
+        if isinstance(task, str):
+            app.send_task(task, args=list(args), queue=queue.value)
+        else:
+            task.apply_async(args=tuple(args), queue=queue.value)
+    except BrokerError as exc:
+        log.warning("enqueue_deferred_to_rescan", task=name, reason=reason, error=str(exc))
+        return False
+    return True

@@ -159,10 +159,12 @@ def _enqueue_on_commit(delivery_ids: list[int]) -> None:
         return
 
     def send() -> None:
-        from workers.celery_app import app  # the domain sends by task name; no import of task code
+        from workers.celery_app import send_or_defer  # by task name; no import of task code
+        from workers.queues import Queue
 
+        # alerts.deliver_due re-scans due deliveries, so a message lost to a broker outage only waits.
         for delivery_id in delivery_ids:
-            app.send_task(DELIVER_TASK, args=[delivery_id], queue="alerts")
+            send_or_defer(DELIVER_TASK, [delivery_id], queue=Queue.ALERTS, reason="new delivery")
 
     transaction.on_commit(send)
 
