@@ -113,7 +113,7 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
     if not isinstance(extra, Mapping):
         raise ItemError("extra must be an object")
     try:
-        if len(json.dumps(extra, default=str)) > MAX_EXTRA_BYTES:
+        if extra and len(json.dumps(extra, default=str)) > MAX_EXTRA_BYTES:
             raise ItemError(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
     except (RecursionError, ValueError) as exc:
         raise ItemError("extra is nested too deeply") from exc
