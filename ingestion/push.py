@@ -32,11 +32,14 @@ class ItemError(ValueError):
 
 
 def _short_str(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
-    if value is None:
+    if type(value) is str:  # the common case first: eight fields per item
+        text = value.strip()
+    elif value is None:
         return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    elif isinstance(value, bool) or not isinstance(value, str | int):
         raise ItemError(f"{name} must be a string")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if len(text) > limit:
         raise ItemError(f"{name} is longer than {limit} characters")
     return text

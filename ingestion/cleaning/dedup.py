@@ -289,12 +289,13 @@ class DedupIndex:
     ) -> list[str]:
         """Like ``check_batch`` for signatures already computed by ``signature_batch``."""
         bands_all = band_keys(signatures).tolist()
+        present = has_signature.tolist()  # Python bools: indexing numpy per row costs more
         out: list[str] = []
         for row, key in enumerate(keys):
             if key in self._entries:
                 out.append(key)
                 continue
-            if not has_signature[row]:
+            if not present[row]:
                 self._remember(key, None, None)
                 out.append("")
                 continue
