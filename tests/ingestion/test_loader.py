@@ -53,7 +53,8 @@ def test_every_field_is_stored_exactly_as_prepared(alice: Tenant) -> None:
     outcomes = store_batch(alice.source, [awkward, plain], channel="push")
     assert [o.status for o in outcomes] == ["stored", "stored"]
 
-    stored = Mention.objects.get(pk=outcomes[0].id)
+    stored = Mention.objects.get(source=alice.source, external_id=AWKWARD)
+    assert outcomes[0].id == stored.pk
     assert (stored.external_id, stored.text, stored.clean_text, stored.model_text) == (
         AWKWARD,
         AWKWARD,
@@ -81,7 +82,8 @@ def test_every_field_is_stored_exactly_as_prepared(alice: Tenant) -> None:
         alice.brand.pk
     ]
 
-    other = Mention.objects.get(pk=outcomes[1].id)
+    other = Mention.objects.get(source=alice.source, external_id="plain")
+    assert outcomes[1].id == other.pk
     assert (other.language_confidence, other.rating, other.engagement, other.extra) == (None, None, {}, {})
 
 
