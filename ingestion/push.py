@@ -32,11 +32,14 @@ class ItemError(ValueError):
 
 
 def _short_str(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
-    if value is None:
+    if type(value) is str:  # the common case first: eight fields per item
+        text = value.strip()
+    elif value is None:
         return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    elif isinstance(value, bool) or not isinstance(value, str | int):
         raise ItemError(f"{name} must be a string")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if len(text) > limit:
         raise ItemError(f"{name} is longer than {limit} characters")
     return text
@@ -113,7 +116,7 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
     if not isinstance(extra, Mapping):
         raise ItemError("extra must be an object")
     try:
-        if len(json.dumps(extra, default=str)) > MAX_EXTRA_BYTES:
+        if extra and len(json.dumps(extra, default=str)) > MAX_EXTRA_BYTES:
             raise ItemError(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
     except (RecursionError, ValueError) as exc:
         raise ItemError("extra is nested too deeply") from exc

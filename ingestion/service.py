@@ -3,9 +3,11 @@ store → enqueue enrichment after commit. One path for every channel."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -137,6 +139,41 @@ def reset_caches() -> None:
         _dedup.clear()
 
 
+# --- the cyclic garbage collector ----------------------------------------------------------------
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_paused_here = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while a batch is parsed, cleaned and stored.
+
+    A batch allocates some twenty container objects per item (raw item, clean result, prepared
+    mention, their dicts and lists) that all live until the batch is stored. Collections during
+    the batch promote them to the oldest generation, and every few batches that triggers a full
+    collection over the whole process heap (Django, Celery and the libraries: ~200,000 objects):
+    on the ingest benchmark that was ~40 µs per item, a sixth of the pipeline. Paused, the
+    batch's objects are freed by reference counting before any collection sees them; cycles made
+    meanwhile are collected as usual once the collector is back. Nested and concurrent batches
+    (threads) share one pause: the collector comes back when the last one ends, and it is never
+    turned on if something else had turned it off."""
+    global _collector_pauses, _collector_paused_here
+    with _collector_lock:
+        _collector_pauses += 1
+        if _collector_pauses == 1 and gc.isenabled():
+            gc.disable()
+            _collector_paused_here = True
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_paused_here:
+                _collector_paused_here = False
+                gc.enable()
+
+
 def _enqueue_enrichment(organization_id: int) -> None:
     from workers.celery_app import send_or_defer
     from workers.queues import Queue
@@ -147,6 +184,7 @@ def _enqueue_enrichment(organization_id: int) -> None:
 
 
 # --- entry points ---------------------------------------------------------------------------------
+@collector_paused()
 def store_raw_items(
     source: Source,
     items: Sequence[RawItem | Rejected],
@@ -175,6 +213,7 @@ def store_raw_items(
     return summary
 
 
+@collector_paused()
 def ingest_items(
     source: Source,
     items: Sequence[Any],

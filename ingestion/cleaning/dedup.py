@@ -217,9 +217,13 @@ class DedupIndex:
         self.capacity = capacity
         self.threshold = threshold
         self._min_equal = int(np.ceil(threshold * NUM_PERM))
-        self._tables: list[dict[int, list[str]]] = [{} for _ in range(BANDS)]
+        # Band key → the key remembered under it, or a list of keys when several share the band.
+        # Most buckets hold one key: kept as a bare string (and band keys as tuples) so that an
+        # index of 50,000 texts is not 600,000 lists for the garbage collector to walk over again
+        # and again (that walk cost more than the MinHash itself).
+        self._tables: list[dict[int, str | list[str]]] = [{} for _ in range(BANDS)]
         # key → (arrival number, signature or None, band keys or None), oldest first.
-        self._entries: OrderedDict[str, tuple[int, np.ndarray | None, list[int] | None]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[int, np.ndarray | None, tuple[int, ...] | None]] = OrderedDict()
         self._arrivals = 0
 
     def __len__(self) -> int:
@@ -232,11 +236,14 @@ class DedupIndex:
         entry = self._entries.get(key)
         return None if entry is None or entry[1] is None else signature_to_bytes(entry[1])
 
-    def _near(self, values: np.ndarray, bands: list[int]) -> str:
+    def _near(self, values: np.ndarray, bands: Sequence[int]) -> str:
         seen: set[str] = set()
         best, best_arrival = "", -1
         for table, band in zip(self._tables, bands, strict=True):
-            for candidate in table.get(band, ()):
+            bucket = table.get(band)
+            if bucket is None:
+                continue
+            for candidate in (bucket,) if isinstance(bucket, str) else bucket:
                 if candidate in seen:
                     continue
                 seen.add(candidate)
@@ -250,33 +257,45 @@ class DedupIndex:
                     best, best_arrival = candidate, arrival
         return best
 
-    def _remember(self, key: str, values: np.ndarray | None, bands: list[int] | None) -> None:
+    def _remember(self, key: str, values: np.ndarray | None, bands: tuple[int, ...] | None) -> None:
         self._entries[key] = (self._arrivals, values, bands)
         self._arrivals += 1
         if bands is not None:
             for table, band in zip(self._tables, bands, strict=True):
-                table.setdefault(band, []).append(key)
+                bucket = table.get(band)
+                if bucket is None:
+                    table[band] = key
+                elif isinstance(bucket, str):
+                    table[band] = [bucket, key]
+                else:
+                    bucket.append(key)
         while len(self._entries) > self.capacity:
             oldest, (_, _, old_bands) = self._entries.popitem(last=False)
             if old_bands is not None:
                 for table, band in zip(self._tables, old_bands, strict=True):
                     bucket = table.get(band)
-                    if bucket is not None:
-                        bucket.remove(oldest)
-                        if not bucket:
+                    if bucket is None:
+                        continue
+                    if isinstance(bucket, str):
+                        if bucket == oldest:
                             del table[band]
+                        continue
+                    bucket.remove(oldest)
+                    if len(bucket) == 1:
+                        table[band] = bucket[0]
 
     def check_signatures(
         self, keys: Sequence[str], signatures: np.ndarray, has_signature: np.ndarray
     ) -> list[str]:
         """Like ``check_batch`` for signatures already computed by ``signature_batch``."""
         bands_all = band_keys(signatures).tolist()
+        present = has_signature.tolist()  # Python bools: indexing numpy per row costs more
         out: list[str] = []
         for row, key in enumerate(keys):
             if key in self._entries:
                 out.append(key)
                 continue
-            if not has_signature[row]:
+            if not present[row]:
                 self._remember(key, None, None)
                 out.append("")
                 continue
@@ -286,7 +305,7 @@ class DedupIndex:
             if canonical:
                 out.append(canonical)
                 continue
-            self._remember(key, values.copy(), bands)
+            self._remember(key, values.copy(), tuple(bands))
             out.append("")
         return out
 
@@ -307,7 +326,7 @@ class DedupIndex:
             self._remember(key, None, None)
             return
         values = signature_from_bytes(signature_bytes)
-        self._remember(key, values, band_keys(values[None, :]).tolist()[0])
+        self._remember(key, values, tuple(band_keys(values[None, :]).tolist()[0]))
 
     def dump(self) -> list[tuple[str, bytes | None]]:
         """(key, signature bytes or None) per remembered text, oldest first: ``add`` them back to

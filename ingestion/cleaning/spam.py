@@ -8,7 +8,7 @@ whole batch, so the caller passes the batch together.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,19 +96,19 @@ def score_batch(
     """Verdicts for a batch; ``content_keys`` groups identical texts (the content hash, or the
     canonical key so near-copies count too). Posts without a time are left out of the posting
     rate."""
-    authors_by_key: dict[str, set[str]] = defaultdict(set)
-    for key, author in zip(content_keys, authors, strict=True):
-        if author:
-            authors_by_key[key].add(author)
-    per_author_hour: Counter[tuple[str, int]] = Counter(
-        (author, _hour(moment)) for author, moment in zip(authors, times, strict=True) if author and moment
-    )
+    # Distinct authors per content key, counted from the distinct (key, author) pairs.
+    authors_per_key = Counter(key for key, author in set(zip(content_keys, authors, strict=True)) if author)
+    slots = [
+        (author, _hour(moment)) if author and moment else None
+        for author, moment in zip(authors, times, strict=True)
+    ]
+    per_author_hour = Counter(slot for slot in slots if slot is not None)
     verdicts = []
-    for text, author, moment, key in zip(texts, authors, times, content_keys, strict=True):
+    for text, slot, key in zip(texts, slots, content_keys, strict=True):
         reasons = item_signals(text)
-        if len(authors_by_key[key]) >= SAME_TEXT_AUTHORS:
+        if authors_per_key[key] >= SAME_TEXT_AUTHORS:
             reasons.append("same_text_many_authors")
-        if author and moment and per_author_hour[(author, _hour(moment))] >= BURST_POSTS_PER_HOUR:
+        if slot is not None and per_author_hour[slot] >= BURST_POSTS_PER_HOUR:
             reasons.append("burst_posting")
         remaining = 1.0
         for reason in reasons:

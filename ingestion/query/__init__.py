@@ -46,27 +46,43 @@ class QuerySyntaxError(ValueError):
 
 # --- the text side ------------------------------------------------------------------------------
 class TextIndex:
-    """Token positions of one text: words, hashtags (``#x``) and handles (``@x``), lower-cased.
+    """Tokens of one text: words, hashtags (``#x``) and handles (``@x``), lower-cased.
 
     A joined token ("apple's", "coca-cola", "apple.com") is also indexed by its parts at the same
     position, so ``apple`` finds "Apple's" and ``cola`` finds "Coca-Cola", as a regex word
-    boundary would, while ``apple`` still does not find "pineapple"."""
+    boundary would, while ``apple`` still does not find "pineapple".
 
-    __slots__ = ("positions", "tokens")
+    ``keys`` (every token and part) is all that most queries need; ``positions`` (key → token
+    positions, for phrases and NEAR) is built on first use: most texts match no query that asks."""
+
+    __slots__ = ("_joined", "_positions", "keys", "tokens")
 
     def __init__(self, text: str) -> None:
         lowered = text.lower().replace("\u2019", "'")
-        self.tokens = _TEXT_TOKEN.findall(lowered)
-        positions: dict[str, list[int]] = {}
-        for index, token in enumerate(self.tokens):
-            positions.setdefault(token, []).append(index)
-        if _JOINER.search(lowered):
+        self.tokens: list[str] = _TEXT_TOKEN.findall(lowered)
+        self.keys: set[str] = set(self.tokens)
+        self._positions: dict[str, list[int]] | None = None
+        # A token holds "-", "'" or "." only between word characters (see _TEXT_TOKEN): those are
+        # exactly the joined ones.
+        joined = [token for token in self.keys if "'" in token or "-" in token or "." in token]
+        self._joined = bool(joined)
+        for token in joined:
+            self.keys.update(part for part in _JOINER.split(token) if part)
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        if self._positions is None:
+            positions: dict[str, list[int]] = {}
             for index, token in enumerate(self.tokens):
-                if ("'" in token or "-" in token or "." in token) and _JOINER.search(token):
-                    for part in _JOINER.split(token):
-                        if part and part != token:
-                            positions.setdefault(part, []).append(index)
-        self.positions = positions
+                positions.setdefault(token, []).append(index)
+            if self._joined:
+                for index, token in enumerate(self.tokens):
+                    if ("'" in token or "-" in token or "." in token) and _JOINER.search(token):
+                        for part in _JOINER.split(token):
+                            if part and part != token:
+                                positions.setdefault(part, []).append(index)
+            self._positions = positions
+        return self._positions
 
     def word_positions(self, word: str, *, prefix: bool, kind: str) -> list[int]:
         """Positions of ``word`` as a plain word (kind "word": also as #word and @word), or as a
@@ -79,7 +95,8 @@ class TextIndex:
         if not prefix:
             found: list[int] = []
             for key in keys:
-                found += self.positions.get(key, [])
+                if key in self.keys:
+                    found += self.positions[key]
             return found
         prefixes = tuple(keys)
         return [pos for token, where in self.positions.items() if token.startswith(prefixes) for pos in where]
@@ -354,8 +371,8 @@ def _compile(node: Node) -> Matcher:
         # Presence only: no position lists needed.
         keys = _term_keys(node)
         if node.prefix:
-            return lambda text: any(token.startswith(keys) for token in text.positions)
-        return lambda text: any(key in text.positions for key in keys)
+            return lambda text: any(token.startswith(keys) for token in text.keys)
+        return lambda text: any(key in text.keys for key in keys)
     if isinstance(node, Phrase):
         return lambda text: bool(_positions(node, text))
     if isinstance(node, Not):
@@ -452,6 +469,7 @@ class QueryIndex(Generic[K]):
                 for token in tokens:
                     self._by_token.setdefault(token, []).append(key)
         self._order = {key: position for position, key in enumerate(self.matchers)}
+        self._triggers = frozenset(self._by_token)
 
     def __len__(self) -> int:
         return len(self.matchers)
@@ -459,16 +477,17 @@ class QueryIndex(Generic[K]):
     def match(self, text: TextIndex | str) -> list[K]:
         """Keys of the queries that match a text (tokenise it once with ``TextIndex`` to share it
         with other indexes), in the order the queries were given."""
+        if not self.matchers:
+            return []
         if isinstance(text, str):
             text = TextIndex(text)
-        candidates: set[K] = set(self._always)
-        by_token = self._by_token
-        for token in text.positions:
-            keys = by_token.get(token)
-            if keys is not None:
-                candidates.update(keys)
-        if not candidates:
+        # A set intersection at C speed walks the smaller side: the text's few dozen tokens.
+        hits = text.keys & self._triggers
+        if not hits and not self._always:
             return []
+        candidates: set[K] = set(self._always)
+        for token in hits:
+            candidates.update(self._by_token[token])
         matched = [key for key in candidates if self.matchers[key](text)]
         matched.sort(key=self._order.__getitem__)
         return matched

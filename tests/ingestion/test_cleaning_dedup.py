@@ -8,6 +8,7 @@ from datasketch import LeanMinHash, MinHash
 
 from ingestion.cleaning.dedup import (
     NUM_PERM,
+    ROWS,
     SEED,
     SIGNATURE_BYTES,
     DedupIndex,
@@ -100,6 +101,22 @@ def test_capacity_evicts_the_oldest():
     assert index.canonical_for(_key(EDITED), canonical_words(EDITED)) == ""
     with pytest.raises(ValueError):
         DedupIndex(capacity=0)
+
+
+def test_eviction_from_a_band_shared_by_two_texts_keeps_the_other():
+    first = np.arange(NUM_PERM, dtype=np.uint32)
+    second = first.copy()
+    second[ROWS:] += 1000  # the same first band, otherwise far apart: not near duplicates
+    third = first + 5000
+    index = DedupIndex(capacity=2)
+    index.add("first", signature_to_bytes(first))
+    index.add("second", signature_to_bytes(second))
+    both = index.check_signatures(["a", "b"], np.stack([first, second]), np.array([True, True]))
+    assert both == ["first", "second"]
+    index.add("third", signature_to_bytes(third))  # evicts "first" from the shared band
+    assert "first" not in index and "second" in index
+    assert index.check_signatures(["b"], second[None, :], np.array([True])) == ["second"]
+    assert index.check_signatures(["a"], first[None, :], np.array([True])) == [""]
 
 
 def test_copy_paste_campaign_on_real_tweets_collapses(tmp_path):
