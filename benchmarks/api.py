@@ -33,6 +33,7 @@ from benchmarks.stack import (
     bench_database_url,
     check_sql_matches_python,
     existing,
+    free_port,
     recreate_database,
     seed,
     sql_build_rollups,
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0: a free one")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the database seeded by a previous run (skip seeding)"
@@ -180,7 +181,7 @@ def main() -> None:
             print(f"EXPLAIN {name}: {path}")
             explain(info["key"], path)
 
-    server = Server(url, args.port, args.workers, args.threads)
+    server = Server(url, args.port or free_port(), args.workers, args.threads)
     try:
         print(
             f"gunicorn {args.workers} workers x {args.threads} threads; "
