@@ -1,6 +1,6 @@
 """Load: dashboard reads, ingestion pushes and analyze calls at a steady rate against the whole stack.
 
-    python -m benchmarks.load [--minutes 3] [--users 20] [--rate 10] [--mentions 200000]
+    python -m benchmarks.load [--minutes 3] [--users 20] [--rate 5] [--mentions 200000]
 
 Needs PostgreSQL and Redis (``DATABASE_URL``, ``REDIS_URL``) and runs everything over loopback:
 
@@ -693,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=10.0, help="requests per second, all users together")
+    parser.add_argument("--rate", type=float, default=5.0, help="requests per second, all users together")
     parser.add_argument("--mentions", type=int, default=200_000, help="seeded history (COPY)")
     parser.add_argument("--database", default="load_bench", help="recreated, then dropped at the end")
     parser.add_argument("--keep-database", action="store_true")
