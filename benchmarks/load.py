@@ -9,10 +9,11 @@ Needs PostgreSQL and Redis (``DATABASE_URL``, ``REDIS_URL``) and runs everything
    their campaign, three push sources, an owner key) plus ``--mentions`` mentions of 20 more brands
    over the last year, with their rollups (``benchmarks.stack``); the history counts as enriched.
 2. Starts gunicorn (``--gunicorn-workers`` x ``--threads``, gthread) on a free port, a Celery worker on
-   ``enrich`` (the language model: pushed mentions and analyze calls) and one on
-   ``ingest,maintenance,alerts`` (rollup updates after enrichment), then warms each route up.
+   ``enrich`` (the language model: pushed mentions, with their rollups in the same transaction, and
+   analyze calls) and one on ``ingest,maintenance,alerts`` as in production (pushes are stored by the
+   API itself), then warms each route up.
 3. Runs locust headless on ``benchmarks/locustfile.py`` for ``--minutes``: ``--users`` users, ``--rate``
-   requests per second in all (``constant_throughput``), mixed by ``--weights``. The resident memory
+   actions per second in all (``constant_throughput``), mixed by ``--weights``. The resident memory
    of every process (gunicorn master and workers, each Celery process, locust, this database's
    PostgreSQL backends, redis-server) is sampled every second. A progress line every ``--progress`` s.
 4. After the load: waits (``--drain-timeout``) until every mention the API confirmed as stored is in
@@ -468,7 +469,7 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
     ]
     total_weight = sum(weights.values())
     print(
-        f"load: {args.users} users, {args.rate:g} req/s in all for {seconds} s; mix "
+        f"load: {args.users} users, {args.rate:g} actions/s in all for {seconds} s; mix "
         + ", ".join(f"{k} {v / total_weight:.0%}" for k, v in weights.items())
         + f"; pushes of ~{args.batch} items ({args.duplicates:.0%} re-sent ids, "
         f"{args.retries:.0%} retried with the same Idempotency-Key)",
@@ -520,7 +521,7 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
 
     # --- report -------------------------------------------------------------------------------------
     by_name, by_group, total = latency_table(results["samples"])
-    achieved = total.count / seconds
+    achieved = ledger["actions"] / seconds
     print()
     print(
         f"{'request':<40} {'count':>7} {'req/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
@@ -578,8 +579,8 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
     criteria: list[tuple[str, str, str, bool]] = [
         (
             f"steady mixed load, {seconds} s, {args.users} users",
-            f"achieved ≥ 95 % of {args.rate:g} req/s",
-            f"{achieved:.2f} req/s ({achieved / args.rate:.0%})",
+            f"≥ 95 % of {args.rate:g} actions/s sustained",
+            f"{achieved:.2f} actions/s ({achieved / args.rate:.0%}), {total.count / seconds:.2f} req/s",
             achieved >= 0.95 * args.rate,
         ),
         (
@@ -590,7 +591,7 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
         ),
         (
             f"dashboard reads ({reads.count / seconds:.1f} req/s)",
-            f"p95 ≤ {args.p95_reads:g} ms at {args.rate:g} req/s in all",
+            f"p95 ≤ {args.p95_reads:g} ms at {args.rate:g} actions/s in all",
             f"p95 {reads.percentile(95):.0f} ms (p50 {reads.percentile(50):.0f}, "
             f"p99 {reads.percentile(99):.0f})",
             reads.count > 0 and reads.percentile(95) <= args.p95_reads,
@@ -658,6 +659,7 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
         "seconds": seconds,
         "rate": args.rate,
         "achieved_rate": achieved,
+        "requests_per_second": total.count / seconds,
         "requests": total.count,
         "errors": total.errors,
         "error_messages": dict(errors),
@@ -693,7 +695,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=5.0, help="requests per second, all users together")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=5.0,
+        help="actions per second, all users together (a mention page may follow its cursor and a push "
+        "may be retried: about 10 %% more requests)",
+    )
     parser.add_argument("--mentions", type=int, default=200_000, help="seeded history (COPY)")
     parser.add_argument("--database", default="load_bench", help="recreated, then dropped at the end")
     parser.add_argument("--keep-database", action="store_true")

@@ -55,6 +55,7 @@ LEDGER: dict[str, Any] = {
     "uncertain": [],  # ids of pushes that failed: stored or not, nobody knows
     "duplicates_sent": 0,  # re-sent ids in pushes that were answered
     "duplicates_answered": 0,
+    "actions": 0,  # tasks run; a mention page may follow its cursor, a push may be retried
     "items_sent": 0,
     "replays": 0,
     "replays_identical": 0,
@@ -107,12 +108,14 @@ class ListeningUser(FastHttpUser):
 
     @task(CONFIG["weights"]["metrics"])
     def metrics(self) -> None:
+        LEDGER["actions"] += 1
         campaign = self.rng.choice(CONFIG["campaigns"])
         interval = "day" if self.rng.random() < 0.7 else "hour"
         self._get(f"/api/v1/campaigns/{campaign}/metrics/?interval={interval}", f"read: metrics ({interval})")
 
     @task(CONFIG["weights"]["comparisons"])
     def comparisons(self) -> None:
+        LEDGER["actions"] += 1
         now = datetime.now(UTC)
         if self.rng.random() < 0.5:
             brands, since, name = (
@@ -130,6 +133,7 @@ class ListeningUser(FastHttpUser):
 
     @task(CONFIG["weights"]["mentions"])
     def mentions(self) -> None:
+        LEDGER["actions"] += 1
         brand = self.rng.choice(CONFIG["brands"] + CONFIG["live_brands"])
         path, name = self.rng.choice(
             [
@@ -148,11 +152,13 @@ class ListeningUser(FastHttpUser):
 
     @task(CONFIG["weights"]["brands"])
     def brands(self) -> None:
+        LEDGER["actions"] += 1
         self._get("/api/v1/brands/", "read: brands")
 
     # --- ingestion -------------------------------------------------------------------------------
     @task(CONFIG["weights"]["ingest"])
     def ingest(self) -> None:
+        LEDGER["actions"] += 1
         rng = self.rng
         channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
         size = rng.randint(max(1, CONFIG["batch"] // 2), CONFIG["batch"] * 3 // 2)
@@ -230,6 +236,7 @@ class ListeningUser(FastHttpUser):
     # --- ad-hoc scoring --------------------------------------------------------------------------
     @task(CONFIG["weights"]["analyze"])
     def analyze(self) -> None:
+        LEDGER["actions"] += 1
         texts = self.rng.sample(TEXTS, self.rng.randint(1, 10))
         with self.client.post(
             "/api/v1/analyze",
