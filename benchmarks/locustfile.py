@@ -82,6 +82,14 @@ def _write(**_: Any) -> None:
     Path(CONFIG["results"]).write_text(json.dumps({"samples": SAMPLES, "ledger": LEDGER}), encoding="utf-8")
 
 
+def _http_error(response: Any) -> str:
+    """``HTTP <status>: <body>`` on one line; an HTML error page by its title."""
+    body = " ".join((response.text or "").split())
+    if "<title>" in body:
+        body = body.split("<title>", 1)[1].split("</title>", 1)[0]
+    return f"HTTP {response.status_code}: {body[:200]}"
+
+
 def _next_item(channel: str, rng: random.Random) -> dict[str, Any]:
     """A corpus item of ``channel`` under a fresh external id, published in the last three hours."""
     pool = POOL[channel]
@@ -102,7 +110,7 @@ class ListeningUser(FastHttpUser):
     def _get(self, path: str, name: str) -> Any:
         with self.client.get(path, headers=HEADERS, name=name, catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
+                response.failure(_http_error(response))
                 return None
             return response.json()
 
@@ -191,7 +199,7 @@ class ListeningUser(FastHttpUser):
                 catch_response=True,
             ) as response:
                 if response.status_code != 200:
-                    response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
+                    response.failure(_http_error(response))
                 elif response.json() != answer:
                     response.failure("a retry with the same Idempotency-Key got a different answer")
                 else:
@@ -209,7 +217,7 @@ class ListeningUser(FastHttpUser):
             "/api/v1/ingest", json=body, headers=headers, name=name, catch_response=True
         ) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
+                response.failure(_http_error(response))
                 return None
             answer: dict[str, Any] = response.json()
             # Counted only for answered pushes: a failed push says nothing about its re-sent ids.
@@ -246,6 +254,6 @@ class ListeningUser(FastHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
+                response.failure(_http_error(response))
             elif len(response.json().get("results", [])) != len(texts):
                 response.failure("analyze answered a different number of results")
