@@ -100,16 +100,17 @@ class MemorySampler(threading.Thread):
 
     def sample(self) -> None:
         now = time.monotonic()
+        readings: list[tuple[str, int]] = []
         with self.lock:
             roots = dict(self.roots)
         for key, (pid, main, child) in roots.items():
             try:
                 root = psutil.Process(pid)
-                self.samples[main].append((now, root.memory_info().rss))
+                readings.append((main, root.memory_info().rss))
                 for process in sorted(root.children(recursive=True), key=lambda p: p.pid):
                     labels = self.children[key]
                     label = labels.setdefault(process.pid, f"{child} {len(labels) + 1}")
-                    self.samples[label].append((now, process.memory_info().rss))
+                    readings.append((label, process.memory_info().rss))
             except psutil.Error:
                 continue  # exited between listing and reading
         backends, count, redis = 0, 0, 0
@@ -124,17 +125,22 @@ class MemorySampler(threading.Thread):
             except psutil.Error:
                 continue
         if count:
-            self.samples[f"postgres backends of {self.database} (sum)"].append((now, backends))
-            self.backends.append((now, count))
+            readings.append((f"postgres backends of {self.database} (sum)", backends))
         if redis:
-            self.samples["redis-server (shared)"].append((now, redis))
+            readings.append(("redis-server (shared)", redis))
+        with self.lock:
+            for label, rss in readings:
+                self.samples[label].append((now, rss))
+            if count:
+                self.backends.append((now, count))
 
     def latest_app_rss(self) -> int:
-        return sum(
-            series[-1][1]
-            for label, series in self.samples.items()
-            if label.startswith(("gunicorn", "celery")) and series
-        )
+        with self.lock:
+            return sum(
+                series[-1][1]
+                for label, series in self.samples.items()
+                if label.startswith(("gunicorn", "celery")) and series
+            )
 
 
 @dataclass

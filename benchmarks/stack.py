@@ -439,6 +439,13 @@ class Server:
             stderr=subprocess.STDOUT if log is not None else None,
             start_new_session=True,
         )
+        try:
+            self._wait_until_up(port)
+        except BaseException:  # a Ctrl-C while waiting too: nobody else holds the process yet
+            self.stop()
+            raise
+
+    def _wait_until_up(self, port: int) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -448,7 +455,6 @@ class Server:
                     return
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.3)
-        self.stop()
         raise RuntimeError("gunicorn did not come up within 60 s")
 
     def stop(self) -> None:
@@ -502,14 +508,18 @@ class CeleryWorker:
             stderr=subprocess.STDOUT if log is not None else None,
             start_new_session=True,
         )
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker {name} exited with {self.process.returncode}")
-            if app.control.ping(destination=[self.hostname], timeout=1.0):
-                return
-        self.stop()
-        raise RuntimeError(f"celery worker {name} did not answer a ping within {ready_timeout:.0f} s")
+        try:
+            deadline = time.monotonic() + ready_timeout
+            while not app.control.ping(destination=[self.hostname], timeout=1.0):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"celery worker {name} exited with {self.process.returncode}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"celery worker {name} did not answer a ping within {ready_timeout:.0f} s"
+                    )
+        except BaseException:  # a Ctrl-C while waiting too: nobody else holds the process yet
+            self.stop()
+            raise
 
     def stop(self) -> None:
         # SIGTERM is Celery's warm shutdown: running tasks finish, nothing new is taken.
