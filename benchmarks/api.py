@@ -17,377 +17,27 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 import requests
 
-BRANDS = 20
-ROOT = Path(__file__).resolve().parents[1]
-NULL = "\\N"  # COPY's null marker, so empty strings stay empty strings
-SYLLABLES = [
-    "ka",
-    "lo",
-    "mi",
-    "ven",
-    "tor",
-    "sa",
-    "rel",
-    "qui",
-    "bon",
-    "dra",
-    "fel",
-    "nu",
-    "pax",
-    "zor",
-    "el",
-]
-
-
-def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/bench"
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("benchmarks.api needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = (parts.path.lstrip("/") or "bench") + "_bench"
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        name = parts.path.lstrip("/")
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
-def vocabulary(size: int, rng: random.Random) -> list[str]:
-    from listening.analytics.terms import STOP_WORDS
-
-    words: set[str] = set()
-    while len(words) < size:
-        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
-        if len(word) >= 4 and word not in STOP_WORDS:
-            words.add(word)
-    return sorted(words)
-
-
-def seed(n: int, now: datetime) -> dict[str, Any]:
-    """Seed one organization; returns its API key, brand ids and campaign ids/windows."""
-    from django.db import connection
-
-    from listening.brands.models import Brand, Campaign
-    from listening.mentions.models import Source, SourceKind
-    from listening.tenancy.services import do_create_organization
-
-    org, key = do_create_organization("Bench", owner_username="bench")
-    source = Source.objects.create(organization=org, name="firehose", kind=SourceKind.SOCIAL)
-    brands = [
-        Brand.objects.create(organization=org, name=f"brand{i:02d}", query=f"brand{i:02d}")
-        for i in range(BRANDS)
-    ]
-    for i, brand in enumerate(brands):
-        brand.competitors.set([brands[(i + 1) % BRANDS], brands[(i + 2) % BRANDS]])
-    campaigns = []
-    for i, brand in enumerate(brands):
-        starts = now - timedelta(days=30 + 7 * (i % 5))
-        campaigns.append(
-            Campaign.objects.create(
-                organization=org,
-                brand=brand,
-                name=f"campaign{i:02d}",
-                query=f"#campaign{i:02d}",
-                starts_at=starts,
-                ends_at=starts + timedelta(days=30),
-                baseline_starts_at=starts - timedelta(days=30),
-                baseline_ends_at=starts,
-            )
-        )
-    windows = [(c.starts_at, c.starts_at + timedelta(days=30)) for c in campaigns]
-    rng = np.random.default_rng(42)
-    words = np.array(vocabulary(400, random.Random(42)))
-    word_p = 1 / np.arange(1, len(words) + 1) ** 1.1
-    word_p /= word_p.sum()
-    brand_p = 1 / np.arange(1, BRANDS + 1) ** 0.8
-    brand_p /= brand_p.sum()
-    authors = max(1_000, n // 4)
-    author_p = 1 / np.arange(1, authors + 1) ** 0.9
-    author_p /= author_p.sum()
-    kinds = np.array([SourceKind.SOCIAL.value, SourceKind.REVIEW.value, SourceKind.SUPPORT.value])
-    sentiments = np.array(["positive", "neutral", "negative", ""])
-    languages = np.array(["en", "es", "fr", "de"])
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('mentions_mention', 'id'))")
-        first_id = cursor.fetchone()[0]
-    seconds = rng.integers(0, 365 * 86_400, size=n)
-    brand_of = rng.choice(BRANDS, size=n, p=brand_p)
-    second_brand = np.where(rng.random(n) < 0.1, rng.choice(BRANDS, size=n, p=brand_p), -1)
-    author_of = rng.choice(authors, size=n, p=author_p)
-    kind_of = rng.choice(len(kinds), size=n, p=[0.8, 0.15, 0.05])
-    sentiment_of = rng.choice(len(sentiments), size=n, p=[0.35, 0.4, 0.2, 0.05])
-    language_of = rng.choice(len(languages), size=n, p=[0.7, 0.1, 0.1, 0.1])
-    engagement = rng.zipf(2.0, size=n).clip(max=100_000) - 1
-    word_idx = rng.choice(len(words), size=(n, 6), p=word_p)
-    campaign_pick = rng.random(n)
-    created = now.isoformat()
-    mention_cols = (
-        "id, organization_id, source_id, external_id, kind, text, clean_text, model_text, language, "
-        "author_id, author_handle, author_name, published_at, url, engagement, engagement_total, extra, "
-        "bot_score, content_hash, duplicate_count, sentiment, enriched_at, created_at, updated_at"
-    )
-    started = time.perf_counter()
-    chunk = 100_000
-    for offset in range(0, n, chunk):
-        mentions, links, campaign_links = io.StringIO(), io.StringIO(), io.StringIO()
-        mw, lw, cw = csv.writer(mentions), csv.writer(links), csv.writer(campaign_links)
-        for i in range(offset, min(n, offset + chunk)):
-            mid = first_id + i
-            published = now - timedelta(seconds=int(seconds[i]))
-            b = int(brand_of[i])
-            campaign = campaigns[b]
-            starts, ends = windows[b]
-            in_campaign = starts <= published < ends and campaign_pick[i] < 0.3
-            tokens = [brands[b].name, *words[word_idx[i]].tolist()]
-            if in_campaign:
-                tokens.append(f"#campaign{b:02d}")
-            if second_brand[i] >= 0 and second_brand[i] != b:
-                tokens.append(brands[int(second_brand[i])].name)
-            text = " ".join(tokens)
-            sentiment = sentiments[sentiment_of[i]]
-            mw.writerow(
-                (
-                    mid,
-                    org.pk,
-                    source.pk,
-                    f"x{mid}",
-                    kinds[kind_of[i]],
-                    text,
-                    text,
-                    text,
-                    languages[language_of[i]],
-                    f"a{author_of[i]}",
-                    "",
-                    "",
-                    published.isoformat(),
-                    "",
-                    "{}",
-                    int(engagement[i]),
-                    "{}",
-                    0.0,
-                    "",
-                    1,
-                    sentiment,
-                    created if sentiment else NULL,
-                    created,
-                    created,
-                )
-            )
-            lw.writerow((org.pk, b_id := brands[b].pk, mid, published.isoformat()))
-            if second_brand[i] >= 0 and brands[int(second_brand[i])].pk != b_id:
-                lw.writerow((org.pk, brands[int(second_brand[i])].pk, mid, published.isoformat()))
-            if in_campaign:
-                cw.writerow((org.pk, campaign.pk, mid, published.isoformat()))
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            for table, cols, buffer in (
-                ("mentions_mention", mention_cols, mentions),
-                ("mentions_brandmention", "organization_id, brand_id, mention_id, published_at", links),
-                (
-                    "mentions_campaignmention",
-                    "organization_id, campaign_id, mention_id, published_at",
-                    campaign_links,
-                ),
-            ):
-                buffer.seek(0)
-                raw.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence('mentions_mention', 'id'), %s)", [first_id + n])
-    seeded = time.perf_counter() - started
-    return {
-        "now": now,
-        "key": key.plaintext,
-        "org": org.pk,
-        "brands": [b.pk for b in brands],
-        "campaigns": [(c.pk, c.starts_at, c.ends_at) for c in campaigns],
-        "seed_seconds": seeded,
-    }
-
-
-def existing(now: datetime) -> dict[str, Any]:
-    """The organization seeded by an earlier run, with a fresh API key."""
-    from listening.brands.models import Brand, Campaign
-    from listening.mentions.models import Mention
-    from listening.tenancy.models import Membership, Organization
-    from listening.tenancy.services import do_issue_api_key
-
-    org = Organization.objects.get(name="Bench")
-    membership = Membership.objects.filter(organization=org).first()
-    assert membership is not None
-    latest = (
-        Mention.objects.filter(organization=org)
-        .order_by("-published_at")
-        .values_list("published_at", flat=True)
-    )
-    return {
-        "now": (latest.first() or now).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1),
-        "key": do_issue_api_key(membership, name=f"bench-{now:%H%M%S}").plaintext,
-        "org": org.pk,
-        "brands": list(Brand.objects.filter(organization=org).order_by("name").values_list("pk", flat=True)),
-        "campaigns": [
-            (c.pk, c.starts_at, c.ends_at) for c in Campaign.objects.filter(organization=org).order_by("name")
-        ],
-        "mentions": Mention.objects.filter(organization=org).count(),
-    }
-
-
-AUTHOR_KEY_SQL = (
-    "CASE WHEN m.author_id <> '' THEN left(m.author_id, 255) "
-    "WHEN m.author_handle <> '' THEN left('@' || lower(m.author_handle), 255) ELSE 'mention:' || m.id END"
+from benchmarks.stack import (
+    BRANDS,
+    Server,
+    bench_database_url,
+    check_sql_matches_python,
+    existing,
+    free_port,
+    recreate_database,
+    seed,
+    sql_build_rollups,
 )
-
-
-def sql_build_rollups(org_id: int) -> float:
-    """Set-based rollups for benchmark data (texts already space-separated normalised terms)."""
-    from django.db import connection
-
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        for subject, link in (("brand", "mentions_brandmention"), ("campaign", "mentions_campaignmention")):
-            for interval in ("hour", "day"):
-                cursor.execute(
-                    f"""
-                    INSERT INTO analytics_{subject}rollup (organization_id, {subject}_id, interval, bucket,
-                        source_kind, sentiment, language, mention_count, engagement_sum)
-                    SELECT l.organization_id, l.{subject}_id, %s, date_trunc(%s, l.published_at, 'UTC'),
-                        m.kind, m.sentiment, m.language, count(*), sum(m.engagement_total)
-                    FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
-                    WHERE l.organization_id = %s
-                    GROUP BY 1, 2, 4, 5, 6, 7""",
-                    [interval, interval, org_id],
-                )
-            cursor.execute(
-                f"""
-                INSERT INTO analytics_{subject}authorhour (organization_id, {subject}_id, bucket, author_key)
-                SELECT DISTINCT l.organization_id, l.{subject}_id, date_trunc('hour', l.published_at, 'UTC'),
-                    {AUTHOR_KEY_SQL}
-                FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
-                WHERE l.organization_id = %s""",
-                [org_id],
-            )
-            cursor.execute(
-                f"""
-                INSERT INTO analytics_{subject}termday
-                    (organization_id, {subject}_id, bucket, term, mention_count)
-                SELECT l.organization_id, l.{subject}_id, date_trunc('day', l.published_at, 'UTC'),
-                    t.term, count(*)
-                FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id,
-                    LATERAL (SELECT DISTINCT term FROM regexp_split_to_table(m.clean_text, ' ') AS term) t
-                WHERE l.organization_id = %s
-                GROUP BY 1, 2, 3, 4""",
-                [org_id],
-            )
-    # Autovacuum does this in production; here the visibility map must be set before measuring, or
-    # PostgreSQL cannot use index-only scans.
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    return time.perf_counter() - started
-
-
-def check_sql_matches_python(brand_id: int, day: datetime) -> bool:
-    """Recompute one brand-day with ``recompute_subject_days`` and compare with the SQL rows."""
-    from listening.analytics.models import BrandAuthorHour, BrandRollup, BrandTermDay
-    from listening.analytics.services import BRAND_SCOPE, DAY, recompute_subject_days
-
-    def rows() -> tuple[set[Any], ...]:
-        window = {"brand_id": brand_id, "bucket__gte": day, "bucket__lt": day + DAY}
-        return (
-            set(
-                BrandRollup.objects.filter(**window).values_list(
-                    "interval",
-                    "bucket",
-                    "source_kind",
-                    "sentiment",
-                    "language",
-                    "mention_count",
-                    "engagement_sum",
-                )
-            ),
-            set(BrandAuthorHour.objects.filter(**window).values_list("bucket", "author_key")),
-            set(BrandTermDay.objects.filter(**window).values_list("bucket", "term", "mention_count")),
-        )
-
-    before = rows()
-    recompute_subject_days(BRAND_SCOPE, brand_id, [day])
-    return before == rows() and bool(before[0])
-
-
-class Server:
-    def __init__(self, database_url: str, port: int, workers: int, threads: int) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "LISTENING_ENV": "test",
-            "DJANGO_DEBUG": "false",
-            "API_RATE_LIMIT": "1000000/min",
-            "LOG_LEVEL": "warning",
-            "DATABASE_CONN_MAX_AGE": "600",
-            "DATABASE_STATEMENT_TIMEOUT_MS": "30000",
-        }
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "listening.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode} (port {port} in use?)")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=10).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("gunicorn did not come up within 60 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def measure(
@@ -448,7 +98,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0: a free one")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the database seeded by a previous run (skip seeding)"
@@ -531,7 +181,7 @@ def main() -> None:
             print(f"EXPLAIN {name}: {path}")
             explain(info["key"], path)
 
-    server = Server(url, args.port, args.workers, args.threads)
+    server = Server(url, args.port or free_port(), args.workers, args.threads)
     try:
         print(
             f"gunicorn {args.workers} workers x {args.threads} threads; "
