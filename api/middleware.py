@@ -26,8 +26,18 @@ UNAVAILABLE: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
 )
 
 
+# SQLSTATE class 40 (serialization failure, deadlock): the database is up; this transaction lost a
+# race with a concurrent one and running it again succeeds.
+_TRANSACTION_ROLLBACK_CLASS = "40"
+
+
 def unavailable_dependency(exc: BaseException) -> str | None:
     """Which dependency an exception says is down, or None when it is an ordinary error."""
+    cause = getattr(exc, "__cause__", None)
+    if isinstance(exc, OperationalError) and str(getattr(cause, "pgcode", "") or "").startswith(
+        _TRANSACTION_ROLLBACK_CLASS
+    ):
+        return "database: a concurrent write conflicted"
     for types, name in UNAVAILABLE:
         if isinstance(exc, types):
             return name

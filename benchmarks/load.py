@@ -403,6 +403,11 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
     )
     stack.callback(enrich.stop)
     sampler.watch("enrich", enrich.process.pid, "celery enrich main", "celery enrich pool")
+    # POST /analyze has its own queue and worker, as in production: a waiting client never sits
+    # behind batch enrichment.
+    analyze_worker = CeleryWorker("load-analyze", "analyze", url, concurrency=1, log=logs["celery"])
+    stack.callback(analyze_worker.stop)
+    sampler.watch("analyze", analyze_worker.process.pid, "celery analyze main", "celery analyze pool")
     general = CeleryWorker(
         "load-general",
         "ingest,maintenance,alerts",
@@ -423,6 +428,7 @@ def run(args: argparse.Namespace, url: str, out: Path, stack: ExitStack) -> int:
     print(
         f"stack up in {time.perf_counter() - started:.1f} s: gunicorn {args.gunicorn_workers} workers x "
         f"{args.threads} threads at {server.url}; celery enrich (concurrency {args.enrich_concurrency}), "
+        "analyze (1), "
         f"celery ingest,maintenance,alerts (concurrency {args.general_concurrency}); warmed up",
         flush=True,
     )

@@ -8,6 +8,7 @@ class Queue(StrEnum):
 
     INGEST = "ingest"  # connector pulls, pushes, imports: I/O bound
     ENRICH = "enrich"  # the language model reading mentions: GPU hosts
+    ANALYZE = "analyze"  # POST /analyze answers a waiting client: never queued behind batch enrichment
     TRAIN = "train"  # fine-tuning cycles: one GPU host, concurrency 1
     ALERTS = "alerts"  # spike checks and webhook deliveries
     REPORTS = "reports"  # scheduled reports, nightly clustering

@@ -114,8 +114,9 @@ def do_update_rollups(mention_ids: Sequence[int]) -> None:
                 mention_id__in=chunk
             ).values_list(scope.fk, "published_at"):
                 touched[subject_id].add(floor_day(published_at))
-        for subject_id, days in touched.items():
-            recompute_subject_days(scope, subject_id, days)
+        # One order for every worker: two enrichments touching the same brands lock them alike.
+        for subject_id in sorted(touched):
+            recompute_subject_days(scope, subject_id, touched[subject_id])
 
 
 def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetime]) -> None:
@@ -125,7 +126,9 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
         return
     with transaction.atomic():
         organization_id = (
-            scope.owner._default_manager.select_for_update()
+            # NO KEY UPDATE serialises recomputes of one subject without blocking the FOR KEY SHARE
+            # that inserting a mention's link takes on it (plain FOR UPDATE deadlocked with pushes).
+            scope.owner._default_manager.select_for_update(no_key=True)
             .filter(pk=subject_id)
             .values_list("organization_id", flat=True)
             .first()
@@ -271,7 +274,7 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
     now = now or timezone.now()
     start = now - AFFINITY_WINDOW
     with transaction.atomic():
-        Brand.objects.select_for_update().filter(pk=brand_id).first()
+        Brand.objects.select_for_update(no_key=True).filter(pk=brand_id).first()
         last = (
             AffinityRun.objects.filter(brand=brand)
             .order_by("-version")

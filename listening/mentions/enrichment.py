@@ -89,7 +89,9 @@ def do_enrich_pending(
                 pending = pending.filter(organization_id=organization_id)
             claimed = list(
                 pending.order_by("id")
-                .select_for_update(skip_locked=True)
+                # NO KEY: a push linking a new duplicate to one of these (a FOR KEY SHARE check) need
+                # not wait for the whole inference batch.
+                .select_for_update(skip_locked=True, no_key=True)
                 .values_list("id", "organization_id", "model_text", "clean_text")[
                     : min(batch_size, limit - done)
                 ]

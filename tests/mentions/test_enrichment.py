@@ -108,7 +108,7 @@ def test_real_worker_enriches_and_redelivery_is_harmless(alice: Tenant) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_analyze_goes_through_the_worker(alice: Tenant) -> None:
     client = alice.client("viewer")
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=[Queue.ENRICH.value]):
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[Queue.ANALYZE.value]):
         response = client.post("/api/v1/analyze", {"texts": TEXTS}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ import requests
 from django.conf import settings
 
 REPO = Path(__file__).resolve().parents[2]
+CELERY = [sys.executable, "-m", "celery", "-A", "workers"]
 T = TypeVar("T")
 
 
@@ -37,10 +38,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float, what: str, interval: float = 0.25) -> T:
+def wait_until(predicate: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
     """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
-    last: T = predicate()
+    last = predicate()
     while not last:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
@@ -66,7 +67,7 @@ class Process:
         log = self.log_path.open("ab")
         log.write(f"\n===== start {self.starts}: {' '.join(self.argv)}\n".encode())
         log.flush()
-        self.popen = subprocess.Popen(  # noqa: S603  (our own argv)
+        self.popen = subprocess.Popen(
             self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
@@ -209,7 +210,8 @@ def database_url(port: int | None = None) -> str:
     db = settings.DATABASES["default"]
     user = db.get("USER") or "postgres"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{port or db.get('PORT') or 5432}/{db['NAME']}"
+    host = db.get("HOST") or "127.0.0.1"
+    return f"postgres://{user}{password}@{host}:{port or db.get('PORT') or 5432}/{db['NAME']}"
 
 
 @dataclass
@@ -249,7 +251,7 @@ class Stack:
         return process
 
     def worker(self, name: str, queues: str, *, concurrency: int = 1, include: str = "") -> Process:
-        argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", queues, "-n", f"{name}@%h"]
+        argv = [*CELERY, "worker", "-Q", queues, "-n", f"{name}@%h"]
         argv += ["--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO"]
         argv += ["--without-gossip", "--without-mingle"]
         if include:
@@ -260,7 +262,7 @@ class Stack:
         schedule = self.workdir / "celerybeat-schedule"
         return self._add(
             "beat",
-            [sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel", "INFO", "-s", str(schedule)],
+            [*CELERY, "beat", "--loglevel", "INFO", "--schedule", str(schedule)],
         )
 
     def api(self) -> tuple[Process, str]:

@@ -7,11 +7,13 @@ Sizes are the issue's own (10,000 documents); RELIABILITY_DOCS makes them smalle
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -38,11 +40,13 @@ from tests.reliability.stack import (
     wait_for_worker,
     wait_until,
 )
+from workers.tasks.maintenance import HEARTBEAT_KEY
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 DOCS = int(os.environ.get("RELIABILITY_DOCS", "10000"))
 OUTAGE_SECONDS = 8.0
+PG_DOCS = 1000
 PAGE_LATENCY = 0.1  # seconds the fake X API takes per page, as a real API over the internet does
 
 
@@ -60,7 +64,8 @@ def tenant(name: str) -> tuple[Organization, str]:
 
 
 def counts(org: Organization) -> tuple[int, int]:
-    return Mention.objects.filter(organization=org).count(), Enrichment.objects.filter(organization=org).count()
+    mentions = Mention.objects.filter(organization=org).count()
+    return mentions, Enrichment.objects.filter(organization=org).count()
 
 
 def duplicated_external_ids(org: Organization) -> int:
@@ -83,7 +88,9 @@ def mentions_enriched_twice(org: Organization) -> int:
     )
 
 
-def test_kill9_of_ingest_and_enrich_workers_loses_and_duplicates_nothing(stack: Stack, report: list[Row]) -> None:
+def test_kill9_of_ingest_and_enrich_workers_loses_and_duplicates_nothing(
+    stack: Stack, report: list[Row]
+) -> None:
     org, _ = tenant("Killjoy")
     api = SlowX()
     for n in range(977):
@@ -155,9 +162,8 @@ class Pusher:
         give_up = time.monotonic() + deadline
         while True:
             try:
-                response = requests.post(
-                    self.url, json={"source": self.source_id, "items": items}, headers=self.headers, timeout=30
-                )
+                body = {"source": self.source_id, "items": items}
+                response = requests.post(self.url, json=body, headers=self.headers, timeout=30)
             except requests.ConnectionError:
                 self.statuses[0] += 1
             else:
@@ -183,19 +189,20 @@ def test_redis_restart_under_load_loses_nothing_and_needs_no_hand_restart(
     beat = stack.beat()
     _, base = stack.api()
     wait_for_worker(worker)
-    batches = [push_items(batch, prefix="r") for batch in _chunks(distinct_texts(4000, brand="Northwind"), 100)]
+    texts = distinct_texts(2000, brand="Northwind")
+    batches = [push_items(batch, prefix="r") for batch in _chunks(texts, 100)]
     for n, batch in enumerate(batches):
         for item in batch:
             item["external_id"] = f"r{n}-{item['external_id']}"
     pusher = Pusher(base, key, source.pk)
-    for batch in batches[:10]:
+    for batch in batches[:5]:
         pusher.push(batch)
 
     stack.redis.stop()  # everything queued in Redis is lost with it
     restart = threading.Timer(OUTAGE_SECONDS, stack.redis.start)
     restart.start()
     try:
-        for batch in batches[10:]:  # pushes go on while Redis is down, and after it is back
+        for batch in batches[5:]:  # pushes go on while Redis is down, and after it is back
             pusher.push(batch)
     finally:
         restart.join()
@@ -204,14 +211,17 @@ def test_redis_restart_under_load_loses_nothing_and_needs_no_hand_restart(
     total = sum(len(batch) for batch in batches)
     wait_until(lambda: counts(org) >= (total, total), timeout=600, what="every pushed mention enriched")
     heartbeat = wait_until(
-        lambda: _heartbeat_after(stack.redis.url, restarted_at), timeout=60, what="a beat heartbeat after restart"
+        lambda: _heartbeat_after(stack.redis.url, restarted_at),
+        timeout=60,
+        what="a beat heartbeat after the restart",
     )
     mentions, enrichments = counts(org)
     report.append(
         Row(
-            f"Redis stopped for {OUTAGE_SECONDS:.0f} s (all queued messages lost) while {total:,} documents were pushed; "
-            "started again",
-            "all pushed documents stored and enriched; worker and beat resume without a restart; no 5xx but 503",
+            f"Redis stopped for {OUTAGE_SECONDS:.0f} s (all queued messages lost) while {total:,} "
+            "documents were pushed; started again",
+            "all pushed documents stored and enriched; worker and beat resume without a restart; "
+            "no 5xx but 503",
             f"{mentions:,} stored, {enrichments:,} enriched; worker and beat restarts: "
             f"{worker.starts - 1}, {beat.starts - 1}; answers {dict(pusher.statuses)}; heartbeat {heartbeat}",
         )
@@ -222,22 +232,12 @@ def test_redis_restart_under_load_loses_nothing_and_needs_no_hand_restart(
 
 
 def _heartbeat_after(url: str, after: float) -> str | None:
-    from datetime import datetime
-
-    client = redis.Redis.from_url(url)
-    raw = client.get(f":1:{_heartbeat_key()}")
-    if raw is None:
+    """The beat heartbeat (written through Django's cache) if it is newer than ``after``."""
+    raw = redis.Redis.from_url(url).get(f":1:{HEARTBEAT_KEY}")  # the cache's key format: version 1
+    if not isinstance(raw, bytes):
         return None
-    import pickle
-
-    value = pickle.loads(raw)  # noqa: S301  (Django's cache pickles values; this is our own Redis)
+    value = str(pickle.loads(raw))  # noqa: S301  (Django's cache pickles values; our own Redis)
     return value if datetime.fromisoformat(value).timestamp() > after else None
-
-
-def _heartbeat_key() -> str:
-    from workers.tasks.maintenance import HEARTBEAT_KEY
-
-    return HEARTBEAT_KEY
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -265,7 +265,7 @@ def test_postgres_unreachable_tasks_retry_and_api_answers_503(stack: Stack, repo
         _, base = stack.api()
         wait_for_worker(worker)
         pusher = Pusher(base, key, source.pk)
-        texts = distinct_texts(2000, brand="Northwind")
+        texts = distinct_texts(PG_DOCS, brand="Northwind")
         for n, batch in enumerate(_chunks(texts, 200)):
             pusher.push(push_items(batch, prefix=f"o{n}"))
         wait_until(lambda: counts(org)[1] > 0, timeout=300, what="enrichment to start")
@@ -283,7 +283,7 @@ def test_postgres_unreachable_tasks_retry_and_api_answers_503(stack: Stack, repo
         proxy.restore()
         client.close()
 
-        wait_until(lambda: counts(org) >= (2000, 2000), timeout=600, what="every mention enriched after")
+        wait_until(lambda: counts(org) >= (PG_DOCS, PG_DOCS), timeout=600, what="every mention enriched after")
         ready = wait_until(
             lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200, timeout=60, what="ready"
         )
@@ -295,7 +295,7 @@ def test_postgres_unreachable_tasks_retry_and_api_answers_503(stack: Stack, repo
             "tasks retry and finish (all mentions enriched, 0 dead letters); readiness and API answer "
             "503, never 500",
             f"answers during the outage {dict(seen)}; task retries {retries}; "
-            f"{counts(org)[1]:,}/2,000 enriched; dead letters {dead}; ready after: {ready}",
+            f"{counts(org)[1]:,}/{PG_DOCS:,} enriched; dead letters {dead}; ready after: {ready}",
         )
     )
     statuses = {label.rsplit(" ", 1)[1] for label in seen}
@@ -307,10 +307,12 @@ def _outage_probes(base: str, headers: dict[str, str], source_id: int) -> dict[s
     body = {"source": source_id, "items": push_items(["Northwind jacket, day one."], prefix="outage")}
     return {
         "GET /readyz": lambda: requests.get(f"{base}/readyz", timeout=10).status_code,
-        "GET /api/v1/brands/": lambda: requests.get(f"{base}/api/v1/brands/", headers=headers, timeout=10).status_code,
-        "POST /api/v1/ingest": lambda: requests.post(
-            f"{base}/api/v1/ingest", json=body, headers=headers, timeout=10
-        ).status_code,
+        "GET /api/v1/brands/": lambda: (
+            requests.get(f"{base}/api/v1/brands/", headers=headers, timeout=10).status_code
+        ),
+        "POST /api/v1/ingest": lambda: (
+            requests.post(f"{base}/api/v1/ingest", json=body, headers=headers, timeout=10).status_code
+        ),
     }
 
 
@@ -325,7 +327,9 @@ def test_poison_task_is_dead_lettered_and_does_not_block_its_queue(
     pings = [client.send_task("maintenance.ping", queue="maintenance") for _ in range(3)]
     answered = sum(1 for ping in pings if ping.get(timeout=180)["database_time"])
     letter = wait_until(
-        lambda: DeadLetter.objects.filter(task_name="reliability.poison").first(), timeout=120, what="dead letter"
+        lambda: DeadLetter.objects.filter(task_name="reliability.poison").first(),
+        timeout=120,
+        what="the dead letter",
     )
     time.sleep(5)  # no delivery after the dead letter
     runs = len(tally.read_text().split())

@@ -3,19 +3,26 @@ from __future__ import annotations
 from typing import Any
 
 from listening.mentions.enrichment import analyze_texts, do_enrich_pending
-from workers.celery_app import listening_task
+from workers.celery_app import listening_task, send_or_defer
 from workers.queues import Queue
+
+# Mentions per task: a backlog is worked off in short tasks that hand over to a new message, so a
+# worker's slot frees up often (shutdown, other organizations' messages) and a kill loses little.
+PENDING_PER_TASK = 512
 
 
 @listening_task(name="enrich.pending", queue=Queue.ENRICH, idempotent=True, soft_time_limit=900)
 def enrich_pending(organization_id: int | None = None) -> int:
     """Enrich what is waiting. Ingestion enqueues it after each commit; beat re-runs it every
     minute, which also covers messages lost while the broker was down."""
-    return do_enrich_pending(organization_id=organization_id)
+    done = do_enrich_pending(organization_id=organization_id, limit=PENDING_PER_TASK)
+    if done >= PENDING_PER_TASK:  # there may be more: continue in a fresh message
+        send_or_defer(enrich_pending, [organization_id], queue=Queue.ENRICH, reason="backlog")
+    return done
 
 
 @listening_task(
-    name="enrich.analyze", queue=Queue.ENRICH, idempotent=True, soft_time_limit=60, ignore_result=False
+    name="enrich.analyze", queue=Queue.ANALYZE, idempotent=True, soft_time_limit=60, ignore_result=False
 )
 def analyze(texts: list[str], organization_id: int) -> dict[str, Any]:
     """Score ad-hoc texts for ``POST /api/v1/analyze``; stores nothing."""
