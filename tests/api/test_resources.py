@@ -154,9 +154,10 @@ def test_rate_limit_answers_429_with_retry_after(alice: Tenant, bob: Tenant, set
     assert bob.client().get("/api/v1/brands/").status_code == 200
 
 
-def test_schema_and_docs_are_served(client: object) -> None:
+def test_schema_and_docs_are_served(client: object, db: None) -> None:
     schema = client.get("/api/schema/")  # type: ignore[attr-defined]
     assert schema.status_code == 200 and b"/api/v1/brands/" in schema.content
     assert client.get("/api/docs/").status_code == 200  # type: ignore[attr-defined]
     assert client.get("/healthz").status_code == 200  # type: ignore[attr-defined]
-    assert b"django_http_requests" in client.get("/metrics").content  # type: ignore[attr-defined]
+    metrics = client.get("/metrics").content  # type: ignore[attr-defined]
+    assert b"django_http_requests" in metrics and b"listening_dead_letters" in metrics

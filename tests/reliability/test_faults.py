@@ -283,7 +283,7 @@ def test_postgres_unreachable_tasks_retry_and_api_answers_503(stack: Stack, repo
         proxy.restore()
         client.close()
 
-        wait_until(lambda: counts(org) >= (PG_DOCS, PG_DOCS), timeout=600, what="every mention enriched after")
+        wait_until(lambda: counts(org) >= (PG_DOCS, PG_DOCS), timeout=600, what="all enriched")
         ready = wait_until(
             lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200, timeout=60, what="ready"
         )
