@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import caller_key
+from api.schema import ERROR
 from listening.tenancy.models import Role
 
 
@@ -46,8 +47,7 @@ class AnalyzeView(APIView):
                     "results": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            400: dict,
-            503: dict,
+            503: ERROR,
         },
     )
     def post(self, request: Request) -> Response:

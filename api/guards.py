@@ -77,18 +77,29 @@ def read_body(request: Request, *, max_bytes: int) -> bytes:
     return b"".join(parts)
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse JSON with clear 400s for bad encodings, syntax and hostile nesting."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes, *, keep_invalid_utf8: bool = False) -> Any:
+    """Parse JSON with clear 400s for bad encodings, syntax, NaN/Infinity and hostile nesting.
+
+    With ``keep_invalid_utf8`` a byte that is not UTF-8 becomes a surrogate code point in the
+    string that holds it (``surrogateescape``) instead of failing the whole body, so a bulk
+    endpoint can refuse just the item it is in.
+    """
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8", errors="surrogateescape" if keep_invalid_utf8 else "strict")
     except UnicodeDecodeError as exc:
         raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
         raise ParseError("JSON is nested too deeply.") from exc
     except json.JSONDecodeError as exc:
         raise ParseError(f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from exc
+    except ValueError as exc:
+        raise ParseError(f"Malformed JSON: {exc}.") from exc
 
 
 def idempotent(

@@ -12,7 +12,7 @@ from api.permissions import caller_key
 from ingestion.connectors import CONNECTORS, ConnectorConfigError, get_connector
 from ingestion.query import QuerySyntaxError, validate
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import Enrichment, Mention, Source
+from listening.mentions.models import Enrichment, Mention, Sentiment, Source
 from listening.tenancy.models import ApiKey
 
 # A campaign without an explicit baseline is compared with this long a period just before it.
@@ -209,6 +209,10 @@ class AuthorSerializer(serializers.Serializer[Mention]):
 
 class MentionSerializer(serializers.ModelSerializer[Mention]):
     author = AuthorSerializer(source="*", read_only=True)
+    url = serializers.CharField(read_only=True, help_text="Link to the original; empty when unknown.")
+    sentiment = serializers.ChoiceField(
+        choices=Sentiment.choices, allow_blank=True, read_only=True, help_text="Empty until enriched."
+    )
     brands = serializers.SerializerMethodField()
     campaigns = serializers.SerializerMethodField()
     enrichment = serializers.SerializerMethodField()
