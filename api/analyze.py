@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from api.permissions import caller_key
 from api.schema import ERROR
+from ingestion.push import invalid_unicode_at
 from listening.tenancy.models import Role
 
 
@@ -31,6 +32,9 @@ class AnalyzeRequestSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 f"Texts at positions {too_long[:10]} are longer than {settings.ANALYZE_MAX_CHARS} characters."
             )
+        invalid = [i for i, text in enumerate(value) if invalid_unicode_at(text) is not None]
+        if invalid:
+            raise serializers.ValidationError(f"Texts at positions {invalid[:10]} are not valid UTF-8.")
         return [text.replace("\x00", "") for text in value]
 
 

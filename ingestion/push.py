@@ -27,6 +27,7 @@ MAX_ID_CHARS = 255
 MAX_FIELD_CHARS = 2000
 MAX_EXTRA_BYTES = 64_000
 MAX_ENGAGEMENT_KEYS = 16
+MAX_EXTRA_DEPTH = 32
 
 
 # A surrogate code point in a decoded string is never text: it is a lone ``\ud800`` escape in the
@@ -38,13 +39,19 @@ class ItemError(ValueError):
     """An item that cannot be stored; ``str(error)`` is the reason recorded in quarantine."""
 
 
+def invalid_unicode_at(text: str) -> int | None:
+    """Position of the first character that is not valid Unicode text (a surrogate), or None."""
+    bad = _SURROGATE.search(text)
+    return None if bad is None else bad.start()
+
+
 def _storable_str(text: str, name: str) -> str:
     """``text`` if PostgreSQL can store it; ItemError for NUL and invalid Unicode."""
     if "\x00" in text:
         raise ItemError(f"{name} contains a NUL character")
-    bad = _SURROGATE.search(text)
-    if bad is not None:
-        raise ItemError(f"{name} is not valid UTF-8 (invalid character at position {bad.start()})")
+    position = invalid_unicode_at(text)
+    if position is not None:
+        raise ItemError(f"{name} is not valid UTF-8 (invalid character at position {position})")
     return text
 
 
@@ -61,10 +68,13 @@ def _short_str(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
 
 def _check_json(value: Any, name: str) -> None:
     """Every key and string of a JSON value storable, every number finite (jsonb refuses NUL,
-    invalid Unicode and NaN). Iterative, so nesting depth costs no recursion."""
-    stack = [value]
+    invalid Unicode and NaN), nesting at most MAX_EXTRA_DEPTH deep (so that no later step that
+    recurses, serialising it for the database say, can run out of stack). Iterative itself."""
+    stack = [(value, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > MAX_EXTRA_DEPTH:
+            raise ItemError(f"{name} is nested deeper than {MAX_EXTRA_DEPTH} levels")
         if isinstance(node, str):
             _storable_str(node, name)
         elif isinstance(node, float) and not math.isfinite(node):
@@ -72,9 +82,9 @@ def _check_json(value: Any, name: str) -> None:
         elif isinstance(node, Mapping):
             for key, child in node.items():
                 _storable_str(str(key), f"{name} key")
-                stack.append(child)
+                stack.append((child, depth + 1))
         elif isinstance(node, list | tuple):
-            stack.extend(node)
+            stack.extend((child, depth + 1) for child in node)
 
 
 def storable_payload(payload: Any) -> str:
@@ -129,9 +139,9 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
         raise ItemError("text is required and must be a string")
     if len(text) > max_text_chars:
         raise ItemError(f"text is longer than {max_text_chars} characters ({len(text)})")
-    bad = _SURROGATE.search(text)
-    if bad is not None:  # NUL is fine here: cleaning removes it with the other invisible characters
-        raise ItemError(f"text is not valid UTF-8 (invalid character at position {bad.start()})")
+    position = invalid_unicode_at(text)
+    if position is not None:  # NUL is fine here: cleaning removes it with the other invisible characters
+        raise ItemError(f"text is not valid UTF-8 (invalid character at position {position})")
 
     author = obj.get("author") or {}
     if isinstance(author, str):
