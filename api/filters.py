@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -20,6 +22,24 @@ class IdFilter(django_filters.Filter):
     field_class = forms.IntegerField
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts
+    (``-16:29`` was a 500), and a moment that cannot be written in UTC is a 400."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class MentionFilter(django_filters.FilterSet):
     brand = IdFilter(method="filter_brand", help_text="Brand id")
     campaign = IdFilter(method="filter_campaign", help_text="Campaign id")
@@ -27,8 +47,8 @@ class MentionFilter(django_filters.FilterSet):
     source_kind = django_filters.ChoiceFilter(field_name="kind", choices=SourceKind.choices)
     sentiment = django_filters.ChoiceFilter(choices=Sentiment.choices)
     language = django_filters.CharFilter(max_length=8, help_text="ISO 639-1 code, e.g. en")
-    since = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="published_at", lookup_expr="lt")
     q = django_filters.CharFilter(
         field_name="clean_text",
         lookup_expr="icontains",

@@ -119,7 +119,8 @@ def parse_datetime(value: Any, *, now: datetime) -> datetime:
         raise ItemError("published_at must be an ISO 8601 timestamp")
     if moment.year < 2000 or (moment - now).total_seconds() > 86_400:
         raise ItemError("published_at is implausible (before 2000 or in the future)")
-    return moment
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python parses ("-16:29").
+    return moment.astimezone(UTC)
 
 
 def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> RawItem:

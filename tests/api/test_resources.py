@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -133,8 +134,18 @@ def test_mention_filters(alice: Tenant) -> None:
     assert (
         len(client.get("/api/v1/mentions/", {"since": since, "source_kind": "social"}).json()["results"]) == 3
     )
-    for bad in ({"since": "yesterday"}, {"sentiment": "angry"}, {"brand": "x"}, {"cursor": "garbage"}):
-        assert client.get("/api/v1/mentions/", bad).status_code in (400, 404)
+    # the same moment with an offset PostgreSQL would refuse (beyond ±15:59): compared in UTC
+    far_offset = datetime.fromisoformat(since).astimezone(dt_timezone(-timedelta(hours=16, minutes=29)))
+    assert len(client.get("/api/v1/mentions/", {"since": far_offset.isoformat()}).json()["results"]) == 3
+    for bad in (
+        {"since": "yesterday"},
+        {"since": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC
+        {"sentiment": "angry"},
+        {"brand": "x"},
+        {"brand": "1.5"},
+        {"cursor": "garbage"},
+    ):
+        assert client.get("/api/v1/mentions/", bad).status_code in (400, 404), bad
 
 
 def test_mention_detail_carries_matches(alice: Tenant) -> None:

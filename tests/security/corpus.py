@@ -162,6 +162,8 @@ STORED: list[Item] = [
     item("nested-extra-ok", _post(18, "alicebrand", extra=_nested(20))),
     item("huge-numbers", _post(19, "alicebrand", extra={"a": 3.3e234, "b": -(10**30)})),
     item("id-as-number", {"external_id": 123456789, "text": "alicebrand by number"}),
+    # an offset Python parses and PostgreSQL refuses (beyond ±15:59): stored in UTC
+    item("far-utc-offset", {**_post(20, "alicebrand late"), "published_at": "2026-11-01T10:00:00-16:29"}),
 ]
 
 
