@@ -24,8 +24,8 @@ _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u00ad\u2060]")
 _ALPHABET = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
 _ZWJ_IN_WORD = re.compile(f"(?<=[{_ALPHABET}])\u200d+(?=[{_ALPHABET}])")
-# "Fancy font" letters of social posts (𝐛𝐨𝐥𝐝, 𝘪𝘵𝘢𝘭𝘪𝘤, ⓒⓘⓡⓒⓛⓔⓓ) are styled plain letters: fold them
-# (NFKC, on these characters only) so they read, match and deduplicate as the words they spell.
+# "Fancy font" letters of social posts (mathematical bold/italic, circled letters) are styled plain
+# letters: fold them (NFKC, on these characters only) so they read, match and deduplicate as words.
 _STYLED_LETTERS = re.compile("[\u24b6-\u24e9\U0001d400-\U0001d7ff]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # After _SPACES a run of horizontal space is one " ", so " ?" suffices (and cannot backtrack).

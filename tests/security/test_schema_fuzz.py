@@ -79,6 +79,11 @@ class Fuzz:
     def prepare(self, case: Any) -> None:
         """Point most cases at objects that exist, and keep names from being resolved."""
         self.cases += 1
+        if case.headers:
+            # A generated Host header names a host outside ALLOWED_HOSTS: Django answers that 400
+            # (JSON, api.fallbacks) before any route, for every operation alike; not a per-operation
+            # answer to document.
+            case.headers = {k: v for k, v in case.headers.items() if k.lower() != "host"}
         if self.cases % 4 == 0:
             return
         ids = self.ids()
