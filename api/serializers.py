@@ -111,7 +111,12 @@ class CampaignSerializer(_UniqueNameMixin, serializers.ModelSerializer[Campaign]
             )
         if base_start is None:
             length = (ends_at - starts_at) if ends_at is not None else DEFAULT_BASELINE
-            attrs["baseline_starts_at"], attrs["baseline_ends_at"] = starts_at - length, starts_at
+            try:
+                attrs["baseline_starts_at"], attrs["baseline_ends_at"] = starts_at - length, starts_at
+            except OverflowError:  # an equally long period before starts_at would begin before year 1
+                raise serializers.ValidationError(
+                    {"baseline_starts_at": "No default baseline fits before starts_at; give one."}
+                ) from None
         elif base_end <= base_start:
             raise serializers.ValidationError({"baseline_ends_at": "Must be after baseline_starts_at."})
         return attrs

@@ -57,6 +57,19 @@ def test_campaign_validates_dates_and_defaults_baseline(alice: Tenant) -> None:
     assert good.status_code == 201
     assert good.json()["baseline_starts_at"] == "2026-04-21T00:00:00Z"
     assert good.json()["baseline_ends_at"] == "2026-05-01T00:00:00Z"
+    # a campaign so long that an equal baseline before it would start before year 1
+    ancient = client.post(
+        "/api/v1/campaigns/",
+        {
+            "brand": alice.brand.pk,
+            "name": "Forever",
+            "query": "x",
+            "starts_at": "0320-09-09T11:35:00Z",
+            "ends_at": "8416-01-08T20:31:27Z",
+        },
+        format="json",
+    )
+    assert ancient.status_code == 400 and "baseline_starts_at" in ancient.json()
 
 
 def test_source_credentials_are_write_only_and_bounded(alice: Tenant) -> None:
