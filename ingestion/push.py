@@ -87,14 +87,18 @@ def _check_json(value: Any, name: str) -> None:
             stack.extend((child, depth + 1) for child in node)
 
 
+def storable_text(text: str) -> str:
+    """``text`` with NUL and invalid Unicode replaced by U+FFFD: PostgreSQL can store it."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+
+
 def storable_payload(payload: Any) -> str:
-    """A rejected item as text that the quarantine can always store: JSON where possible, invalid
-    Unicode replaced by U+FFFD (the loader escapes NUL itself)."""
+    """A rejected item as text that the quarantine can always store: JSON where possible."""
     try:
         text = payload if isinstance(payload, str) else json.dumps(payload, default=str, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         text = "<payload that cannot be serialised (nested too deeply or not JSON)>"
-    return _SURROGATE.sub("\ufffd", text)
+    return storable_text(text)
 
 
 def parse_datetime(value: Any, *, now: datetime) -> datetime:

@@ -93,6 +93,12 @@ REJECTED: list[Item] = [
     item(
         "list-engagement", {"external_id": "x", "text": "ok", "engagement": [1]}, reason="engagement must be"
     ),
+    # the reason quotes the key, NUL and all: it is quarantined with U+FFFD in its place
+    item(
+        "nul-quoted-key",
+        {"external_id": "x", "text": "ok", "engagement": {"a\x00": -1}},
+        reason="engagement.a",
+    ),
     item("rating", {"external_id": "x", "text": "ok", "rating": 9}, reason="rating"),
     item("word-rating", {"external_id": "x", "text": "ok", "rating": "five"}, reason="rating"),
     item("script-url", {"external_id": "x", "text": "ok", "url": "javascript:alert(1)"}, reason="http(s)"),
