@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.fields import OrgScopedPrimaryKeyRelatedField
+from api.filters import AlertFilter
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from api.views import OrganizationScopedMixin
@@ -253,7 +254,7 @@ class AlertViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Alert]
     model = Alert
     serializer_class = AlertSerializer
     pagination_class = IdCursorPagination
-    filterset_fields = ["status", "brand", "rule", "is_false_positive"]
+    filterset_class = AlertFilter
 
     def get_queryset(self) -> QuerySet[Alert]:
         return super().get_queryset().select_related("marked_false_positive_by")

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import caller_key
+from api.schema import ERROR
 from listening.analytics import queries
 from listening.analytics.models import AffinityCluster, AffinityRun, Interval
 from listening.brands.models import Brand, Campaign
@@ -104,7 +105,7 @@ class ComparisonView(APIView):
             *RANGE_PARAMETERS,
             OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
     )
     def get(self, request: Request) -> Response:
         params = _parse(ComparisonQuerySerializer, request)

@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import caller_key
+from api.schema import ERROR
+from ingestion.push import invalid_unicode_at
 from listening.tenancy.models import Role
 
 
@@ -30,6 +32,9 @@ class AnalyzeRequestSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 f"Texts at positions {too_long[:10]} are longer than {settings.ANALYZE_MAX_CHARS} characters."
             )
+        invalid = [i for i, text in enumerate(value) if invalid_unicode_at(text) is not None]
+        if invalid:
+            raise serializers.ValidationError(f"Texts at positions {invalid[:10]} are not valid UTF-8.")
         return [text.replace("\x00", "") for text in value]
 
 
@@ -46,8 +51,7 @@ class AnalyzeView(APIView):
                     "results": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            400: dict,
-            503: dict,
+            503: ERROR,
         },
     )
     def post(self, request: Request) -> Response:

@@ -1,22 +1,54 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
+from listening.alerts.models import Alert, AlertStatus
 from listening.mentions.models import Mention, Sentiment, SourceKind
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.Filter):
+    """An object id, compared as given: an id of another organization matches nothing, exactly like
+    an id that does not exist (a ModelChoiceFilter would tell them apart: 200 versus 400)."""
+
+    field_class = forms.IntegerField
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts
+    (``-16:29`` was a 500), and a moment that cannot be written in UTC is a 400."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class MentionFilter(django_filters.FilterSet):
-    brand = django_filters.NumberFilter(method="filter_brand", help_text="Brand id")
-    campaign = django_filters.NumberFilter(method="filter_campaign", help_text="Campaign id")
-    source = django_filters.NumberFilter(field_name="source_id", help_text="Source id")
+    brand = IdFilter(method="filter_brand", help_text="Brand id")
+    campaign = IdFilter(method="filter_campaign", help_text="Campaign id")
+    source = IdFilter(field_name="source_id", help_text="Source id")
     source_kind = django_filters.ChoiceFilter(field_name="kind", choices=SourceKind.choices)
     sentiment = django_filters.ChoiceFilter(choices=Sentiment.choices)
     language = django_filters.CharFilter(max_length=8, help_text="ISO 639-1 code, e.g. en")
-    since = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="published_at", lookup_expr="lt")
     q = django_filters.CharFilter(
         field_name="clean_text",
         lookup_expr="icontains",
@@ -33,3 +65,14 @@ class MentionFilter(django_filters.FilterSet):
 
     def filter_campaign(self, queryset: QuerySet[Mention], name: str, value: Any) -> QuerySet[Mention]:
         return queryset.filter(campaign_mentions__campaign_id=value)
+
+
+class AlertFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
+    brand = IdFilter(field_name="brand_id", help_text="Brand id")
+    rule = IdFilter(field_name="rule_id", help_text="Alert rule id")
+    is_false_positive = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Alert
+        fields: list[str] = []

@@ -8,17 +8,23 @@ that inflates to gigabytes costs a few milliseconds).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import zlib
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from django.core.cache import cache
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from api.middleware import CACHE_UNAVAILABLE
+
+log = structlog.get_logger(__name__)
 
 _CHUNK = 64 * 1024
 
@@ -77,18 +83,29 @@ def read_body(request: Request, *, max_bytes: int) -> bytes:
     return b"".join(parts)
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse JSON with clear 400s for bad encodings, syntax and hostile nesting."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes, *, keep_invalid_utf8: bool = False) -> Any:
+    """Parse JSON with clear 400s for bad encodings, syntax, NaN/Infinity and hostile nesting.
+
+    With ``keep_invalid_utf8`` a byte that is not UTF-8 becomes a surrogate code point in the
+    string that holds it (``surrogateescape``) instead of failing the whole body, so a bulk
+    endpoint can refuse just the item it is in.
+    """
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8", errors="surrogateescape" if keep_invalid_utf8 else "strict")
     except UnicodeDecodeError as exc:
         raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
         raise ParseError("JSON is nested too deeply.") from exc
     except json.JSONDecodeError as exc:
         raise ParseError(f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from exc
+    except ValueError as exc:
+        raise ParseError(f"Malformed JSON: {exc}.") from exc
 
 
 def idempotent(
@@ -107,18 +124,36 @@ def idempotent(
     org_id = getattr(request.auth, "organization_id", "anon")
     cache_key = f"idem:{scope}:{org_id}:{hashlib.sha256(key.encode()).hexdigest()}"
     fingerprint = hashlib.sha256(body).hexdigest()
-    stored = cache.get(cache_key)
-    if stored is None and cache.add(cache_key, {"fingerprint": fingerprint, "done": False}, timeout=ttl):
+    try:
+        stored = cache.get(cache_key)
+        claimed = stored is None and cache.add(
+            cache_key, {"fingerprint": fingerprint, "done": False}, timeout=ttl
+        )
+    except CACHE_UNAVAILABLE as exc:
+        # No replay store while the cache is down: run the call anyway. Bulk ingestion, the one
+        # user, is idempotent on external ids, so a retried batch answers "duplicate" instead.
+        log.warning("idempotency_store_unavailable", scope=scope, error=str(exc))
+        return produce()
+    if claimed:
         try:
             response = produce()
         except Exception:
-            cache.delete(cache_key)  # a failed attempt may be retried with the same key
+            with contextlib.suppress(*CACHE_UNAVAILABLE):
+                cache.delete(cache_key)  # a failed attempt may be retried with the same key
             raise
-        cache.set(
-            cache_key,
-            {"fingerprint": fingerprint, "done": True, "status": response.status_code, "data": response.data},
-            timeout=ttl,
-        )
+        try:
+            cache.set(
+                cache_key,
+                {
+                    "fingerprint": fingerprint,
+                    "done": True,
+                    "status": response.status_code,
+                    "data": response.data,
+                },
+                timeout=ttl,
+            )
+        except CACHE_UNAVAILABLE as exc:
+            log.warning("idempotency_store_unavailable", scope=scope, error=str(exc))
         return response
     stored = stored or cache.get(cache_key) or {}
     if stored.get("fingerprint") != fingerprint or not stored.get("done"):

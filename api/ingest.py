@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from api.guards import PayloadTooLarge, idempotent, parse_json, read_body
 from api.permissions import caller_key
+from api.schema import ERROR
 from ingestion.service import ingest_items
 from listening.mentions.models import Source
 
@@ -58,8 +59,7 @@ class IngestView(APIView):
                     "items": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            400: dict,
-            413: dict,
+            404: ERROR,
         },
         examples=[
             OpenApiExample(
@@ -95,7 +95,7 @@ class IngestView(APIView):
         )
 
     def _run(self, request: Request, body: bytes) -> Response:
-        payload: Any = parse_json(body)
+        payload: Any = parse_json(body, keep_invalid_utf8=True)
         if not isinstance(payload, dict):
             raise ValidationError({"detail": "The body must be an object with 'source' and 'items'."})
         source_id, items = payload.get("source"), payload.get("items")

@@ -20,6 +20,10 @@ log = structlog.get_logger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 
+# What the cache (Redis) raises when it cannot be reached. Rate limits and idempotency replays
+# fail open on these: a cache outage must not take the API down with it.
+CACHE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+
 UNAVAILABLE: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((OperationalError, InterfaceError), "database"),
     ((BrokerError, RedisConnectionError, RedisTimeoutError), "broker"),

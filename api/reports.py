@@ -251,7 +251,10 @@ class ReportRunDownloadView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=[f.value for f in ReportFormat])],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY), 404: None},
+        responses={
+            (200, services.CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY)
+            for fmt in ReportFormat
+        },
     )
     def get(self, request: Request, report_pk: int, pk: int) -> FileResponse:
         schedule = _schedule(request, report_pk)

@@ -12,7 +12,7 @@ from api.permissions import caller_key
 from ingestion.connectors import CONNECTORS, ConnectorConfigError, get_connector
 from ingestion.query import QuerySyntaxError, validate
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import Enrichment, Mention, Source
+from listening.mentions.models import Enrichment, Mention, Sentiment, Source
 from listening.tenancy.models import ApiKey
 
 # A campaign without an explicit baseline is compared with this long a period just before it.
@@ -111,7 +111,12 @@ class CampaignSerializer(_UniqueNameMixin, serializers.ModelSerializer[Campaign]
             )
         if base_start is None:
             length = (ends_at - starts_at) if ends_at is not None else DEFAULT_BASELINE
-            attrs["baseline_starts_at"], attrs["baseline_ends_at"] = starts_at - length, starts_at
+            try:
+                attrs["baseline_starts_at"], attrs["baseline_ends_at"] = starts_at - length, starts_at
+            except OverflowError:  # an equally long period before starts_at would begin before year 1
+                raise serializers.ValidationError(
+                    {"baseline_starts_at": "No default baseline fits before starts_at; give one."}
+                ) from None
         elif base_end <= base_start:
             raise serializers.ValidationError({"baseline_ends_at": "Must be after baseline_starts_at."})
         return attrs
@@ -209,6 +214,10 @@ class AuthorSerializer(serializers.Serializer[Mention]):
 
 class MentionSerializer(serializers.ModelSerializer[Mention]):
     author = AuthorSerializer(source="*", read_only=True)
+    url = serializers.CharField(read_only=True, help_text="Link to the original; empty when unknown.")
+    sentiment = serializers.ChoiceField(
+        choices=Sentiment.choices, allow_blank=True, read_only=True, help_text="Empty until enriched."
+    )
     brands = serializers.SerializerMethodField()
     campaigns = serializers.SerializerMethodField()
     enrichment = serializers.SerializerMethodField()

@@ -15,6 +15,8 @@ Only ``external_id`` and ``text`` are required; ``published_at`` defaults to the
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +27,32 @@ MAX_ID_CHARS = 255
 MAX_FIELD_CHARS = 2000
 MAX_EXTRA_BYTES = 64_000
 MAX_ENGAGEMENT_KEYS = 16
+MAX_EXTRA_DEPTH = 32
+
+
+# A surrogate code point in a decoded string is never text: it is a lone ``\ud800`` escape in the
+# JSON, or a byte of invalid UTF-8 kept by the ``surrogateescape`` decoder. Neither can be stored.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ItemError(ValueError):
     """An item that cannot be stored; ``str(error)`` is the reason recorded in quarantine."""
+
+
+def invalid_unicode_at(text: str) -> int | None:
+    """Position of the first character that is not valid Unicode text (a surrogate), or None."""
+    bad = _SURROGATE.search(text)
+    return None if bad is None else bad.start()
+
+
+def _storable_str(text: str, name: str) -> str:
+    """``text`` if PostgreSQL can store it; ItemError for NUL and invalid Unicode."""
+    if "\x00" in text:
+        raise ItemError(f"{name} contains a NUL character")
+    position = invalid_unicode_at(text)
+    if position is not None:
+        raise ItemError(f"{name} is not valid UTF-8 (invalid character at position {position})")
+    return text
 
 
 def _short_str(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
@@ -42,7 +66,42 @@ def _short_str(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
         text = str(value).strip()
     if len(text) > limit:
         raise ItemError(f"{name} is longer than {limit} characters")
-    return text
+    return _storable_str(text, name)
+
+
+def _check_json(value: Any, name: str) -> None:
+    """Every key and string of a JSON value storable, every number finite (jsonb refuses NUL,
+    invalid Unicode and NaN), nesting at most MAX_EXTRA_DEPTH deep (so that no later step that
+    recurses, serialising it for the database say, can run out of stack). Iterative itself."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXTRA_DEPTH:
+            raise ItemError(f"{name} is nested deeper than {MAX_EXTRA_DEPTH} levels")
+        if isinstance(node, str):
+            _storable_str(node, name)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ItemError(f"{name} holds a number that is not finite")
+        elif isinstance(node, Mapping):
+            for key, child in node.items():
+                _storable_str(str(key), f"{name} key")
+                stack.append((child, depth + 1))
+        elif isinstance(node, list | tuple):
+            stack.extend((child, depth + 1) for child in node)
+
+
+def storable_text(text: str) -> str:
+    """``text`` with NUL and invalid Unicode replaced by U+FFFD: PostgreSQL can store it."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+
+
+def storable_payload(payload: Any) -> str:
+    """A rejected item as text that the quarantine can always store: JSON where possible."""
+    try:
+        text = payload if isinstance(payload, str) else json.dumps(payload, default=str, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = "<payload that cannot be serialised (nested too deeply or not JSON)>"
+    return storable_text(text)
 
 
 def parse_datetime(value: Any, *, now: datetime) -> datetime:
@@ -67,7 +126,8 @@ def parse_datetime(value: Any, *, now: datetime) -> datetime:
         raise ItemError("published_at must be an ISO 8601 timestamp")
     if moment.year < 2000 or (moment - now).total_seconds() > 86_400:
         raise ItemError("published_at is implausible (before 2000 or in the future)")
-    return moment
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python parses ("-16:29").
+    return moment.astimezone(UTC)
 
 
 def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> RawItem:
@@ -87,6 +147,9 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
         raise ItemError("text is required and must be a string")
     if len(text) > max_text_chars:
         raise ItemError(f"text is longer than {max_text_chars} characters ({len(text)})")
+    position = invalid_unicode_at(text)
+    if position is not None:  # NUL is fine here: cleaning removes it with the other invisible characters
+        raise ItemError(f"text is not valid UTF-8 (invalid character at position {position})")
 
     author = obj.get("author") or {}
     if isinstance(author, str):
@@ -116,10 +179,12 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
     if not isinstance(extra, Mapping):
         raise ItemError("extra must be an object")
     try:
-        if extra and len(json.dumps(extra, default=str)) > MAX_EXTRA_BYTES:
-            raise ItemError(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
+        extra_size = len(json.dumps(extra, default=str)) if extra else 0  # most items carry none
     except (RecursionError, ValueError) as exc:
         raise ItemError("extra is nested too deeply") from exc
+    if extra_size > MAX_EXTRA_BYTES:  # (outside the try: ItemError is a ValueError too)
+        raise ItemError(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
+    _check_json(extra, "extra")
 
     url = _short_str(obj.get("url"), "url")
     if url and not url.startswith(("http://", "https://")):

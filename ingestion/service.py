@@ -32,7 +32,7 @@ from ingestion.connectors import (
 )
 from ingestion.loader import ItemOutcome, store_batch
 from ingestion.pipeline import Matchers, Rejected, prepare_batch
-from ingestion.push import ItemError, parse_item
+from ingestion.push import ItemError, parse_item, storable_payload, storable_text
 from ingestion.query import QueryIndex, QuerySyntaxError, validate
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Mention, QuarantinedItem, Source
@@ -200,6 +200,14 @@ def store_raw_items(
         dedup=dedup_index_for(org_id),
         max_text_chars=int(settings.INGEST_MAX_TEXT_CHARS),
     )
+    # A rejected item is kept whatever it holds (NUL and invalid Unicode included, in its payload
+    # and in a reason that quotes it): quarantine it as text.
+    prepared = [
+        Rejected(storable_text(item.reason), storable_payload(item.payload))
+        if isinstance(item, Rejected)
+        else item
+        for item in prepared
+    ]
     outcomes = store_batch(
         source,
         prepared,

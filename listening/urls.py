@@ -30,3 +30,7 @@ urlpatterns = [
     ),
     path("", include("django_prometheus.urls")),  # /metrics
 ]
+
+handler400 = "api.fallbacks.bad_request"
+handler404 = "api.fallbacks.not_found"
+handler500 = "api.fallbacks.server_error"

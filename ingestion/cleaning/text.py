@@ -18,8 +18,15 @@ _TAG = re.compile(r"<[A-Za-z/!][^<>]{0,500}>")
 # C0/C1 controls except tab/newline, bidi overrides/isolates (spoofing), BOM, lone surrogates and
 # the replacement character left where a decoder gave up.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffd\ud800-\udfff]")
-# Zero-width space/non-joiner and soft hyphen split words for matching; ZWJ is kept (emoji sequences).
+# Zero-width space/non-joiner and soft hyphen split words for matching; ZWJ is kept (emoji sequences,
+# Indic conjuncts) except between two letters of an alphabet that never joins (Latin, Greek,
+# Cyrillic), where it only serves to hide a word ("Ac\u200dme") from matching.
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u00ad\u2060]")
+_ALPHABET = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_ZWJ_IN_WORD = re.compile(f"(?<=[{_ALPHABET}])\u200d+(?=[{_ALPHABET}])")
+# "Fancy font" letters of social posts (mathematical bold/italic, circled letters) are styled plain
+# letters: fold them (NFKC, on these characters only) so they read, match and deduplicate as words.
+_STYLED_LETTERS = re.compile("[\u24b6-\u24e9\U0001d400-\U0001d7ff]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # After _SPACES a run of horizontal space is one " ", so " ?" suffices (and cannot backtrack).
 _NEWLINES = re.compile(r" ?\n\s*")
@@ -39,6 +46,8 @@ def repair_unicode(text: str) -> str:
         text = ftfy.fix_text(text, unescape_html=False, normalization="NFC")
     else:
         text = unicodedata.normalize("NFC", text)
+    if not text.isascii() and _STYLED_LETTERS.search(text):
+        text = _STYLED_LETTERS.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     return html.unescape(text) if "&" in text else text
 
 
@@ -77,6 +86,7 @@ def remove_invisible(text: str) -> str:
     if text.isprintable() and "\ufffd" not in text:
         return text
     text = _INVISIBLE.sub("", text)
+    text = _ZWJ_IN_WORD.sub("", text) if "\u200d" in text else text
     return _ZERO_WIDTH.sub("", text)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -56,6 +57,19 @@ def test_campaign_validates_dates_and_defaults_baseline(alice: Tenant) -> None:
     assert good.status_code == 201
     assert good.json()["baseline_starts_at"] == "2026-04-21T00:00:00Z"
     assert good.json()["baseline_ends_at"] == "2026-05-01T00:00:00Z"
+    # a campaign so long that an equal baseline before it would start before year 1
+    ancient = client.post(
+        "/api/v1/campaigns/",
+        {
+            "brand": alice.brand.pk,
+            "name": "Forever",
+            "query": "x",
+            "starts_at": "0320-09-09T11:35:00Z",
+            "ends_at": "8416-01-08T20:31:27Z",
+        },
+        format="json",
+    )
+    assert ancient.status_code == 400 and "baseline_starts_at" in ancient.json()
 
 
 def test_source_credentials_are_write_only_and_bounded(alice: Tenant) -> None:
@@ -133,8 +147,18 @@ def test_mention_filters(alice: Tenant) -> None:
     assert (
         len(client.get("/api/v1/mentions/", {"since": since, "source_kind": "social"}).json()["results"]) == 3
     )
-    for bad in ({"since": "yesterday"}, {"sentiment": "angry"}, {"brand": "x"}, {"cursor": "garbage"}):
-        assert client.get("/api/v1/mentions/", bad).status_code in (400, 404)
+    # the same moment with an offset PostgreSQL would refuse (beyond ±15:59): compared in UTC
+    far_offset = datetime.fromisoformat(since).astimezone(dt_timezone(-timedelta(hours=16, minutes=29)))
+    assert len(client.get("/api/v1/mentions/", {"since": far_offset.isoformat()}).json()["results"]) == 3
+    for bad in (
+        {"since": "yesterday"},
+        {"since": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC
+        {"sentiment": "angry"},
+        {"brand": "x"},
+        {"brand": "1.5"},
+        {"cursor": "garbage"},
+    ):
+        assert client.get("/api/v1/mentions/", bad).status_code in (400, 404), bad
 
 
 def test_mention_detail_carries_matches(alice: Tenant) -> None:

@@ -1,10 +1,14 @@
 """The cross-tenant matrix, built from the OpenAPI endpoint list so a new route is covered (or the
-test fails until it is): bob's key never reaches alice's objects, and lists never show them."""
+test fails until it is): bob's key never reaches alice's objects, lists never show them, and an id of
+alice's sent in a query string or a body reads exactly like an id that does not exist."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from drf_spectacular.generators import EndpointEnumerator
@@ -12,6 +16,8 @@ from drf_spectacular.generators import EndpointEnumerator
 from listening.learning.models import ModelVersion
 from tests.alerts.factories import alert_of, rule_of, webhook_of
 from tests.conftest import Tenant
+from tests.security.objects import VALID_BODY, fresh_path_ids
+from tests.security.openapi import integer_body_fields, operations, query_parameters
 
 # Resource segment of a detail route → how to find org A's object of that kind.
 OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
@@ -79,29 +85,99 @@ def test_lists_show_no_foreign_rows(alice: Tenant, bob: Tenant, path: str) -> No
         assert marker not in body, f"{path} leaked org A data ({marker!r})"
 
 
-def test_foreign_ids_in_bodies_are_refused(alice: Tenant, bob: Tenant) -> None:
-    client = bob.client()
-    created = client.post(
-        "/api/v1/campaigns/",
-        {"brand": alice.brand.pk, "name": "x", "query": "x", "starts_at": "2026-01-01T00:00:00Z"},
-        format="json",
+# --- references to objects through query strings and bodies ------------------------------------
+
+# A query parameter or body field that names an object → that object of a tenant. Every query
+# parameter and every integer body field of the schema is classified here or in NOT_REFERENCES.
+QUERY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
+    "brand": lambda t: t.brand.pk,
+    "brands": lambda t: t.brand.pk,  # comma-separated; sent after one of the caller's own
+    "campaign": lambda t: t.campaign.pk,
+    "source": lambda t: t.source.pk,
+    "rule": lambda t: rule_of(t).pk,
+}
+BODY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
+    "brand": lambda t: t.brand.pk,
+    "brands": lambda t: t.brand.pk,
+    "competitors": lambda t: t.competitor.pk,
+    "campaign": lambda t: t.campaign.pk,
+    "campaigns": lambda t: t.campaign.pk,
+    "source": lambda t: t.source.pk,
+    "first": lambda t: t.mention.pk,
+    "second": lambda t: t.mention.pk,
+}
+NOT_REFERENCES = {
+    # query strings
+    "cursor", "page_size", "from", "to", "interval", "k", "seed", "topics", "format",
+    "q", "language", "sentiment", "since", "until", "source_kind", "status", "is_false_positive",
+    # bodies
+    "min_volume", "min_negative", "cooldown_minutes", "window_minutes", "lookback_days",
+    "pull_interval_seconds", "items[].rating",
+}  # fmt: skip
+LIST_FIELDS = {"brands", "competitors", "campaigns"}
+MISSING = 2_000_000_001
+
+REFERENCES = sorted(
+    [(m, p, "query", name) for m, p, op in operations() for name in query_parameters(op)]
+    + [(m, p, "body", name) for m, p, op in operations() for name in integer_body_fields(op)]
+)
+FOREIGN = [r for r in REFERENCES if r[3] in (QUERY_REFERENCES if r[2] == "query" else BODY_REFERENCES)]
+
+
+def test_every_reference_is_classified() -> None:
+    unclassified = sorted(
+        {(where, name) for _, _, where, name in REFERENCES}
+        - {("query", n) for n in QUERY_REFERENCES}
+        - {("body", n) for n in BODY_REFERENCES}
+        - {(w, n) for w in ("query", "body") for n in NOT_REFERENCES}
     )
-    assert created.status_code == 400 and "brand" in created.json()
-    patched = client.patch(
-        f"/api/v1/brands/{bob.brand.pk}/", {"competitors": [alice.brand.pk]}, format="json"
+    assert not unclassified, f"classify in QUERY_REFERENCES/BODY_REFERENCES or NOT_REFERENCES: {unclassified}"
+    assert not [r for r in FOREIGN if r[2] == "body" and (r[0], r[1]) not in VALID_BODY]
+
+
+# Operations that take no id of another object anywhere (beyond their path, covered above).
+NO_REFERENCES = {
+    ("POST", "/api/v1/analyze"),
+    ("POST", "/api/v1/api-keys/"),
+    ("POST", "/api/v1/sources/"),
+    ("POST", "/api/v1/webhooks/"),
+    ("POST", "/api/v1/models/rollback"),  # acts on the caller's organization only
+}
+
+
+def test_every_operation_is_in_the_matrix() -> None:
+    covered = {(m, p) for p, m in DETAIL} | {(m, p) for p, m in LISTS} | {(m, p) for m, p, _, _ in FOREIGN}
+    covered = {(m, p.replace("{pk}", "{id}")) for m, p in covered}
+    uncovered = sorted({(m, p) for m, p, _ in operations()} - covered - NO_REFERENCES)
+    assert not uncovered, f"cover these operations in the cross-tenant matrix: {uncovered}"
+
+
+@pytest.mark.parametrize(("method", "path", "where", "name"), FOREIGN, ids=[" ".join(r) for r in FOREIGN])
+def test_foreign_references_read_as_missing(
+    alice: Tenant, bob: Tenant, method: str, path: str, where: str, name: str
+) -> None:
+    """Bob names alice's object: the answer is the one for an id that does not exist (same status,
+    same body but for the id), nothing of alice's shows, and nothing is written through it."""
+    ids = fresh_path_ids(path, bob) if "{" in path else {}
+    url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+    client: Any = bob.client()
+
+    def call(ref: int) -> Any:
+        if where == "query":
+            value = f"{bob.brand.pk},{ref}" if name == "brands" else str(ref)
+            return client.generic(method, f"{url}?{urlencode({name: value})}")
+        body = VALID_BODY[(method, path)](bob)
+        body[name] = [ref] if name in LIST_FIELDS else ref
+        return client.generic(method, url, json.dumps(body), content_type="application/json")
+
+    reference = (QUERY_REFERENCES if where == "query" else BODY_REFERENCES)[name]
+    foreign_id = reference(alice)
+    foreign, missing = call(foreign_id), call(MISSING)
+    assert foreign.status_code == missing.status_code, (foreign.status_code, foreign.content[:300])
+    assert foreign.content.replace(str(foreign_id).encode(), b"ID") == missing.content.replace(
+        str(MISSING).encode(), b"ID"
     )
-    assert patched.status_code == 400 and "competitors" in patched.json()
-
-
-def test_filters_by_foreign_ids_return_nothing(alice: Tenant, bob: Tenant) -> None:
-    response = bob.client().get("/api/v1/mentions/", {"brand": alice.brand.pk})
-    assert response.status_code == 200 and response.json()["results"] == []
-
-
-def test_mass_assignment_of_organization_is_ignored(alice: Tenant, bob: Tenant) -> None:
-    response = bob.client().post(
-        "/api/v1/brands/", {"name": "Sneaky", "query": "sneaky", "organization": alice.org.pk}, format="json"
-    )
-    assert response.status_code == 201
-    assert not alice.org.brands.filter(name="Sneaky").exists()
-    assert bob.org.brands.filter(name="Sneaky").exists()
+    for marker in (b"alice", b"Acme"):
+        assert marker not in foreign.content
+    if where == "body":
+        assert foreign.status_code in (400, 404), foreign.content[:300]

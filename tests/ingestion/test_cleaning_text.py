@@ -45,6 +45,26 @@ def test_zero_width_and_bidi_controls_are_removed_but_zwj_emoji_kept():
     assert clean_display_text(text) == f"apple evil {family}"
 
 
+def test_zwj_inside_a_latin_greek_or_cyrillic_word_is_removed_but_kept_where_scripts_join():
+    assert (
+        clean_display_text("Ac\u200dme \u0391\u200d\u03b2 \u0414\u200d\u0430")
+        == "Acme \u0391\u03b2 \u0414\u0430"
+    )
+    conjunct = "\u0915\u094d\u200d\u0937"  # Devanagari k + virama + ZWJ + ss: the joiner shapes it
+    assert clean_display_text(conjunct) == conjunct
+
+
+def test_styled_letters_fold_to_the_word_they_spell_but_homoglyphs_stay():
+    bold, italic, circled = (
+        "\U0001d41a\U0001d41c\U0001d426\U0001d41e",
+        "\U0001d622\U0001d624\U0001d62e\U0001d626",
+        "\u24d0\u24d2",
+    )
+    assert clean_display_text(f"{bold} {italic} {circled}") == "acme acme ac"
+    # A Cyrillic "a" in a Latin word is another letter, not a style: left as written (not matched).
+    assert clean_display_text("\u0430cme") == "\u0430cme"
+
+
 def test_rtl_script_text_survives():
     assert clean_display_text("\u05e9\u05dc\u05d5\u05dd world \u0645\u0631\u062d\u0628\u0627") == (
         "\u05e9\u05dc\u05d5\u05dd world \u0645\u0631\u062d\u0628\u0627"
