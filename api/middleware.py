@@ -26,7 +26,7 @@ CACHE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTim
 
 UNAVAILABLE: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((OperationalError, InterfaceError), "database"),
-    ((BrokerError, RedisConnectionError, RedisTimeoutError), "broker"),
+    ((BrokerError, *CACHE_UNAVAILABLE), "broker"),
 )
 
 

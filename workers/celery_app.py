@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import structlog
 from celery import Celery, Task
+from celery.utils.time import get_exponential_backoff_interval
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu import Queue as KombuQueue
 from kombu.exceptions import OperationalError as BrokerError
@@ -45,7 +46,7 @@ class ListeningTask(Task[Any, Any]):
         if key is not None:
             from django.conf import settings
 
-            from listening.operations.services import do_count_delivery, do_finish_delivery
+            from listening.operations.services import do_count_delivery
 
             try:
                 deliveries = do_count_delivery(key, self.name)
@@ -59,8 +60,7 @@ class ListeningTask(Task[Any, Any]):
                     kwargs,
                     deliveries=deliveries - 1,
                 )
-                do_finish_delivery(key)
-                return None
+                return None  # after_return forgets the count
         return super().__call__(*args, **kwargs)
 
     def after_return(
@@ -103,13 +103,14 @@ class ListeningTask(Task[Any, Any]):
             )
 
 
-def _backoff(retries: int) -> float:
-    """Seconds before retry number ``retries + 1``: exponential, capped, with full jitter."""
-    import random
-
+def _backoff(retries: int) -> int:
+    """Seconds before retry number ``retries + 1``: Celery's exponential backoff with full jitter,
+    capped by TASK_RETRY_BACKOFF_MAX (the same curve ``retry_backoff`` gives autoretried errors)."""
     from django.conf import settings
 
-    return random.uniform(1.0, min(float(settings.TASK_RETRY_BACKOFF_MAX), 2.0 ** (retries + 1)))
+    return get_exponential_backoff_interval(
+        factor=2, retries=retries, maximum=int(settings.TASK_RETRY_BACKOFF_MAX), full_jitter=True
+    )
 
 
 # By name: celery-types would otherwise pin the app to this subclass and refuse it elsewhere.

@@ -27,15 +27,11 @@ from typing import Any, TypeVar
 import requests
 from django.conf import settings
 
+from benchmarks.stack import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 CELERY = [sys.executable, "-m", "celery", "-A", "workers"]
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
