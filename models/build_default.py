@@ -96,13 +96,23 @@ def _select_and_fit(
     return head, temperature, metrics
 
 
+def default_label_maps() -> dict[str, tuple[str, ...]]:
+    """Every head of a full version: the three TweetEval tasks and the BANKING77 intents."""
+    return {
+        "sentiment": SENTIMENT,
+        "emotion": EMOTION,
+        "irony": IRONY,
+        "intent": tuple(datasets.intent_labels()),
+    }
+
+
 def build(out: Path, *, backbone: str, sentiment_mode: str, version: str | None = None) -> dict[str, Any]:
     settings = ModelSettings.from_env()
     configure_threads(settings.torch_threads)
     set_seed(SEED)
     started = time.perf_counter()
-    intent_labels = datasets.intent_labels()
-    label_maps = {"sentiment": SENTIMENT, "emotion": EMOTION, "irony": IRONY, "intent": tuple(intent_labels)}
+    label_maps = default_label_maps()
+    intent_labels = list(label_maps["intent"])
     loaded = load_backbone(backbone, cache_dir=settings.cache_dir)
     network = ListeningNetwork(loaded, ListeningHeads(loaded.hidden_size, label_maps))
     device = resolve_device(None)

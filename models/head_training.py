@@ -19,6 +19,8 @@ from sklearn.preprocessing import StandardScaler
 
 from models.heads import ListeningHeads
 
+SCALE_FLOOR = 1e-3  # relative to the median feature spread
+
 
 @dataclass(frozen=True)
 class LinearHead:
@@ -55,6 +57,11 @@ def fit_logistic_head(
         raise ValueError(f"labels outside the head's label set: {sorted(unknown)[:5]}")
     y = np.array([index[label] for label in labels])
     scaler = StandardScaler().fit(features)
+    # A pooled dimension that is (nearly) constant for every text (MiniLM has a few at ~1e-32)
+    # would be divided by its tiny spread: folded back, its weight is ~1e31 and the head's output
+    # becomes float noise times that. Such a dimension carries no signal, so its scale is floored
+    # at a small fraction of a typical dimension's and the regulariser keeps its weight small.
+    scaler.scale_ = np.maximum(scaler.scale_, SCALE_FLOOR * float(np.median(scaler.scale_)))
     clf = LogisticRegression(C=c, class_weight=class_weight, max_iter=max_iter, random_state=seed)
     clf.fit(scaler.transform(features), y)
     if list(clf.classes_) != list(range(len(label_order))):

@@ -30,6 +30,19 @@ def test_folded_head_classifies_on_raw_features(n_classes: int) -> None:
     assert float(heads.temperature("t")) == 2.0
 
 
+def test_dead_feature_gets_no_runaway_weight() -> None:
+    """A pooled dimension that is ~1e-32 for every text (MiniLM has some) must not get a ~1e31
+    weight: its contribution would be float noise times that."""
+    x, y, labels = _blobs(3)
+    rng = np.random.default_rng(2)
+    dead = 1e-32 + rng.normal(0, 1e-34, size=(len(x), 1))
+    head = fit_logistic_head(np.hstack([x, dead]), y, labels)
+    assert np.abs(head.weight[:, -1]).max() < 1e3
+    logits = head.logits(np.hstack([x, dead]))
+    assert np.isfinite(logits).all()
+    assert np.mean(np.array([labels[i] for i in logits.argmax(axis=1)]) == np.array(y)) > 0.95
+
+
 def test_missing_class_is_rejected() -> None:
     x, y, labels = _blobs(3)
     with pytest.raises(ValueError, match="no training examples"):
