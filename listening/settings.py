@@ -294,6 +294,7 @@ LEARNING_RECENT_EVERY = env_int("LEARNING_RECENT_EVERY", default=5, minimum=2)  
 LEARNING_GATE_MARGIN = env_float("LEARNING_GATE_MARGIN", default=0.5, minimum=0.0)
 LEARNING_GATE_CLASS_MARGIN = env_float("LEARNING_GATE_CLASS_MARGIN", default=2.0, minimum=0.0)
 LEARNING_GATE_RECENT_MARGIN = env_float("LEARNING_GATE_RECENT_MARGIN", default=0.0, minimum=0.0)
+LEARNING_GATE_RECENT_NOISE_Z = env_float("LEARNING_GATE_RECENT_NOISE_Z", default=1.0, minimum=0.0)
 LEARNING_AUTO_PROMOTE = env_bool("LEARNING_AUTO_PROMOTE", default=True)
 # Rows of the held-out validation file used by the gate (0: all; tests use a few hundred).
 LEARNING_HELDOUT_LIMIT = env_int("LEARNING_HELDOUT_LIMIT", default=0, minimum=0)

@@ -18,6 +18,10 @@ class GateRules:
     overall_margin: float = 0.5  # macro recall on the fixed held-out set may drop at most this
     class_margin: float = 2.0  # each class's recall on it may drop at most this
     recent_margin: float = 0.0  # macro recall on the recent slice must improve or hold (within this)
+    # ... or within this many standard errors of the active's macro recall on it: a recent slice is
+    # a few hundred rows, where one standard error is 2-3 points, so a strict "no drop at all" would
+    # block good candidates on sampling noise alone.
+    recent_noise_z: float = 1.0
     min_feedback_users: int = 2  # corrections from fewer people cannot promote on their own
     max_top_text_share: float = 0.2  # nor can corrections dominated by one repeated text
 
@@ -27,6 +31,21 @@ class GateDecision:
     passed: bool
     reason: str
     checks: dict[str, Any]
+
+
+def macro_recall_stderr(metrics: Mapping[str, Any]) -> float:
+    """Standard error (points) of a macro recall: ``sqrt(sum_c r_c (1 - r_c) / n_c) / k`` with the
+    class sizes ``n_c`` from the confusion rows; 0 when the metrics carry no confusion matrix."""
+    labels, confusion = metrics.get("labels") or [], metrics.get("confusion") or []
+    recalls = metrics.get("per_class_recall", {})
+    variance, classes = 0.0, 0
+    for label, row in zip(labels, confusion, strict=False):
+        n = sum(row)
+        if n:
+            r = recalls.get(label, 0.0) / 100
+            variance += r * (1 - r) / n
+            classes += 1
+    return 100 * variance**0.5 / classes if classes else 0.0
 
 
 def gate(
@@ -68,11 +87,13 @@ def gate(
             )
     if recent in candidate and recent in active and candidate[recent].get("n", 1):
         recent_delta = candidate[recent]["macro_recall"] - active[recent]["macro_recall"]
+        tolerance = max(rules.recent_margin, rules.recent_noise_z * macro_recall_stderr(active[recent]))
         checks["recent_delta"] = round(recent_delta, 2)
-        if recent_delta < -rules.recent_margin:
+        checks["recent_tolerance"] = round(tolerance, 2)
+        if recent_delta < -tolerance:
             failures.append(
                 f"{recent} macro recall {candidate[recent]['macro_recall']:.2f} < active "
-                f"{active[recent]['macro_recall']:.2f}"
+                f"{active[recent]['macro_recall']:.2f} - {tolerance:.2f}"
             )
     if feedback and feedback.get("n", 0):
         checks["feedback"] = dict(feedback)

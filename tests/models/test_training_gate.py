@@ -12,7 +12,7 @@ import torch
 from models import datasets
 from models.settings import DEFAULT_MODEL_DIR
 from models.training.evaluate import evaluate_version
-from models.training.gate import GateRules, gate
+from models.training.gate import GateRules, gate, macro_recall_stderr
 from models.version import load_model_version, save_model_version
 
 
@@ -40,6 +40,35 @@ def test_gate_margins() -> None:
         {"val": metrics(71.0), "recent": metrics(59.0)}, active, rules=GateRules(recent_margin=2.0)
     ).passed
     assert not gate({}, active).passed
+
+
+def with_confusion(recall: float, per_class_n: int) -> dict[str, Any]:
+    """Metrics of a slice with ``per_class_n`` rows per class, each class at ``recall``."""
+    right = round(per_class_n * recall / 100)
+    rows = [[right if i == j else 0 for j in range(3)] for i in range(3)]
+    for i, row in enumerate(rows):
+        row[(i + 1) % 3] = per_class_n - right
+    return {
+        **metrics(recall, n=3 * per_class_n),
+        "labels": ["negative", "neutral", "positive"],
+        "confusion": rows,
+    }
+
+
+def test_recent_slice_holds_within_its_sampling_noise() -> None:
+    # 3 x 100 rows at 60 %: SE = sqrt(3 * 0.24 / 100) / 3 = 2.83 points.
+    small = with_confusion(60.0, 100)
+    assert macro_recall_stderr(small) == pytest.approx(2.828, abs=0.01)
+    active = {"val": metrics(70.0), "recent": small}
+    noise = gate({"val": metrics(70.0), "recent": with_confusion(58.0, 100)}, active)
+    assert noise.passed and noise.checks["recent_tolerance"] == pytest.approx(2.83)
+    real = gate({"val": metrics(70.0), "recent": with_confusion(55.0, 100)}, active)
+    assert not real.passed and "recent macro recall" in real.reason
+    # On a large slice the same 2-point drop is a real regression.
+    big = {"val": metrics(70.0), "recent": with_confusion(60.0, 10_000)}
+    assert not gate({"val": metrics(70.0), "recent": with_confusion(58.0, 10_000)}, big).passed
+    strict = GateRules(recent_noise_z=0.0)
+    assert not gate({"val": metrics(70.0), "recent": with_confusion(58.0, 100)}, active, rules=strict).passed
 
 
 def test_gate_refuses_concentrated_feedback() -> None:
