@@ -27,7 +27,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,10 @@ class _Cycle:
             "replay": config.weight_replay,
         }
         self.autocast = device.type == "cuda" and config.mixed_precision
+        self.class_weights = {
+            task: torch.tensor(weights, device=device)
+            for task, weights in class_weights(self.targets, maps, config.class_balance).items()
+        }
 
     def encode(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         batch = self.tokenizer(
@@ -140,6 +144,7 @@ class _Cycle:
             rows = [r for r, e in enumerate(examples) if e.task == task]
             target = torch.tensor([self.targets[idx[r]][1] for r in rows], device=self.device)
             weight = torch.tensor([self.weights[examples[r].kind] for r in rows], device=self.device)
+            weight = weight * self.class_weights[task][target]
             loss = F.cross_entropy(
                 out.logits[task][rows].float(),
                 target,
@@ -169,6 +174,27 @@ class _Cycle:
         negativity = log_probs[:, labels.index("negative")] - log_probs[:, labels.index("positive")]
         preferred, other = negativity[: len(pairs)], negativity[len(pairs) :]
         return -F.logsigmoid(preferred - other).mean()
+
+
+def class_weights(
+    targets: Sequence[tuple[str, int]], label_maps: Mapping[str, Sequence[str]], balance: bool
+) -> dict[str, list[float]]:
+    """Per task, a weight per class: ``n / (k * n_c)`` over the classes present (so the weights
+    average 1 over the examples, "balanced" as in scikit-learn), or all 1 when ``balance`` is off.
+    Classes absent from this cycle's examples get weight 1 (nothing to scale)."""
+    counts: dict[str, np.ndarray] = {task: np.zeros(len(labels)) for task, labels in label_maps.items()}
+    for task, index in targets:
+        counts[task][index] += 1
+    weights: dict[str, list[float]] = {}
+    for task, count in counts.items():
+        present = count > 0
+        if not balance or not present.any():
+            weights[task] = [1.0] * len(count)
+            continue
+        w = np.ones(len(count))
+        w[present] = count.sum() / (present.sum() * count[present])
+        weights[task] = [float(v) for v in w]
+    return weights
 
 
 # A head weight this large means logistic regression divided by the near-zero spread of a dead

@@ -29,7 +29,7 @@ from models.training.data import (
     replay_sample,
 )
 from models.training.evaluate import open_version
-from models.training.trainer import CHECKPOINT_FILE, TrainingError, train_cycle
+from models.training.trainer import CHECKPOINT_FILE, TrainingError, class_weights, train_cycle
 
 TEXTS = [
     "I love this phone, the camera is stunning",
@@ -224,6 +224,18 @@ def test_pseudo_labels_threshold_and_class_balance() -> None:
     assert pseudo_labels(texts[:52], probs[:52, :], labels, threshold=0.99) == []  # a class never confident
     with pytest.raises(ValueError):
         pseudo_labels(texts, probs[:3], labels)
+
+
+def test_class_weights_balance_each_task() -> None:
+    maps = {"sentiment": ["negative", "neutral", "positive"], "intent": ["a", "b"]}
+    targets = [("sentiment", 0)] * 1 + [("sentiment", 1)] * 6 + [("sentiment", 2)] * 3
+    weights = class_weights(targets, maps, balance=True)
+    # n / (k * n_c): 10 / 3 / 1, 10 / 3 / 6, 10 / 3 / 3; every class then weighs 10 / 3 in all.
+    assert weights["sentiment"] == pytest.approx([10 / 3, 10 / 18, 10 / 9])
+    assert weights["intent"] == [1.0, 1.0]  # no intent examples: nothing to scale
+    counts = [1, 6, 3]
+    assert sum(w * c for w, c in zip(weights["sentiment"], counts, strict=True)) == pytest.approx(10)
+    assert class_weights(targets, maps, balance=False)["sentiment"] == [1.0, 1.0, 1.0]
 
 
 def test_replay_sample_is_stratified_and_seeded() -> None:
