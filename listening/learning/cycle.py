@@ -7,6 +7,7 @@ run killed at any point and started again trains on the same data and resumes fr
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -108,10 +109,14 @@ def collect_inputs(organization_id: int, parent: ModelVersion, seed: int) -> dic
                 ids, probs, SENTIMENT, threshold=settings.LEARNING_PSEUDO_THRESHOLD, seed=seed
             )
             pseudo = [[int(e.text), e.label] for e in chosen[: settings.LEARNING_PSEUDO_MAX]]
-    replay_labelled = list(
+    # Drawn with the cycle's seed (not ORDER BY random()), so a cycle's inputs are reproducible.
+    earlier = list(
         LabelledExample.objects.filter(organization_id=organization_id, used_in__isnull=False)
-        .order_by("?")
-        .values_list("id", flat=True)[: settings.LEARNING_REPLAY_SIZE]
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    replay_labelled = sorted(
+        random.Random(seed).sample(earlier, min(len(earlier), settings.LEARNING_REPLAY_SIZE))
     )
     return {
         "labelled_train": [i for i in labelled if i % every],
@@ -264,6 +269,7 @@ def run_cycle(
         overall_margin=settings.LEARNING_GATE_MARGIN,
         class_margin=settings.LEARNING_GATE_CLASS_MARGIN,
         recent_margin=settings.LEARNING_GATE_RECENT_MARGIN,
+        recent_noise_z=settings.LEARNING_GATE_RECENT_NOISE_Z,
     )
     decision = gate(candidate_metrics, parent_metrics, rules=rules, feedback=cycle.inputs["feedback_stats"])
     metrics = {"candidate": candidate_metrics, "parent": parent_metrics, "gate": decision.checks}
