@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db.models import Model, Prefetch, QuerySet
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.filters import MentionFilter
-from api.pagination import IdCursorPagination, TimeCursorPagination
+from api.pagination import IdCursorPagination, MentionCursorPagination
 from api.permissions import caller_key
 from api.serializers import (
     ApiKeySerializer,
@@ -24,6 +25,7 @@ from api.serializers import (
 )
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import BrandMention, CampaignMention, Enrichment, Mention, Source
+from listening.mentions.queries import page_links
 from listening.tenancy.models import ApiKey, Role
 from listening.tenancy.services import do_issue_api_key, do_revoke_api_key
 
@@ -66,10 +68,28 @@ class SourceViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Source]):
 
 
 class MentionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Mention]):
+    """Mentions, newest first. A page is a constant number of statements whatever its size: the
+    page's rows (or, for one brand or campaign, the page's ids from the link table's index, then
+    their rows), then one per prefetched relation."""
+
     model = Mention
     serializer_class = MentionSerializer
-    pagination_class = TimeCursorPagination
+    pagination_class = MentionCursorPagination
     filterset_class = MentionFilter
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.get_queryset()
+        filterset = self.filterset_class(request.query_params, queryset=queryset, request=request)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        links = _link_page_source(caller_key(request).organization_id, filterset.form.cleaned_data)
+        if links is None:
+            page = self.paginate_queryset(filterset.qs)
+        else:
+            ids = [link["mention_id"] for link in self.paginate_queryset(links) or []]
+            rows = queryset.in_bulk(ids)
+            page = [rows[mention_id] for mention_id in ids if mention_id in rows]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_queryset(self) -> QuerySet[Mention]:
         latest_first = Enrichment.objects.defer("embedding").order_by("-id")
@@ -84,6 +104,29 @@ class MentionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Ment
                 Prefetch("enrichments", latest_first),
             )
         )
+
+
+# Filters a link row can answer: with any other, the list reads the mentions table itself.
+_LINK_FILTERS = {"brand", "campaign", "sentiment", "since", "until"}
+
+
+def _link_page_source(organization_id: int, filters: dict[str, Any]) -> QuerySet[Any, Any] | None:
+    """The link rows to page through for this filter, or ``None`` when the mentions table must be
+    paged itself (no single brand or campaign, or a filter the links cannot answer)."""
+    given = {name for name, value in filters.items() if value not in (None, "")}
+    brand, campaign = filters.get("brand"), filters.get("campaign")
+    if not given <= _LINK_FILTERS or (brand is None) == (campaign is None):
+        return None
+    if campaign is not None and "sentiment" in given:
+        return None
+    return page_links(
+        organization_id,
+        brand_id=brand,
+        campaign_id=campaign,
+        sentiment=filters.get("sentiment") or "",
+        since=filters.get("since"),
+        until=filters.get("until"),
+    )
 
 
 class ApiKeyViewSet(

@@ -126,7 +126,9 @@ def store(
     )
     BrandMention.objects.bulk_create(
         [
-            BrandMention(organization=org, brand=brand, mention=m, published_at=m.published_at)
+            BrandMention(
+                organization=org, brand=brand, mention=m, published_at=m.published_at, sentiment=m.sentiment
+            )
             for m in mentions
         ],
         batch_size=2000,

@@ -74,7 +74,13 @@ def seed_mentions(
     )
     BrandMention.objects.bulk_create(
         [
-            BrandMention(organization=t.org, brand=t.brand, mention=m, published_at=m.published_at)
+            BrandMention(
+                organization=t.org,
+                brand=t.brand,
+                mention=m,
+                published_at=m.published_at,
+                sentiment=m.sentiment,
+            )
             for m in mentions
         ],
         batch_size=2000,
