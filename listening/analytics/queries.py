@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import CharField, Count, Max, Q, Sum, Value
 from django.utils import timezone
 
 from listening.analytics.models import Interval
@@ -128,33 +128,21 @@ def _ratio(value: float | None, base: float | None) -> float | None:
 # --- rollup readers ---------------------------------------------------------------------------
 
 
-def _summaries(
-    scope: Scope, subject_ids: list[int], rng: Range, *, authors: bool = True
-) -> dict[int, dict[str, Any]]:
-    """Totals per subject over the range: volume, sentiment split, net, engagement and (unless
-    ``authors=False``, which saves the one costly query) unique authors."""
-    out = {sid: _empty_summary() for sid in subject_ids}
-    rows = (
-        scope.rollup._default_manager.filter(**{f"{scope.fk}__in": subject_ids})
-        .filter(_coarsest_buckets(rng))
-        .values_list(scope.fk, "sentiment")
-        .annotate(n=Sum("mention_count"), e=Sum("engagement_sum"))
-        .order_by()
-    )
-    for sid, sentiment, n, e in rows:
-        summary = out[sid]
-        summary["volume"] += n
-        summary["engagement"] += e
-        summary["sentiment"][sentiment or "unscored"] += n
-    if authors:
-        for sid, n in _unique_authors(scope, subject_ids, rng.start, rng.end).items():
-            out[sid]["unique_authors"] = n
-    else:
-        for summary in out.values():
-            del summary["unique_authors"]
-    for summary in out.values():
+def _totals(series: dict[int, dict[str, list[Any]]], authors: dict[int, int]) -> dict[int, dict[str, Any]]:
+    """Totals per subject over the range, added up from its series (which covers the same range
+    bucket by bucket, so no statement of its own): volume, engagement, unique authors, sentiment
+    split and net sentiment."""
+    out = {}
+    for sid, columns in series.items():
+        summary = _empty_summary()
+        summary["volume"] = sum(columns["volume"])
+        summary["engagement"] = sum(columns["engagement"])
+        summary["unique_authors"] = authors.get(sid, 0)
         split = summary["sentiment"]
+        for name in split:
+            split[name] = sum(columns[name])
         summary["net_sentiment"] = net_sentiment(split["positive"], split["negative"])
+        out[sid] = summary
     return out
 
 
@@ -295,8 +283,8 @@ def _term_counts(
         .annotate(n=Sum("mention_count"))
         .order_by()
     )
-    for sid, term, n in rows:
-        out[sid][term] = n
+    for sid, term, n in _fetch(rows):
+        out[sid][term] = int(n)  # from the raw cursor PostgreSQL's SUM arrives as Decimal
     return out
 
 
@@ -317,6 +305,74 @@ def _day_volume(scope: Scope, subject_ids: list[int], start: datetime, end: date
     for sid, n in rows:
         out[sid] = n
     return out
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One piece of a single-statement read: rows of ``scope`` for ``subject_id`` matching ``where``,
+    added up under ``tag`` (several parts may share a tag: their sums are added)."""
+
+    tag: str
+    scope: Scope
+    subject_id: int
+    where: Q
+
+
+def _union(querysets: list[Any]) -> list[tuple[Any, ...]]:
+    """The rows of several ``values_list`` querysets of the same shape, in one statement (UNION ALL)."""
+    first, *rest = querysets
+    return _fetch(first.union(*rest, all=True) if rest else first)
+
+
+def _period_sums(parts: list[_Part]) -> dict[str, dict[str, int]]:
+    """Per tag: ``volume``, ``positive`` and ``negative`` mentions of the rollup rows of its parts.
+
+    One statement whatever the number of parts: each is an index-only scan of the rollup's
+    (subject, interval, bucket) index, aggregated to one row; a tag without rows adds up to zeros."""
+    sums = {
+        "volume": Sum("mention_count"),
+        "positive": Sum("mention_count", filter=Q(sentiment=Sentiment.POSITIVE)),
+        "negative": Sum("mention_count", filter=Q(sentiment=Sentiment.NEGATIVE)),
+    }
+    out = {part.tag: dict.fromkeys(sums, 0) for part in parts}
+    rows = _union(
+        [
+            part.scope.rollup._default_manager.filter(part.where, **{part.scope.fk: part.subject_id})
+            .annotate(tag=Value(part.tag, output_field=CharField()))
+            .values_list("tag")
+            .annotate(**sums)
+            .order_by()
+            for part in parts
+        ]
+    )
+    for tag, *values in rows:
+        for name, n in zip(sums, values, strict=True):
+            out[tag][name] += int(n or 0)  # SUM over no rows is NULL
+    return out
+
+
+def _terms_by_tag(parts: list[_Part]) -> dict[str, dict[str, int]]:
+    """Per tag, mentions containing each term in the term rows of its parts; one statement."""
+    out: dict[str, dict[str, int]] = {part.tag: {} for part in parts}
+    rows = _union(
+        [
+            part.scope.terms._default_manager.filter(part.where, **{part.scope.fk: part.subject_id})
+            .annotate(tag=Value(part.tag, output_field=CharField()))
+            .values_list("tag", "term")
+            .annotate(n=Sum("mention_count"))
+            .order_by()
+            for part in parts
+        ]
+    )
+    for tag, term, n in rows:
+        counts = out[tag]
+        counts[term] = counts.get(term, 0) + int(n)
+    return out
+
+
+def _touched_days(start: datetime, end: datetime) -> Q:
+    """Daily buckets of the UTC days touching ``[start, end)``."""
+    return Q(bucket__gte=floor_day(start), bucket__lt=_ceil(Interval.DAY, end))
 
 
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
@@ -369,21 +425,23 @@ def campaign_baseline(campaign: Campaign) -> tuple[datetime, datetime]:
     return campaign.starts_at - length, campaign.starts_at
 
 
+def _hours(start: datetime, end: datetime) -> Range:
+    return Range(Interval.HOUR, floor_hour(start), _ceil(Interval.HOUR, end))
+
+
 def _lift(
-    scope: Scope, subject_id: int, window: tuple[datetime, datetime], baseline: tuple[datetime, datetime]
+    window: dict[str, int], window_hours: Range, baseline: dict[str, int], baseline_hours: Range
 ) -> dict[str, Any]:
-    """Volume per day and net sentiment, window vs baseline, from hourly rollups (whole hours)."""
-    periods = {}
-    for name, (start, end) in (("window", window), ("baseline", baseline)):
-        rng = Range(Interval.HOUR, floor_hour(start), _ceil(Interval.HOUR, end))
-        summary = _summaries(scope, [subject_id], rng, authors=False)[subject_id]
+    """Volume per day and net sentiment, window vs baseline (both in whole hours)."""
+    periods: dict[str, dict[str, Any]] = {}
+    for name, sums, rng in (("window", window, window_hours), ("baseline", baseline, baseline_hours)):
         days = max((rng.end - rng.start) / DAY, 1 / 24)
         periods[name] = {
             "from": rng.start,
             "to": rng.end,
-            "volume": summary["volume"],
-            "volume_per_day": round(summary["volume"] / days, 4),
-            "net_sentiment": summary["net_sentiment"],
+            "volume": sums["volume"],
+            "volume_per_day": round(sums["volume"] / days, 4),
+            "net_sentiment": net_sentiment(sums["positive"], sums["negative"]),
         }
     w, b = periods["window"], periods["baseline"]
     net_change = (
@@ -405,42 +463,63 @@ def campaign_metrics(
     end: datetime | None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Everything the campaign dashboard shows; see the API docs for the shape."""
+    """Everything the campaign dashboard shows; see the API docs for the shape.
+
+    Four statements whatever the range (five for hourly series): the series (whose sums are the
+    totals), the unique authors (and per hour), every other rollup sum (lift periods and the day
+    volumes behind term shares) in one, every term count in one.
+    """
     now = now or timezone.now()
     window = campaign_window(campaign, now)
     baseline = campaign_baseline(campaign)
     rng = resolve_range(interval, start, end, default_start=window[0], default_end=window[1])
-    cid = campaign.pk
-    summary = _summaries(CAMPAIGN_SCOPE, [cid], rng)[cid]
-    terms = _term_counts(CAMPAIGN_SCOPE, [cid], rng.start, rng.end)[cid]
-    base_terms = _term_counts(CAMPAIGN_SCOPE, [cid], *baseline)[cid]
-    brand_base_terms = _term_counts(BRAND_SCOPE, [campaign.brand_id], *baseline)[campaign.brand_id]
+    cid, bid = campaign.pk, campaign.brand_id
+    series = _series(CAMPAIGN_SCOPE, [cid], rng)
+    summary = _totals(series, _unique_authors(CAMPAIGN_SCOPE, [cid], rng.start, rng.end))[cid]
+    window_hours, baseline_hours = _hours(*window), _hours(*baseline)
+    range_days, baseline_days = _touched_days(rng.start, rng.end), _touched_days(*baseline)
+    daily = Q(interval=Interval.DAY)
+    sums = _period_sums(
+        [
+            _Part("campaign window", CAMPAIGN_SCOPE, cid, _coarsest_buckets(window_hours)),
+            _Part("campaign baseline", CAMPAIGN_SCOPE, cid, _coarsest_buckets(baseline_hours)),
+            _Part("brand window", BRAND_SCOPE, bid, _coarsest_buckets(window_hours)),
+            _Part("brand baseline", BRAND_SCOPE, bid, _coarsest_buckets(baseline_hours)),
+            _Part("campaign range days", CAMPAIGN_SCOPE, cid, daily & range_days),
+            _Part("campaign baseline days", CAMPAIGN_SCOPE, cid, daily & baseline_days),
+            _Part("brand baseline days", BRAND_SCOPE, bid, daily & baseline_days),
+        ]
+    )
+    terms_of = _terms_by_tag(
+        [
+            _Part("campaign range", CAMPAIGN_SCOPE, cid, range_days),
+            _Part("campaign baseline", CAMPAIGN_SCOPE, cid, baseline_days),
+            _Part("brand baseline", BRAND_SCOPE, bid, baseline_days),
+        ]
+    )
+    terms, base_terms = terms_of["campaign range"], terms_of["campaign baseline"]
     # The campaign's own mentions rarely exist before it starts: its themes are measured against
     # what was said about the brand during the baseline.
-    baseline_terms = base_terms if sum(base_terms.values()) else brand_base_terms
-    baseline_volume = (
-        _day_volume(CAMPAIGN_SCOPE, [cid], *baseline)[cid]
-        if sum(base_terms.values())
-        else _day_volume(BRAND_SCOPE, [campaign.brand_id], *baseline)[campaign.brand_id]
-    )
+    own_baseline = bool(sum(base_terms.values()))
+    baseline_terms = base_terms if own_baseline else terms_of["brand baseline"]
+    baseline_volume = sums["campaign baseline days" if own_baseline else "brand baseline days"]["volume"]
     return {
-        "campaign": {"id": cid, "name": campaign.name, "brand": campaign.brand_id},
+        "campaign": {"id": cid, "name": campaign.name, "brand": bid},
         "range": rng.describe(),
         **summary,
         "top_terms": _top(terms, hashtags=False),
         "top_hashtags": _top(terms, hashtags=True),
         "emerging_themes": emerging_themes(
-            terms,
-            _day_volume(CAMPAIGN_SCOPE, [cid], rng.start, rng.end)[cid],
-            baseline_terms,
-            baseline_volume,
+            terms, sums["campaign range days"]["volume"], baseline_terms, baseline_volume
         ),
         "lift": {
-            "campaign": _lift(CAMPAIGN_SCOPE, cid, window, baseline),
-            "brand": _lift(BRAND_SCOPE, campaign.brand_id, window, baseline),
+            "campaign": _lift(
+                sums["campaign window"], window_hours, sums["campaign baseline"], baseline_hours
+            ),
+            "brand": _lift(sums["brand window"], window_hours, sums["brand baseline"], baseline_hours),
         },
         "buckets": bucket_labels(rng),
-        "series": _series(CAMPAIGN_SCOPE, [cid], rng)[cid],
+        "series": series[cid],
     }
 
 
@@ -502,10 +581,16 @@ def brand_comparison(
     now = now or timezone.now()
     rng = resolve_range(interval, start, end, default_start=now - timedelta(days=30), default_end=now)
     ids = [brand.pk for brand in brands]
-    summaries = _summaries(BRAND_SCOPE, ids, rng)
     series = _series(BRAND_SCOPE, ids, rng)
+    summaries = _totals(series, _unique_authors(BRAND_SCOPE, ids, rng.start, rng.end))
     terms = _term_counts(BRAND_SCOPE, ids, rng.start, rng.end)
-    themes = leads_and_lags(terms, _day_volume(BRAND_SCOPE, ids, rng.start, rng.end))
+    # Term shares are of the days the term counts cover: for daily buckets, the range itself.
+    day_volume = (
+        {bid: summaries[bid]["volume"] for bid in ids}
+        if rng.interval == Interval.DAY
+        else _day_volume(BRAND_SCOPE, ids, rng.start, rng.end)
+    )
+    themes = leads_and_lags(terms, day_volume)
     total_volume = sum(s["volume"] for s in summaries.values())
     total_engagement = sum(s["engagement"] for s in summaries.values())
     answer: dict[str, Any] = {
