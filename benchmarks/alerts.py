@@ -45,6 +45,7 @@ from django.utils import timezone  # noqa: E402
 
 from listening.alerts.models import Alert, AlertRule  # noqa: E402
 from listening.alerts.services import do_check_rule, do_create_endpoint  # noqa: E402
+from listening.analytics.services import do_update_rollups  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.mentions.models import BrandMention, Mention, Source, SourceKind  # noqa: E402
 from listening.tenancy.models import Organization  # noqa: E402
@@ -133,6 +134,7 @@ def store(
         ],
         batch_size=2000,
     )
+    do_update_rollups([m.pk for m in mentions])  # as enrichment does, in its transaction
     return len(mentions)
 
 
