@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.db.models import Model, Prefetch, QuerySet
@@ -24,8 +25,8 @@ from api.serializers import (
     SourceSerializer,
 )
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import BrandMention, CampaignMention, Enrichment, Mention, Source
-from listening.mentions.queries import page_links
+from listening.mentions.models import Mention, Source
+from listening.mentions.queries import page_links, relations_of
 from listening.tenancy.models import ApiKey, Role
 from listening.tenancy.services import do_issue_api_key, do_revoke_api_key
 
@@ -70,7 +71,7 @@ class SourceViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Source]):
 class MentionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Mention]):
     """Mentions, newest first. A page is a constant number of statements whatever its size: the
     page's rows (or, for one brand or campaign, the page's ids from the link table's index, then
-    their rows), then one per prefetched relation."""
+    their rows), then its brands, campaigns and enrichments (``relations_of``)."""
 
     model = Mention
     serializer_class = MentionSerializer
@@ -84,26 +85,19 @@ class MentionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Ment
             raise translate_validation(filterset.errors)
         links = _link_page_source(caller_key(request).organization_id, filterset.form.cleaned_data)
         if links is None:
-            page = self.paginate_queryset(filterset.qs)
+            page = list(self.paginate_queryset(filterset.qs) or [])
         else:
             ids = [link["mention_id"] for link in self.paginate_queryset(links) or []]
             rows = queryset.in_bulk(ids)
             page = [rows[mention_id] for mention_id in ids if mention_id in rows]
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.get_paginated_response(self._serialize(page, many=True).data)
 
-    def get_queryset(self) -> QuerySet[Mention]:
-        latest_first = Enrichment.objects.defer("embedding").order_by("-id")
-        return (
-            super()
-            .get_queryset()
-            .prefetch_related(
-                Prefetch("brand_mentions", BrandMention.objects.only("id", "mention_id", "brand_id")),
-                Prefetch(
-                    "campaign_mentions", CampaignMention.objects.only("id", "mention_id", "campaign_id")
-                ),
-                Prefetch("enrichments", latest_first),
-            )
-        )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self._serialize([self.get_object()], many=False).data)
+
+    def _serialize(self, mentions: Sequence[Mention], *, many: bool) -> MentionSerializer:
+        context = {**self.get_serializer_context(), "relations": relations_of([m.pk for m in mentions])}
+        return MentionSerializer(mentions if many else mentions[0], many=many, context=context)
 
 
 # Filters a link row can answer: with any other, the list reads the mentions table itself.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, QuerySet
 
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import BrandMention, CampaignMention
+from listening.mentions.models import BrandMention, CampaignMention, Enrichment
 
 # What a mention list page is ordered by when it pages through a brand's or campaign's links:
 # the same order as the mention list itself ((published_at, mention id), newest first).
@@ -51,3 +54,37 @@ def page_links(
     if until is not None:
         links = links.filter(published_at__lt=until)
     return links.values("mention_id", "published_at")
+
+
+@dataclass(frozen=True)
+class MentionRelations:
+    """What a list of mentions shows besides their own columns, loaded for the whole list at once."""
+
+    brands: dict[int, list[int]]  # mention id -> brand ids, in the order they were matched
+    campaigns: dict[int, list[int]]
+    latest_enrichment: dict[int, Enrichment]  # the newest reading of each mention that has one
+
+
+def relations_of(mention_ids: Sequence[int]) -> MentionRelations:
+    """Brands, campaigns and latest enrichment of these mentions: three statements for any number.
+
+    Plain rows rather than ``prefetch_related``: Django builds a filtered queryset per mention and
+    relation to hold prefetched objects, which was more than half the time of a 50-mention page.
+    """
+    ids = list(mention_ids)
+    brands: dict[int, list[int]] = defaultdict(list)
+    for mention_id, brand_id in (
+        BrandMention.objects.filter(mention_id__in=ids).order_by("id").values_list("mention_id", "brand_id")
+    ):
+        brands[mention_id].append(brand_id)
+    campaigns: dict[int, list[int]] = defaultdict(list)
+    for mention_id, campaign_id in (
+        CampaignMention.objects.filter(mention_id__in=ids)
+        .order_by("id")
+        .values_list("mention_id", "campaign_id")
+    ):
+        campaigns[mention_id].append(campaign_id)
+    latest: dict[int, Enrichment] = {}
+    for enrichment in Enrichment.objects.filter(mention_id__in=ids).defer("embedding").order_by("-id"):
+        latest.setdefault(enrichment.mention_id, enrichment)
+    return MentionRelations(dict(brands), dict(campaigns), latest)

@@ -141,3 +141,25 @@ def test_a_page_costs_the_same_statements_whatever_its_size(alice: Tenant, query
     assert small == large
     # Authentication, then: the page's ids (link path) or rows, the rows, one per prefetch.
     assert large <= 7
+
+
+def test_a_page_shows_each_mentions_brands_campaigns_and_newest_reading(alice: Tenant) -> None:
+    from listening.learning.models import ModelVersion
+    from listening.mentions.models import Enrichment
+
+    mention = alice.mention
+    BrandMention.objects.create(
+        organization=alice.org, brand=alice.competitor, mention=mention, published_at=mention.published_at
+    )
+    for name, sentiment in (("v1", "negative"), ("v2", "positive")):
+        version = ModelVersion.objects.create(name=name, backbone="test")
+        Enrichment.objects.create(
+            organization=alice.org, mention=mention, model_version=version, sentiment=sentiment
+        )
+    for query in ("", f"brand={alice.brand.pk}", f"campaign={alice.campaign.pk}"):
+        (row,) = alice.client().get(f"/api/v1/mentions/?{query}").json()["results"]
+        assert row["brands"] == [alice.brand.pk, alice.competitor.pk]
+        assert row["campaigns"] == [alice.campaign.pk]
+        assert row["enrichment"]["sentiment"] == "positive"
+    detail = alice.client().get(f"/api/v1/mentions/{mention.pk}/").json()
+    assert detail["enrichment"]["sentiment"] == "positive" and detail["brands"] == row["brands"]
