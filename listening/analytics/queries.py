@@ -157,17 +157,21 @@ def _fetch(queryset: Any) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
-def _coarsest_buckets(rng: Range) -> Q:
+def _coarsest_buckets(rng: Range) -> list[Q]:
     """The rollup rows that add up to the range with the fewest rows: whole UTC days from the daily
-    rollup, the hours before the first and after the last whole day from the hourly one."""
+    rollup, the hours before the first and after the last whole day from the hourly one. One
+    condition per contiguous run of buckets, each a single range of the (subject, interval, bucket)
+    index: read apart (``_period_sums``), each is an index-only scan, where their OR was a bitmap
+    heap scan that PostgreSQL then costed high enough to start parallel workers for."""
     first_day, last_day = _ceil(Interval.DAY, rng.start), floor_day(rng.end)
     if first_day >= last_day:  # no whole day inside: hours only
-        return Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=rng.end)
-    return (
-        Q(interval=Interval.DAY, bucket__gte=first_day, bucket__lt=last_day)
-        | Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=first_day)
-        | Q(interval=Interval.HOUR, bucket__gte=last_day, bucket__lt=rng.end)
-    )
+        return [Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=rng.end)]
+    parts = [Q(interval=Interval.DAY, bucket__gte=first_day, bucket__lt=last_day)]
+    if rng.start < first_day:
+        parts.append(Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=first_day))
+    if last_day < rng.end:
+        parts.append(Q(interval=Interval.HOUR, bucket__gte=last_day, bucket__lt=rng.end))
+    return parts
 
 
 def _unique_authors(scope: Scope, subject_ids: list[int], start: datetime, end: datetime) -> dict[int, int]:
@@ -481,10 +485,12 @@ def campaign_metrics(
     daily = Q(interval=Interval.DAY)
     sums = _period_sums(
         [
-            _Part("campaign window", CAMPAIGN_SCOPE, cid, _coarsest_buckets(window_hours)),
-            _Part("campaign baseline", CAMPAIGN_SCOPE, cid, _coarsest_buckets(baseline_hours)),
-            _Part("brand window", BRAND_SCOPE, bid, _coarsest_buckets(window_hours)),
-            _Part("brand baseline", BRAND_SCOPE, bid, _coarsest_buckets(baseline_hours)),
+            *(
+                _Part(f"{scope.name} {name}", scope, subject_id, where)
+                for scope, subject_id in ((CAMPAIGN_SCOPE, cid), (BRAND_SCOPE, bid))
+                for name, hours in (("window", window_hours), ("baseline", baseline_hours))
+                for where in _coarsest_buckets(hours)
+            ),
             _Part("campaign range days", CAMPAIGN_SCOPE, cid, daily & range_days),
             _Part("campaign baseline days", CAMPAIGN_SCOPE, cid, daily & baseline_days),
             _Part("brand baseline days", BRAND_SCOPE, bid, daily & baseline_days),
