@@ -91,7 +91,7 @@ def explain(key: str, path: str) -> None:
     plans: list[tuple[float, list[str]]] = []
     with connection.cursor() as cursor:
         for sql in statements:
-            if not sql.lstrip().upper().startswith("SELECT"):
+            if not sql.lstrip(" (").upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             lines = [line for (line,) in cursor.fetchall()]
@@ -100,12 +100,21 @@ def explain(key: str, path: str) -> None:
                 0.0,
             )
             plans.append((took, lines))
-    times = ", ".join(f"{took:.1f}" for took, _ in plans)
-    print(f"  {len(statements)} statements; SELECT execution times (ms): {times}")
+    print(f"  {len(statements)} statements; each SELECT's execution time and scans:")
+    for took, lines in plans:
+        scans = sorted({_scan(line) for line in lines if " Scan " in f" {line} "})
+        print(f"    {took:6.1f} ms  {'; '.join(scans)}")
     took, lines = max(plans, key=lambda plan: plan[0])
     print(f"  slowest ({took:.1f} ms):")
     for line in lines:
         print("    " + line)
+
+
+def _scan(line: str) -> str:
+    """``Index Only Scan Backward using idx on table`` out of a plan line (costs and aliases cut)."""
+    node = line.strip().removeprefix("->").strip().split("  (")[0]
+    words = node.split(" ")
+    return " ".join(words[: words.index("on") + 2]) if "on" in words else node
 
 
 def main() -> None:
