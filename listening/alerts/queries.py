@@ -77,30 +77,22 @@ def bucketed_counts(
     if bucket_seconds <= 0 or end <= start:
         return BucketCounts([], [], [])
     origin = int(start.timestamp())
-    counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    parts = []
     raw_from = start
     if bucket_seconds % 3600 == 0 and start == floor_hour(start):
         raw_from = max(start, floor_hour(end))
-        for bucket, negative, total in _rollup_counts(
-            brand_id, campaign_id, start, raw_from, origin=origin, size=bucket_seconds
-        ):
-            counted[int(bucket)][0] += int(negative or 0)
-            counted[int(bucket)][1] += int(total or 0)
-    if raw_from < end:
-        rows = (
-            _through(brand_id, campaign_id)
-            .filter(published_at__gte=raw_from, published_at__lt=end)
-            .annotate(bucket=_BucketIndex("published_at", origin=origin, size=bucket_seconds))
-            .values_list("bucket")
-            .annotate(
-                negative=Count("id", filter=Q(mention__sentiment=Sentiment.NEGATIVE)),
-                total=Count("id", filter=~Q(mention__sentiment="")),
-            )
-            .order_by()
+        parts.append(
+            _rollup_counts(brand_id, campaign_id, start, raw_from, origin=origin, size=bucket_seconds)
         )
+    if raw_from < end:
+        parts.append(
+            _mention_counts(brand_id, campaign_id, raw_from, end, origin=origin, size=bucket_seconds)
+        )
+    counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for rows in parts:
         for bucket, negative, total in rows:
-            counted[int(bucket)][0] += int(negative)
-            counted[int(bucket)][1] += int(total)
+            counted[int(bucket)][0] += int(negative or 0)  # a SUM over no rows is NULL
+            counted[int(bucket)][1] += int(total or 0)
     starts: list[int] = []
     negatives: list[int] = []
     totals: list[int] = []
@@ -111,6 +103,24 @@ def bucketed_counts(
             negatives.append(negative)
             totals.append(total)
     return BucketCounts(starts, negatives, totals)
+
+
+def _mention_counts(
+    brand_id: int | None, campaign_id: int | None, start: datetime, end: datetime, *, origin: int, size: int
+) -> QuerySet[Any, tuple[Any, ...]]:
+    """(bucket index, negative, enriched total) counting the mentions of ``[start, end)`` through the
+    (subject, published_at) index of the link table."""
+    return (
+        _through(brand_id, campaign_id)
+        .filter(published_at__gte=start, published_at__lt=end)
+        .annotate(index=_BucketIndex("published_at", origin=origin, size=size))
+        .values_list("index")
+        .annotate(
+            negative=Count("id", filter=Q(mention__sentiment=Sentiment.NEGATIVE)),
+            total=Count("id", filter=~Q(mention__sentiment="")),
+        )
+        .order_by()
+    )
 
 
 def _rollup_counts(
