@@ -13,6 +13,7 @@ from ingestion.connectors import CONNECTORS, ConnectorConfigError, get_connector
 from ingestion.query import QuerySyntaxError, validate
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Enrichment, Mention, Sentiment, Source
+from listening.mentions.queries import MentionRelations, relations_of
 from listening.tenancy.models import ApiKey
 
 # A campaign without an explicit baseline is compared with this long a period just before it.
@@ -249,15 +250,20 @@ class MentionSerializer(serializers.ModelSerializer[Mention]):
         ]
         read_only_fields = fields
 
-    # The view prefetches these relations, so each method reads memory, not the database.
+    # The view loads these for the whole page (``relations`` in the context): each method reads
+    # memory, not the database.
+    def _relations(self, obj: Mention) -> MentionRelations:
+        relations = self.context.get("relations")
+        return relations if relations is not None else relations_of([obj.pk])
+
     def get_brands(self, obj: Mention) -> list[int]:
-        return [link.brand_id for link in obj.brand_mentions.all()]
+        return self._relations(obj).brands.get(obj.pk, [])
 
     def get_campaigns(self, obj: Mention) -> list[int]:
-        return [link.campaign_id for link in obj.campaign_mentions.all()]
+        return self._relations(obj).campaigns.get(obj.pk, [])
 
     def get_enrichment(self, obj: Mention) -> dict[str, Any] | None:
-        latest = next(iter(obj.enrichments.all()), None)
+        latest = self._relations(obj).latest_enrichment.get(obj.pk)
         return EnrichmentSerializer(latest).data if latest is not None else None
 
 

@@ -45,6 +45,7 @@ from django.utils import timezone  # noqa: E402
 
 from listening.alerts.models import Alert, AlertRule  # noqa: E402
 from listening.alerts.services import do_check_rule, do_create_endpoint  # noqa: E402
+from listening.analytics.services import do_update_rollups  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.mentions.models import BrandMention, Mention, Source, SourceKind  # noqa: E402
 from listening.tenancy.models import Organization  # noqa: E402
@@ -126,11 +127,14 @@ def store(
     )
     BrandMention.objects.bulk_create(
         [
-            BrandMention(organization=org, brand=brand, mention=m, published_at=m.published_at)
+            BrandMention(
+                organization=org, brand=brand, mention=m, published_at=m.published_at, sentiment=m.sentiment
+            )
             for m in mentions
         ],
         batch_size=2000,
     )
+    do_update_rollups([m.pk for m in mentions])  # as enrichment does, in its transaction
     return len(mentions)
 
 

@@ -221,16 +221,20 @@ def seed(n: int, now: datetime, organization: Organization | None = None) -> dic
                     created,
                 )
             )
-            lw.writerow((org.pk, b_id := brands[b].pk, mid, published.isoformat()))
+            lw.writerow((org.pk, b_id := brands[b].pk, mid, published.isoformat(), sentiment))
             if second_brand[i] >= 0 and brands[int(second_brand[i])].pk != b_id:
-                lw.writerow((org.pk, brands[int(second_brand[i])].pk, mid, published.isoformat()))
+                lw.writerow((org.pk, brands[int(second_brand[i])].pk, mid, published.isoformat(), sentiment))
             if in_campaign:
                 cw.writerow((org.pk, campaign.pk, mid, published.isoformat()))
         with connection.cursor() as cursor:
             raw = cursor.cursor
             for table, cols, buffer in (
                 ("mentions_mention", mention_cols, mentions),
-                ("mentions_brandmention", "organization_id, brand_id, mention_id, published_at", links),
+                (
+                    "mentions_brandmention",
+                    "organization_id, brand_id, mention_id, published_at, sentiment",
+                    links,
+                ),
                 (
                     "mentions_campaignmention",
                     "organization_id, campaign_id, mention_id, published_at",

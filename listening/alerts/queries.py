@@ -1,16 +1,20 @@
-"""Reads for alerting: bucketed negative/total counts (the one place detection reads volume from),
-the window's negative mentions for the explanation, and what is due."""
+"""Reads for alerting: bucketed negative/total counts (the one place detection reads volume from:
+the rollups for whole hours, the mentions for the rest), the window's negative mentions for the
+explanation, and what is due."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Func, IntegerField, Q, QuerySet
+from django.db.models import Count, Func, IntegerField, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 
 from listening.alerts.models import AlertRule, DeliveryStatus, WebhookDelivery
+from listening.analytics.models import BrandRollup, CampaignRollup, Interval
+from listening.analytics.services import floor_hour
 from listening.mentions.models import BrandMention, CampaignMention, Mention, Sentiment
 
 
@@ -63,34 +67,82 @@ def bucketed_counts(
     """Negative and total mention counts of one brand or campaign in ``[start, end)``, per bucket
     ``[start + k * bucket_seconds, start + (k + 1) * bucket_seconds)``.
 
-    Reads the (brand|campaign, published_at) index of the through-table joined with the denormalised
-    ``Mention.sentiment``; unenriched mentions (sentiment "") are not counted, so a window whose
-    mentions are still being read by the model is judged on the ones already read. This is the one
-    function to switch to the analytics rollups once they exist.
+    Unenriched mentions (sentiment "") are not counted, so a window whose mentions are still being
+    read by the model is judged on the ones already read. When buckets are whole hours starting on
+    an hour (the history of an hourly or longer rule), the whole hours are read from the hourly
+    rollups (kept in step with every enrichment, in its transaction) and only the part of the last
+    hour before ``end`` from the mentions; otherwise (windows of minutes, the current window) the
+    mentions are counted through the (subject, published_at) index of the link table.
     """
     if bucket_seconds <= 0 or end <= start:
         return BucketCounts([], [], [])
     origin = int(start.timestamp())
-    rows = (
+    parts = []
+    raw_from = start
+    if bucket_seconds % 3600 == 0 and start == floor_hour(start):
+        raw_from = max(start, floor_hour(end))
+        parts.append(
+            _rollup_counts(brand_id, campaign_id, start, raw_from, origin=origin, size=bucket_seconds)
+        )
+    if raw_from < end:
+        parts.append(
+            _mention_counts(brand_id, campaign_id, raw_from, end, origin=origin, size=bucket_seconds)
+        )
+    counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for rows in parts:
+        for bucket, negative, total in rows:
+            counted[int(bucket)][0] += int(negative or 0)  # a SUM over no rows is NULL
+            counted[int(bucket)][1] += int(total or 0)
+    starts: list[int] = []
+    negatives: list[int] = []
+    totals: list[int] = []
+    for bucket in sorted(counted):
+        negative, total = counted[bucket]
+        if total:
+            starts.append(origin + bucket * bucket_seconds)
+            negatives.append(negative)
+            totals.append(total)
+    return BucketCounts(starts, negatives, totals)
+
+
+def _mention_counts(
+    brand_id: int | None, campaign_id: int | None, start: datetime, end: datetime, *, origin: int, size: int
+) -> QuerySet[Any, tuple[Any, ...]]:
+    """(bucket index, negative, enriched total) counting the mentions of ``[start, end)`` through the
+    (subject, published_at) index of the link table."""
+    return (
         _through(brand_id, campaign_id)
         .filter(published_at__gte=start, published_at__lt=end)
-        .annotate(bucket=_BucketIndex("published_at", origin=origin, size=bucket_seconds))
-        .values("bucket")
+        .annotate(index=_BucketIndex("published_at", origin=origin, size=size))
+        .values_list("index")
         .annotate(
             negative=Count("id", filter=Q(mention__sentiment=Sentiment.NEGATIVE)),
             total=Count("id", filter=~Q(mention__sentiment="")),
         )
-        .order_by("bucket")
+        .order_by()
     )
-    starts: list[int] = []
-    negative: list[int] = []
-    total: list[int] = []
-    for row in rows:
-        if row["total"]:
-            starts.append(origin + int(row["bucket"]) * bucket_seconds)
-            negative.append(int(row["negative"]))
-            total.append(int(row["total"]))
-    return BucketCounts(starts, negative, total)
+
+
+def _rollup_counts(
+    brand_id: int | None, campaign_id: int | None, start: datetime, end: datetime, *, origin: int, size: int
+) -> QuerySet[Any, tuple[Any, ...]]:
+    """(bucket index, negative, enriched total) from the hourly rollups of ``[start, end)`` (whole
+    hours): an index-only scan of the rollup's (subject, interval, bucket) index."""
+    if brand_id is not None:
+        rows: QuerySet[Any] = BrandRollup.objects.filter(brand_id=brand_id)
+    else:
+        assert campaign_id is not None
+        rows = CampaignRollup.objects.filter(campaign_id=campaign_id)
+    return (
+        rows.filter(interval=Interval.HOUR, bucket__gte=start, bucket__lt=end)
+        .annotate(index=_BucketIndex("bucket", origin=origin, size=size))
+        .values_list("index")
+        .annotate(
+            negative=Sum("mention_count", filter=Q(sentiment=Sentiment.NEGATIVE)),
+            total=Sum("mention_count", filter=~Q(sentiment="")),
+        )
+        .order_by()
+    )
 
 
 def negative_mentions(

@@ -128,33 +128,21 @@ def _ratio(value: float | None, base: float | None) -> float | None:
 # --- rollup readers ---------------------------------------------------------------------------
 
 
-def _summaries(
-    scope: Scope, subject_ids: list[int], rng: Range, *, authors: bool = True
-) -> dict[int, dict[str, Any]]:
-    """Totals per subject over the range: volume, sentiment split, net, engagement and (unless
-    ``authors=False``, which saves the one costly query) unique authors."""
-    out = {sid: _empty_summary() for sid in subject_ids}
-    rows = (
-        scope.rollup._default_manager.filter(**{f"{scope.fk}__in": subject_ids})
-        .filter(_coarsest_buckets(rng))
-        .values_list(scope.fk, "sentiment")
-        .annotate(n=Sum("mention_count"), e=Sum("engagement_sum"))
-        .order_by()
-    )
-    for sid, sentiment, n, e in rows:
-        summary = out[sid]
-        summary["volume"] += n
-        summary["engagement"] += e
-        summary["sentiment"][sentiment or "unscored"] += n
-    if authors:
-        for sid, n in _unique_authors(scope, subject_ids, rng.start, rng.end).items():
-            out[sid]["unique_authors"] = n
-    else:
-        for summary in out.values():
-            del summary["unique_authors"]
-    for summary in out.values():
+def _totals(series: dict[int, dict[str, list[Any]]], authors: dict[int, int]) -> dict[int, dict[str, Any]]:
+    """Totals per subject over the range, added up from its series (which covers the same range
+    bucket by bucket, so no statement of its own): volume, engagement, unique authors, sentiment
+    split and net sentiment."""
+    out = {}
+    for sid, columns in series.items():
+        summary = _empty_summary()
+        summary["volume"] = sum(columns["volume"])
+        summary["engagement"] = sum(columns["engagement"])
+        summary["unique_authors"] = authors.get(sid, 0)
         split = summary["sentiment"]
+        for name in split:
+            split[name] = sum(columns[name])
         summary["net_sentiment"] = net_sentiment(split["positive"], split["negative"])
+        out[sid] = summary
     return out
 
 
@@ -169,17 +157,21 @@ def _fetch(queryset: Any) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
-def _coarsest_buckets(rng: Range) -> Q:
+def _coarsest_buckets(rng: Range) -> list[tuple[Interval, datetime, datetime]]:
     """The rollup rows that add up to the range with the fewest rows: whole UTC days from the daily
-    rollup, the hours before the first and after the last whole day from the hourly one."""
+    rollup, the hours before the first and after the last whole day from the hourly one. One
+    (interval, start, end) per contiguous run of buckets, each a single range of the (subject,
+    interval, bucket) index: read apart (``_period_sums``), each is an index-only scan, where their
+    OR was a bitmap heap scan that PostgreSQL then costed high enough to start parallel workers for."""
     first_day, last_day = _ceil(Interval.DAY, rng.start), floor_day(rng.end)
     if first_day >= last_day:  # no whole day inside: hours only
-        return Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=rng.end)
-    return (
-        Q(interval=Interval.DAY, bucket__gte=first_day, bucket__lt=last_day)
-        | Q(interval=Interval.HOUR, bucket__gte=rng.start, bucket__lt=first_day)
-        | Q(interval=Interval.HOUR, bucket__gte=last_day, bucket__lt=rng.end)
-    )
+        return [(Interval.HOUR, rng.start, rng.end)]
+    spans = [(Interval.DAY, first_day, last_day)]
+    if rng.start < first_day:
+        spans.append((Interval.HOUR, rng.start, first_day))
+    if last_day < rng.end:
+        spans.append((Interval.HOUR, last_day, rng.end))
+    return spans
 
 
 def _unique_authors(scope: Scope, subject_ids: list[int], start: datetime, end: datetime) -> dict[int, int]:
@@ -295,8 +287,8 @@ def _term_counts(
         .annotate(n=Sum("mention_count"))
         .order_by()
     )
-    for sid, term, n in rows:
-        out[sid][term] = n
+    for sid, term, n in _fetch(rows):
+        out[sid][term] = int(n)  # from the raw cursor PostgreSQL's SUM arrives as Decimal
     return out
 
 
@@ -317,6 +309,79 @@ def _day_volume(scope: Scope, subject_ids: list[int], start: datetime, end: date
     for sid, n in rows:
         out[sid] = n
     return out
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One piece of a single-statement read: rows of ``scope`` for ``subject_id`` with buckets in
+    ``[start, end)`` (of ``interval`` for rollups), added up under ``tag`` (parts may share a tag)."""
+
+    tag: str
+    scope: Scope
+    subject_id: int
+    start: datetime
+    end: datetime
+    interval: Interval | None = None
+
+
+def _union_all(parts: list[_Part], select: str, table: str, group_by: str = "") -> list[tuple[Any, ...]]:
+    """``SELECT <tag>, <select> FROM <table of the part's scope> WHERE <subject, [interval,] bucket
+    range> [GROUP BY ...]`` for every part, as one UNION ALL statement.
+
+    Written out rather than built with the ORM: fifteen querysets cost more Python to compose than
+    PostgreSQL takes to answer them (each arm is an index-only scan of a few hundred rows)."""
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    arms: list[str] = []
+    params: list[Any] = []
+    for part in parts:
+        model = getattr(part.scope, table)
+        interval = "" if part.interval is None else f" AND {quote('interval')} = %s"
+        arms.append(
+            f"SELECT %s, {select} FROM {quote(model._meta.db_table)} "
+            f"WHERE {quote(part.scope.fk)} = %s{interval} AND bucket >= %s AND bucket < %s {group_by}"
+        )
+        params += [part.tag, part.subject_id]
+        params += [] if part.interval is None else [part.interval.value]
+        params += [adapt(part.start), adapt(part.end)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(arms), params)
+        return cursor.fetchall()
+
+
+def _period_sums(parts: list[_Part]) -> dict[str, dict[str, int]]:
+    """Per tag: ``volume``, ``positive`` and ``negative`` mentions of the rollup rows of its parts.
+
+    One statement whatever the number of parts: each is an index-only scan of the rollup's
+    (subject, interval, bucket) index aggregated to one row; a tag without rows adds up to zeros."""
+    out = {part.tag: {"volume": 0, "positive": 0, "negative": 0} for part in parts}
+    rows = _union_all(
+        parts,
+        "SUM(mention_count), "
+        f"SUM(CASE WHEN sentiment = '{Sentiment.POSITIVE.value}' THEN mention_count ELSE 0 END), "
+        f"SUM(CASE WHEN sentiment = '{Sentiment.NEGATIVE.value}' THEN mention_count ELSE 0 END)",
+        "rollup",
+    )
+    for tag, volume, positive, negative in rows:
+        sums = out[tag]
+        sums["volume"] += int(volume or 0)  # SUM over no rows is NULL
+        sums["positive"] += int(positive or 0)
+        sums["negative"] += int(negative or 0)
+    return out
+
+
+def _terms_by_tag(parts: list[_Part]) -> dict[str, dict[str, int]]:
+    """Per tag, mentions containing each term in the term rows of its parts; one statement."""
+    out: dict[str, dict[str, int]] = {part.tag: {} for part in parts}
+    for tag, term, n in _union_all(parts, "term, SUM(mention_count)", "terms", "GROUP BY term"):
+        counts = out[tag]
+        counts[term] = counts.get(term, 0) + int(n)
+    return out
+
+
+def _touched_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The UTC days touching ``[start, end)``, as a range of day buckets."""
+    return floor_day(start), _ceil(Interval.DAY, end)
 
 
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
@@ -369,21 +434,23 @@ def campaign_baseline(campaign: Campaign) -> tuple[datetime, datetime]:
     return campaign.starts_at - length, campaign.starts_at
 
 
+def _hours(start: datetime, end: datetime) -> Range:
+    return Range(Interval.HOUR, floor_hour(start), _ceil(Interval.HOUR, end))
+
+
 def _lift(
-    scope: Scope, subject_id: int, window: tuple[datetime, datetime], baseline: tuple[datetime, datetime]
+    window: dict[str, int], window_hours: Range, baseline: dict[str, int], baseline_hours: Range
 ) -> dict[str, Any]:
-    """Volume per day and net sentiment, window vs baseline, from hourly rollups (whole hours)."""
-    periods = {}
-    for name, (start, end) in (("window", window), ("baseline", baseline)):
-        rng = Range(Interval.HOUR, floor_hour(start), _ceil(Interval.HOUR, end))
-        summary = _summaries(scope, [subject_id], rng, authors=False)[subject_id]
+    """Volume per day and net sentiment, window vs baseline (both in whole hours)."""
+    periods: dict[str, dict[str, Any]] = {}
+    for name, sums, rng in (("window", window, window_hours), ("baseline", baseline, baseline_hours)):
         days = max((rng.end - rng.start) / DAY, 1 / 24)
         periods[name] = {
             "from": rng.start,
             "to": rng.end,
-            "volume": summary["volume"],
-            "volume_per_day": round(summary["volume"] / days, 4),
-            "net_sentiment": summary["net_sentiment"],
+            "volume": sums["volume"],
+            "volume_per_day": round(sums["volume"] / days, 4),
+            "net_sentiment": net_sentiment(sums["positive"], sums["negative"]),
         }
     w, b = periods["window"], periods["baseline"]
     net_change = (
@@ -405,42 +472,65 @@ def campaign_metrics(
     end: datetime | None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Everything the campaign dashboard shows; see the API docs for the shape."""
+    """Everything the campaign dashboard shows; see the API docs for the shape.
+
+    Four statements whatever the range (five for hourly series): the series (whose sums are the
+    totals), the unique authors (and per hour), every other rollup sum (lift periods and the day
+    volumes behind term shares) in one, every term count in one.
+    """
     now = now or timezone.now()
     window = campaign_window(campaign, now)
     baseline = campaign_baseline(campaign)
     rng = resolve_range(interval, start, end, default_start=window[0], default_end=window[1])
-    cid = campaign.pk
-    summary = _summaries(CAMPAIGN_SCOPE, [cid], rng)[cid]
-    terms = _term_counts(CAMPAIGN_SCOPE, [cid], rng.start, rng.end)[cid]
-    base_terms = _term_counts(CAMPAIGN_SCOPE, [cid], *baseline)[cid]
-    brand_base_terms = _term_counts(BRAND_SCOPE, [campaign.brand_id], *baseline)[campaign.brand_id]
+    cid, bid = campaign.pk, campaign.brand_id
+    series = _series(CAMPAIGN_SCOPE, [cid], rng)
+    summary = _totals(series, _unique_authors(CAMPAIGN_SCOPE, [cid], rng.start, rng.end))[cid]
+    window_hours, baseline_hours = _hours(*window), _hours(*baseline)
+    range_days, baseline_days = _touched_days(rng.start, rng.end), _touched_days(*baseline)
+    day = Interval.DAY
+    sums = _period_sums(
+        [
+            *(
+                _Part(f"{scope.name} {name}", scope, subject_id, span_start, span_end, interval)
+                for scope, subject_id in ((CAMPAIGN_SCOPE, cid), (BRAND_SCOPE, bid))
+                for name, hours in (("window", window_hours), ("baseline", baseline_hours))
+                for interval, span_start, span_end in _coarsest_buckets(hours)
+            ),
+            _Part("campaign range days", CAMPAIGN_SCOPE, cid, *range_days, day),
+            _Part("campaign baseline days", CAMPAIGN_SCOPE, cid, *baseline_days, day),
+            _Part("brand baseline days", BRAND_SCOPE, bid, *baseline_days, day),
+        ]
+    )
+    terms_of = _terms_by_tag(
+        [
+            _Part("campaign range", CAMPAIGN_SCOPE, cid, *range_days),
+            _Part("campaign baseline", CAMPAIGN_SCOPE, cid, *baseline_days),
+            _Part("brand baseline", BRAND_SCOPE, bid, *baseline_days),
+        ]
+    )
+    terms, base_terms = terms_of["campaign range"], terms_of["campaign baseline"]
     # The campaign's own mentions rarely exist before it starts: its themes are measured against
     # what was said about the brand during the baseline.
-    baseline_terms = base_terms if sum(base_terms.values()) else brand_base_terms
-    baseline_volume = (
-        _day_volume(CAMPAIGN_SCOPE, [cid], *baseline)[cid]
-        if sum(base_terms.values())
-        else _day_volume(BRAND_SCOPE, [campaign.brand_id], *baseline)[campaign.brand_id]
-    )
+    own_baseline = bool(sum(base_terms.values()))
+    baseline_terms = base_terms if own_baseline else terms_of["brand baseline"]
+    baseline_volume = sums["campaign baseline days" if own_baseline else "brand baseline days"]["volume"]
     return {
-        "campaign": {"id": cid, "name": campaign.name, "brand": campaign.brand_id},
+        "campaign": {"id": cid, "name": campaign.name, "brand": bid},
         "range": rng.describe(),
         **summary,
         "top_terms": _top(terms, hashtags=False),
         "top_hashtags": _top(terms, hashtags=True),
         "emerging_themes": emerging_themes(
-            terms,
-            _day_volume(CAMPAIGN_SCOPE, [cid], rng.start, rng.end)[cid],
-            baseline_terms,
-            baseline_volume,
+            terms, sums["campaign range days"]["volume"], baseline_terms, baseline_volume
         ),
         "lift": {
-            "campaign": _lift(CAMPAIGN_SCOPE, cid, window, baseline),
-            "brand": _lift(BRAND_SCOPE, campaign.brand_id, window, baseline),
+            "campaign": _lift(
+                sums["campaign window"], window_hours, sums["campaign baseline"], baseline_hours
+            ),
+            "brand": _lift(sums["brand window"], window_hours, sums["brand baseline"], baseline_hours),
         },
         "buckets": bucket_labels(rng),
-        "series": _series(CAMPAIGN_SCOPE, [cid], rng)[cid],
+        "series": series[cid],
     }
 
 
@@ -502,10 +592,16 @@ def brand_comparison(
     now = now or timezone.now()
     rng = resolve_range(interval, start, end, default_start=now - timedelta(days=30), default_end=now)
     ids = [brand.pk for brand in brands]
-    summaries = _summaries(BRAND_SCOPE, ids, rng)
     series = _series(BRAND_SCOPE, ids, rng)
+    summaries = _totals(series, _unique_authors(BRAND_SCOPE, ids, rng.start, rng.end))
     terms = _term_counts(BRAND_SCOPE, ids, rng.start, rng.end)
-    themes = leads_and_lags(terms, _day_volume(BRAND_SCOPE, ids, rng.start, rng.end))
+    # Term shares are of the days the term counts cover: for daily buckets, the range itself.
+    day_volume = (
+        {bid: summaries[bid]["volume"] for bid in ids}
+        if rng.interval == Interval.DAY
+        else _day_volume(BRAND_SCOPE, ids, rng.start, rng.end)
+    )
+    themes = leads_and_lags(terms, day_volume)
     total_volume = sum(s["volume"] for s in summaries.values())
     total_engagement = sum(s["engagement"] for s in summaries.values())
     answer: dict[str, Any] = {

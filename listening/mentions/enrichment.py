@@ -19,6 +19,7 @@ from django.utils import timezone
 from listening.learning.models import ModelVersion
 from listening.learning.services import get_active_version
 from listening.mentions.models import Enrichment, Mention
+from listening.mentions.services import do_copy_sentiment_to_links
 from listening.mentions.signals import mentions_enriched
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def do_enrich_pending(
                     Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
                 ]
             Mention.objects.bulk_update(updates, ["sentiment", "enriched_at"], batch_size=1000)
+            do_copy_sentiment_to_links([m.id for m in updates])
             mentions_enriched.send(sender=Mention, mention_ids=[m.id for m in updates])
             done += len(claimed)
     if done:

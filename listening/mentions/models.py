@@ -102,17 +102,28 @@ class Mention(models.Model):
 
 
 class BrandMention(models.Model):
-    """A mention matched a brand's query. ``published_at`` is copied so per-brand time ranges use
-    one index without touching the mentions table."""
+    """A mention matched a brand's query. ``published_at`` and ``sentiment`` are copied from the
+    mention so a brand's mention list (optionally of one sentiment), newest first, is an index-only
+    scan of this table that yields the page's mention ids without touching the mentions table.
+
+    ``sentiment`` is written together with ``Mention.sentiment`` (``mentions.services``), never alone.
+    """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="brand_mentions")
     mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="brand_mentions")
     published_at = models.DateTimeField()
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["brand", "mention"], name="uniq_brand_mention")]
-        indexes = [models.Index(fields=["brand", "published_at"], name="brandmention_time")]
+        # Both end in mention_id: the page's ids come from the index, in (published_at, id) order.
+        indexes = [
+            models.Index(fields=["brand", "published_at", "mention"], name="brandmention_time_id"),
+            models.Index(
+                fields=["brand", "sentiment", "published_at", "mention"], name="brandmention_sentiment_time"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"brand {self.brand_id} ← mention {self.mention_id}"
@@ -126,7 +137,10 @@ class CampaignMention(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "mention"], name="uniq_campaign_mention")]
-        indexes = [models.Index(fields=["campaign", "published_at"], name="campaignmention_time")]
+        # Ends in mention_id: a campaign's mention list pages through this index alone.
+        indexes = [
+            models.Index(fields=["campaign", "published_at", "mention"], name="campaignmention_time_id")
+        ]
 
     def __str__(self) -> str:
         return f"campaign {self.campaign_id} ← mention {self.mention_id}"

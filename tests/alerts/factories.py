@@ -11,6 +11,7 @@ from django.utils import timezone
 from listening.alerts.models import Alert, AlertRule, WebhookEndpoint
 from listening.alerts.secret_store import encrypt_secret
 from listening.alerts.signing import generate_secret
+from listening.analytics.services import do_update_rollups
 from listening.mentions.models import BrandMention, Mention, Source
 from tests.conftest import Tenant
 
@@ -51,8 +52,8 @@ def seed_mentions(
     t: Tenant, rows: list[tuple[datetime, str, str]], *, prefix: str, source: Source | None = None
 ) -> list[Mention]:
     """Store mentions of the tenant's brand as ingestion + enrichment would: the Mention with its
-    denormalised sentiment, and the BrandMention carrying published_at. ``rows`` are
-    (published_at, sentiment, text)."""
+    denormalised sentiment, the BrandMention carrying published_at and sentiment, and the rollups
+    (which enrichment updates in its transaction). ``rows`` are (published_at, sentiment, text)."""
     source = source or t.source
     mentions = Mention.objects.bulk_create(
         [
@@ -74,11 +75,18 @@ def seed_mentions(
     )
     BrandMention.objects.bulk_create(
         [
-            BrandMention(organization=t.org, brand=t.brand, mention=m, published_at=m.published_at)
+            BrandMention(
+                organization=t.org,
+                brand=t.brand,
+                mention=m,
+                published_at=m.published_at,
+                sentiment=m.sentiment,
+            )
             for m in mentions
         ],
         batch_size=2000,
     )
+    do_update_rollups([m.pk for m in mentions])
     return mentions
 
 

@@ -13,7 +13,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from listening.alerts.models import Alert, AlertRule, AlertStatus, WebhookDelivery
 from listening.alerts.queries import bucketed_counts
 from listening.alerts.services import do_attempt_delivery, do_check_rule, top_terms
-from tests.alerts.factories import negative_burst, quiet_history
+from tests.alerts.factories import negative_burst, quiet_history, seed_mentions
 from tests.alerts.receiver import Receiver
 from tests.conftest import Tenant
 
@@ -197,6 +197,7 @@ def test_rule_validation(alice: Tenant) -> None:
 
 
 def test_campaign_rule_reads_campaign_mentions(alice: Tenant) -> None:
+    from listening.analytics.services import do_update_rollups
     from listening.mentions.models import BrandMention, CampaignMention
 
     quiet_history(alice, NOW, days=5)
@@ -213,6 +214,8 @@ def test_campaign_rule_reads_campaign_mentions(alice: Tenant) -> None:
         )
         for bm in BrandMention.objects.filter(brand=alice.brand).exclude(mention=alice.mention)
     )
+    # Linked after their enrichment: the campaign's rollups are recomputed, as a rebuild would.
+    do_update_rollups(list(CampaignMention.objects.values_list("mention_id", flat=True)))
     assert do_check_rule(rule.pk, now=NOW + timedelta(minutes=1)) == "fire"
     alert = Alert.objects.get()
     assert alert.campaign == alice.campaign and alert.brand == alice.brand
@@ -230,3 +233,44 @@ def test_rules_can_be_changed_and_switched_off(alice: Tenant) -> None:
     assert do_check_rule(rule.pk, now=NOW) == "none"  # inactive
     foreign = client.patch(f"/api/v1/alert-rules/{rule.pk}/", {"brand": 999_999}, format="json")
     assert foreign.status_code == 400
+
+
+def _counted_from_mentions(
+    t: Tenant, start: datetime, end: datetime, size: int
+) -> dict[int, tuple[int, int]]:
+    """The reference: every enriched mention of the brand in the range, bucketed in Python."""
+    from listening.mentions.models import Mention
+
+    origin = int(start.timestamp())
+    out: dict[int, tuple[int, int]] = {}
+    for published_at, sentiment in (
+        Mention.objects.filter(brand_mentions__brand=t.brand, published_at__gte=start, published_at__lt=end)
+        .exclude(sentiment="")
+        .values_list("published_at", "sentiment")
+    ):
+        bucket = origin + (int(published_at.timestamp()) - origin) // size * size
+        negative, total = out.get(bucket, (0, 0))
+        out[bucket] = (negative + (sentiment == "negative"), total + 1)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "size"),
+    [
+        (NOW.replace(minute=0) - timedelta(days=4), NOW.replace(minute=0), 3600),  # history: rollups only
+        (NOW.replace(minute=0) - timedelta(days=4), NOW, 7200),  # rollups + the last part hour raw
+        (NOW - timedelta(days=1), NOW, 3600),  # not on the hour: mentions only
+        (NOW.replace(minute=0) - timedelta(days=1), NOW, 900),  # minutes: mentions only
+    ],
+)
+def test_bucketed_counts_from_rollups_equal_counting_mentions(
+    alice: Tenant, start: datetime, end: datetime, size: int
+) -> None:
+    quiet_history(alice, NOW, days=5)
+    negative_burst(alice, NOW, 40)
+    # Not read by the model yet: counted by neither.
+    seed_mentions(alice, [(NOW - timedelta(hours=h, minutes=7), "", "unread") for h in range(30)], prefix="u")
+    counts = bucketed_counts(brand_id=alice.brand.pk, start=start, end=end, bucket_seconds=size)
+    got = {s: (n, t) for s, n, t in zip(counts.starts, counts.negative, counts.total, strict=True)}
+    assert got == _counted_from_mentions(alice, start, end, size)
+    assert sum(t for _, t in got.values()) > 50

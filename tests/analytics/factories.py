@@ -53,7 +53,11 @@ class Builder:
         )
         for brand in brands:
             BrandMention.objects.create(
-                organization=self.tenant.org, brand=brand, mention=mention, published_at=mention.published_at
+                organization=self.tenant.org,
+                brand=brand,
+                mention=mention,
+                published_at=mention.published_at,
+                sentiment=mention.sentiment,
             )
         if campaign is not None:
             CampaignMention.objects.create(
