@@ -58,6 +58,10 @@ class TrainingConfig:
     # class counts as much as the common neutral one.
     class_balance: bool = True
     max_grad_norm: float = 1.0
+    # Weight-space ensembling (WiSE-FT, Wortsman et al., 2022): the saved weights are
+    # ``parent + interpolate * (trained - parent)``. Below 1 it keeps most of a small cycle's gain on
+    # new data while giving back less of what the parent knew (see docs/learning.md for figures).
+    interpolate: float = 1.0
     mixed_precision: bool = True  # bf16 autocast on CUDA; CPU always trains in float32
 
     def __post_init__(self) -> None:
@@ -70,6 +74,8 @@ class TrainingConfig:
             raise TrainingConfigError("max_steps must be >= 0 and epochs > 0")
         if not 0 <= self.warmup_ratio < 1:
             raise TrainingConfigError("warmup_ratio must be in [0, 1)")
+        if not 0 < self.interpolate <= 1:
+            raise TrainingConfigError(f"interpolate must be in (0, 1], got {self.interpolate}")
         if self.learning_rate <= 0 or self.head_learning_rate <= 0:
             raise TrainingConfigError("learning rates must be positive")
 

@@ -300,6 +300,12 @@ def train_cycle(
     repaired = repair_dead_features(network, sample, config.max_length)
     if repaired:
         logger.warning("parent heads had dead-feature weights; folded into the biases: %s", repaired)
+    # The parent's weights (after the repair above) on CPU, for weight-space interpolation at the end.
+    parent_state = (
+        {name: tensor.detach().to("cpu", copy=True) for name, tensor in network.state_dict().items()}
+        if config.interpolate < 1
+        else None
+    )
     _prepare(network, config)
     cycle = _Cycle(network.to(resolved), data, config, resolved)
 
@@ -394,6 +400,8 @@ def train_cycle(
     if config.method == "lora":
         network.backbone.model = network.backbone.model.merge_and_unload()  # type: ignore[operator]
     network.to("cpu", torch.float32)
+    if parent_state is not None:
+        interpolate_weights(network, parent_state, config.interpolate)
     training: dict[str, Any] = {
         "config": config.as_dict(),
         "data": data.snapshot(),
@@ -424,6 +432,20 @@ def train_cycle(
     seconds = time.perf_counter() - started
     logger.info("trained %s in %.1f s (%d steps, resumed from %d)", version, seconds, total, resumed_from)
     return CycleResult(out_dir, manifest, total, resumed_from, losses, seconds)
+
+
+@torch.no_grad()
+def interpolate_weights(network: torch.nn.Module, parent: Mapping[str, torch.Tensor], alpha: float) -> None:
+    """Set every floating-point weight of ``network`` to ``parent + alpha * (weight - parent)`` in
+    place (WiSE-FT). ``parent`` must have the same names: taken before LoRA wrapping, compared after
+    the adapters are merged."""
+    state = network.state_dict()
+    missing = [name for name in state if name not in parent]
+    if missing:
+        raise TrainingError(f"parent weights lack {missing[:3]}")
+    for name, tensor in state.items():
+        if tensor.is_floating_point():
+            tensor.copy_(torch.lerp(parent[name].to(tensor.dtype), tensor, alpha))
 
 
 def _save_checkpoint(

@@ -142,6 +142,36 @@ def test_preferences_move_the_ranking_loss(tmp_path: Path) -> None:
     assert ranking_loss(result.directory) < ranking_loss(DEFAULT_MODEL_DIR)
 
 
+def test_interpolation_lands_between_parent_and_trained(tmp_path: Path) -> None:
+    """WiSE-FT: with the same seed and data, interpolate=0.5 saves the midpoint of the parent's and
+    the fully trained weights (LoRA: compared after the adapters are merged)."""
+    from safetensors.torch import load_file
+
+    data = TrainingData(examples=[Example(t, y, "feedback") for t, y in zip(TEXTS, FLIPPED, strict=True)])
+    config = FAST.replace(method="lora", learning_rate=3e-4, max_steps=3)
+    full = train_cycle(DEFAULT_MODEL_DIR, data, tmp_path / "a", version="t-1", config=config, progress=False)
+    half = train_cycle(
+        DEFAULT_MODEL_DIR,
+        data,
+        tmp_path / "b",
+        version="t-half",
+        config=config.replace(interpolate=0.5),
+        progress=False,
+    )
+    parent = load_file(str(DEFAULT_MODEL_DIR / "heads.safetensors"))
+    trained, midpoint = (load_file(str(r.directory / "heads.safetensors")) for r in (full, half))
+    name = "classifiers.sentiment.weight"
+    assert not torch.allclose(trained[name], parent[name])
+    torch.testing.assert_close(midpoint[name], (parent[name] + trained[name]) / 2, atol=1e-5, rtol=1e-4)
+    weights = load_file(str(half.directory / "backbone" / "model.safetensors"))
+    assert (
+        json.loads((half.directory / "manifest.json").read_text())["training"]["config"]["interpolate"] == 0.5
+    )
+    assert all(not key.startswith("base_model") and "lora" not in key for key in weights)
+    with pytest.raises(TrainingConfigError):
+        TrainingConfig(interpolate=0.0)
+
+
 def test_training_refuses_empty_data_and_unknown_labels(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="nothing to learn"):
         train_cycle(
