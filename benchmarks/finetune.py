@@ -9,7 +9,8 @@ Prints, one comparison per line:
    time to an evaluated candidate, and the gate's decision;
 3. domain lift: 200 analyst corrections in a new domain (reviews, brands) on the held-out rest
    of that domain, and the change on val; trained with and without SimCSE on the domain's
-   unlabelled text, which shows whether the unsupervised mode earns its place;
+   unlabelled text, which shows whether the unsupervised mode earns its place, and with the
+   weights interpolated halfway back to the parent (WiSE-FT, ``--interpolate``);
 4. kill -9 mid-cycle and resume from the checkpoint.
 
 Use ``--quick`` for a smoke run (small numbers, minutes).
@@ -81,7 +82,7 @@ def domain_lift(
     unlabelled rest (the raw mentions that arrive with it). Scored on that rest and on val."""
     domain = datasets.brands() if name == "brands" else datasets.reviews()
     corrections, held = split(domain, args.corrections, 3)
-    replay = replay_sample(examples_from(earlier), 1000, seed=4)
+    replay = replay_sample(examples_from(earlier), args.replay, seed=4)
     examples = examples_from(corrections, kind="feedback") + replay
     slices = {"val": val, name: held}
     before = evaluate_version(parent, slices, device=args.device)
@@ -91,13 +92,17 @@ def domain_lift(
             TrainingData(examples=examples, raw_texts=list(held.texts)),
             config if config.simcse_weight > 0 else config.replace(simcse_weight=0.1),
         ),
+        f"corrections, interpolate {args.interpolate}": (
+            TrainingData(examples=examples),
+            config.replace(simcse_weight=0.0, interpolate=args.interpolate),
+        ),
     }
     for label, (data, variant_config) in variants.items():
         started = time.perf_counter()
         result = train_cycle(
             parent,
             data,
-            work / f"domain-{name}-{label.replace(' ', '').replace('+', '-')}",
+            work / f"domain-{name}-{''.join(c for c in label if c.isalnum())}",
             version=f"bench-{name}",
             config=variant_config,
             calibration=val,
@@ -173,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", type=int, default=20000)
     parser.add_argument("--domain", default="reviews,brands", help="comma-separated: reviews, brands")
     parser.add_argument("--corrections", type=int, default=200)
+    parser.add_argument("--replay", type=int, default=3000, help="replay sample of earlier labels per cycle")
+    parser.add_argument(
+        "--interpolate", type=float, default=0.5, help="WiSE-FT factor of the domain section's third variant"
+    )
     parser.add_argument(
         "--only", default="supervised,cycle,domain,resume", help="also: backbones (frozen-feature probe)"
     )
@@ -254,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.raw <= len(train)
             else datasets.unlabelled_tweets()
         )
-        replay = replay_sample(examples_from(train_shuffled.head(args.rows)), 1000, seed=2)
+        replay = replay_sample(examples_from(train_shuffled.head(args.rows)), args.replay, seed=2)
         data = TrainingData(examples=examples_from(fresh) + replay, raw_texts=list(raw[: args.raw]))
         started = time.perf_counter()
         result = train_cycle(
@@ -278,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{candidate['val']['macro_recall']:.1f}, recent {active['recent']['macro_recall']:.1f} -> "
             f"{candidate['recent']['macro_recall']:.1f}; gate {'passed' if decision.passed else 'blocked'}",
         )
+        if not decision.passed:
+            line("  gate reason", decision.reason)
 
     if "domain" in only:
         for name in args.domain.split(","):
