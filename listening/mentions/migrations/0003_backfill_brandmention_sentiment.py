@@ -2,7 +2,7 @@
 
 Not atomic: each batch commits on its own, so a large table is never locked as a whole and a
 stopped run is simply run again (the update is idempotent). Enrichment keeps the copies in step
-from here on (``listening.mentions.services.do_set_sentiments``).
+from here on (``listening.mentions.services.do_copy_sentiment_to_links``).
 """
 
 from typing import Any
