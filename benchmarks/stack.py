@@ -287,6 +287,8 @@ AUTHOR_KEY_SQL = (
     "CASE WHEN m.author_id <> '' THEN left(m.author_id, 255) "
     "WHEN m.author_handle <> '' THEN left('@' || lower(m.author_handle), 255) ELSE 'mention:' || m.id END"
 )
+# listening.analytics.authors.digest of that key.
+AUTHOR_DIGEST_SQL = f"substr(sha256(convert_to({AUTHOR_KEY_SQL}, 'UTF8')), 1, 8)"
 
 
 def sql_build_rollups(org_id: int) -> float:
@@ -308,15 +310,37 @@ def sql_build_rollups(org_id: int) -> float:
                     GROUP BY 1, 2, 4, 5, 6, 7""",
                     [interval, interval, org_id],
                 )
-            cursor.execute(
-                f"""
-                INSERT INTO analytics_{subject}authorhour (organization_id, {subject}_id, bucket, author_key)
-                SELECT DISTINCT l.organization_id, l.{subject}_id, date_trunc('hour', l.published_at, 'UTC'),
-                    {AUTHOR_KEY_SQL}
-                FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
-                WHERE l.organization_id = %s""",
-                [org_id],
-            )
+            for interval in ("hour", "day"):
+                cursor.execute(
+                    f"""
+                    INSERT INTO analytics_{subject}totals (organization_id, {subject}_id, interval, bucket,
+                        mention_count, engagement_sum, positive, neutral, negative, unscored,
+                        author_count, authors)
+                    SELECT r.organization_id, r.{subject}_id, r.interval, r.bucket, r.n, r.engagement,
+                        r.positive, r.neutral, r.negative, r.unscored, a.n, a.authors
+                    FROM (
+                        SELECT organization_id, {subject}_id, interval, bucket, sum(mention_count) AS n,
+                            sum(engagement_sum) AS engagement,
+                            coalesce(sum(mention_count) FILTER (WHERE sentiment = 'positive'), 0) AS positive,
+                            coalesce(sum(mention_count) FILTER (WHERE sentiment = 'neutral'), 0) AS neutral,
+                            coalesce(sum(mention_count) FILTER (WHERE sentiment = 'negative'), 0) AS negative,
+                            coalesce(sum(mention_count) FILTER (WHERE sentiment = ''), 0) AS unscored
+                        FROM analytics_{subject}rollup
+                        WHERE organization_id = %s AND interval = %s
+                        GROUP BY 1, 2, 3, 4
+                    ) r JOIN (
+                        SELECT {subject}_id, bucket, count(*) AS n,
+                            string_agg(d, ''::bytea ORDER BY d) AS authors
+                        FROM (
+                            SELECT DISTINCT l.{subject}_id, date_trunc(%s, l.published_at, 'UTC') AS bucket,
+                                {AUTHOR_DIGEST_SQL} AS d
+                            FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
+                            WHERE l.organization_id = %s
+                        ) digests
+                        GROUP BY 1, 2
+                    ) a ON a.{subject}_id = r.{subject}_id AND a.bucket = r.bucket""",
+                    [org_id, interval, interval, org_id],
+                )
             cursor.execute(
                 f"""
                 INSERT INTO analytics_{subject}termday
@@ -329,6 +353,17 @@ def sql_build_rollups(org_id: int) -> float:
                 GROUP BY 1, 2, 3, 4""",
                 [org_id],
             )
+            cursor.execute(
+                f"""
+                INSERT INTO analytics_{subject}termweek
+                    (organization_id, {subject}_id, bucket, term, mention_count)
+                SELECT organization_id, {subject}_id, date_trunc('week', bucket, 'UTC'), term,
+                    sum(mention_count)
+                FROM analytics_{subject}termday
+                WHERE organization_id = %s
+                GROUP BY 1, 2, 3, 4""",
+                [org_id],
+            )
     # Autovacuum does this in production; here the visibility map must be set before measuring, or
     # PostgreSQL cannot use index-only scans.
     with connection.cursor() as cursor:
@@ -338,11 +373,12 @@ def sql_build_rollups(org_id: int) -> float:
 
 def check_sql_matches_python(brand_id: int, day: datetime) -> bool:
     """Recompute one brand-day with ``recompute_subject_days`` and compare with the SQL rows."""
-    from listening.analytics.models import BrandAuthorHour, BrandRollup, BrandTermDay
-    from listening.analytics.services import BRAND_SCOPE, DAY, recompute_subject_days
+    from listening.analytics.models import BrandRollup, BrandTermDay, BrandTermWeek, BrandTotals
+    from listening.analytics.services import BRAND_SCOPE, DAY, WEEK, floor_week, recompute_subject_days
 
     def rows() -> tuple[set[Any], ...]:
         window = {"brand_id": brand_id, "bucket__gte": day, "bucket__lt": day + DAY}
+        week = floor_week(day)
         return (
             set(
                 BrandRollup.objects.filter(**window).values_list(
@@ -355,8 +391,27 @@ def check_sql_matches_python(brand_id: int, day: datetime) -> bool:
                     "engagement_sum",
                 )
             ),
-            set(BrandAuthorHour.objects.filter(**window).values_list("bucket", "author_key")),
+            {
+                (*row[:-1], bytes(row[-1]))
+                for row in BrandTotals.objects.filter(**window).values_list(
+                    "interval",
+                    "bucket",
+                    "mention_count",
+                    "engagement_sum",
+                    "positive",
+                    "neutral",
+                    "negative",
+                    "unscored",
+                    "author_count",
+                    "authors",
+                )
+            },
             set(BrandTermDay.objects.filter(**window).values_list("bucket", "term", "mention_count")),
+            set(
+                BrandTermWeek.objects.filter(
+                    brand_id=brand_id, bucket__gte=week, bucket__lt=week + WEEK
+                ).values_list("bucket", "term", "mention_count")
+            ),
         )
 
     before = rows()

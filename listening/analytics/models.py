@@ -1,17 +1,18 @@
 """Pre-aggregated views of mentions, so dashboards never count raw rows.
 
-Three kinds of rollup, each kept for brands and for campaigns (the "subject"):
+Four kinds of rollup, each kept for brands and for campaigns (the "subject"):
 
 * ``*Rollup``: per (subject, interval hour|day, bucket, source kind, sentiment, language) the
   mention count and engagement sum. ``sentiment`` is ``""`` for mentions not enriched yet.
-* ``*AuthorHour``: the exact set of authors per (subject, hour). Unique authors over any
-  hour-aligned range is ``COUNT(DISTINCT author_key)`` over these rows, which is exact (a sum of
-  per-bucket counts would count a returning author twice) and small: one row per author per hour
-  they wrote in, at most one per brand mention. An HLL sketch would be smaller but approximate;
-  the exact set costs little at our sizes and answers without error.
-* ``*TermDay``: per (subject, day, term) the number of mentions containing the term (document
-  frequency; terms are words and #hashtags, see ``listening.analytics.terms``). Top terms,
-  emerging themes and leads/lags read these.
+* ``*Totals``: per (subject, interval hour|day, bucket) the same counts over every source kind,
+  sentiment and language (one row per bucket, the sentiments as columns), and the bucket's authors:
+  their number and their set as sorted digests (``listening.analytics.authors``). Chart series read
+  these rows as they are; unique authors over a range is the size of the union of its buckets' sets
+  (exact: a sum of per-bucket counts would count a returning author twice).
+* ``*TermDay`` / ``*TermWeek``: per (subject, UTC day or ISO week starting Monday, term) the number
+  of mentions containing the term (document frequency; terms are words and #hashtags, see
+  ``listening.analytics.terms``). Top terms, emerging themes and leads/lags read whole weeks from
+  the weekly rows and the days at the edges from the daily ones; a week row is the sum of its days.
 
 All are derived data: ``services.do_update_rollups`` recomputes the buckets touched by enriched
 mentions and ``manage.py rebuild_rollups`` rebuilds everything from the mentions.
@@ -76,47 +77,54 @@ class CampaignRollup(RollupBase):
         return f"campaign {self.campaign_id} {self.interval} {self.bucket:%Y-%m-%d %H}h"
 
 
-class AuthorHourBase(models.Model):
+class TotalsBase(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    bucket = models.DateTimeField()  # start of the hour
-    # author_id when known, else the handle, else "mention:<id>" (an anonymous author counts once).
-    author_key = models.CharField(max_length=255)
+    interval = models.CharField(max_length=4, choices=Interval.choices)
+    bucket = models.DateTimeField()  # start of the hour / UTC day
+    mention_count = models.PositiveIntegerField()
+    engagement_sum = models.PositiveBigIntegerField()
+    positive = models.PositiveIntegerField()
+    neutral = models.PositiveIntegerField()
+    negative = models.PositiveIntegerField()
+    unscored = models.PositiveIntegerField()  # not enriched yet
+    author_count = models.PositiveIntegerField()
+    authors = models.BinaryField()  # listening.analytics.authors.pack of the bucket's author digests
 
     class Meta:
         abstract = True
 
 
-class BrandAuthorHour(AuthorHourBase):
+class BrandTotals(TotalsBase):
     # No index of its own: the unique constraint below starts with it.
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
+        verbose_name_plural = "brand totals"
         constraints = [
-            models.UniqueConstraint(fields=["brand", "bucket", "author_key"], name="uniq_brand_author_hour")
+            models.UniqueConstraint(fields=["brand", "interval", "bucket"], name="uniq_brand_totals")
         ]
 
     def __str__(self) -> str:
-        return f"brand {self.brand_id} {self.bucket:%Y-%m-%d %H}h {self.author_key}"
+        return f"brand {self.brand_id} {self.interval} {self.bucket:%Y-%m-%d %H}h totals"
 
 
-class CampaignAuthorHour(AuthorHourBase):
+class CampaignTotals(TotalsBase):
     # No index of its own: the unique constraint below starts with it.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
+        verbose_name_plural = "campaign totals"
         constraints = [
-            models.UniqueConstraint(
-                fields=["campaign", "bucket", "author_key"], name="uniq_campaign_author_hour"
-            )
+            models.UniqueConstraint(fields=["campaign", "interval", "bucket"], name="uniq_campaign_totals")
         ]
 
     def __str__(self) -> str:
-        return f"campaign {self.campaign_id} {self.bucket:%Y-%m-%d %H}h {self.author_key}"
+        return f"campaign {self.campaign_id} {self.interval} {self.bucket:%Y-%m-%d %H}h totals"
 
 
-class TermDayBase(models.Model):
+class TermCountBase(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    bucket = models.DateTimeField()  # start of the UTC day
+    bucket = models.DateTimeField()  # start of the UTC day (TermDay) or ISO week (TermWeek)
     term = models.CharField(max_length=64)
     mention_count = models.PositiveIntegerField()
 
@@ -124,7 +132,7 @@ class TermDayBase(models.Model):
         abstract = True
 
 
-class BrandTermDay(TermDayBase):
+class BrandTermDay(TermCountBase):
     # No index of its own: the unique constraint below starts with it.
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
 
@@ -137,7 +145,7 @@ class BrandTermDay(TermDayBase):
         return f"brand {self.brand_id} {self.bucket:%Y-%m-%d} {self.term}"
 
 
-class CampaignTermDay(TermDayBase):
+class CampaignTermDay(TermCountBase):
     # No index of its own: the unique constraint below starts with it.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
 
@@ -148,6 +156,32 @@ class CampaignTermDay(TermDayBase):
 
     def __str__(self) -> str:
         return f"campaign {self.campaign_id} {self.bucket:%Y-%m-%d} {self.term}"
+
+
+class BrandTermWeek(TermCountBase):
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "bucket", "term"], name="uniq_brand_term_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} week of {self.bucket:%Y-%m-%d} {self.term}"
+
+
+class CampaignTermWeek(TermCountBase):
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "bucket", "term"], name="uniq_campaign_term_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} week of {self.bucket:%Y-%m-%d} {self.term}"
 
 
 class AffinityRun(models.Model):

@@ -14,18 +14,21 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max
 from django.utils import timezone
 
+from listening.analytics import authors as author_sets
 from listening.analytics.models import Interval
 from listening.analytics.services import (
     BRAND_SCOPE,
     CAMPAIGN_SCOPE,
     DAY,
     HOUR,
+    WEEK,
     Scope,
     floor_day,
     floor_hour,
+    floor_week,
 )
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import BrandMention, Sentiment
@@ -175,16 +178,16 @@ def _coarsest_buckets(rng: Range) -> list[tuple[Interval, datetime, datetime]]:
 
 
 def _unique_authors(scope: Scope, subject_ids: list[int], start: datetime, end: datetime) -> dict[int, int]:
-    """Distinct authors per subject over ``[start, end)``, exact (an index-only scan of the author sets)."""
-    rows = (
-        scope.authors._default_manager.filter(
-            **{f"{scope.fk}__in": subject_ids}, bucket__gte=start, bucket__lt=end
-        )
-        .values_list(scope.fk)
-        .annotate(n=Count("author_key", distinct=True))
-        .order_by()
-    )
-    return dict(rows)
+    """Distinct authors per subject over ``[start, end)`` (whole hours), exact: the union of the
+    author sets of the fewest buckets that cover the range (whole days, then the edge hours)."""
+    parts = [
+        _Part("authors", scope, tuple(subject_ids), span_start, span_end, interval, "totals")
+        for interval, span_start, span_end in _coarsest_buckets(_hours(start, end))
+    ]
+    blobs: dict[int, list[bytes]] = {sid: [] for sid in subject_ids}
+    for _tag, sid, blob in _union_all(parts, "authors", group_by=None):
+        blobs[sid].append(bytes(blob))
+    return {sid: author_sets.count_union(found) for sid, found in blobs.items()}
 
 
 def _empty_summary() -> dict[str, Any]:
@@ -202,7 +205,17 @@ def _empty_summary() -> dict[str, Any]:
     }
 
 
-SERIES_FIELDS = ("volume", "positive", "neutral", "negative", "unscored", "engagement")
+SERIES_FIELDS = ("volume", "positive", "neutral", "negative", "unscored", "engagement", "unique_authors")
+# The ``*Totals`` columns of SERIES_FIELDS, in the same order.
+_TOTALS_COLUMNS = (
+    "mention_count",
+    "positive",
+    "neutral",
+    "negative",
+    "unscored",
+    "engagement_sum",
+    "author_count",
+)
 
 
 def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[str, list[Any]]]:
@@ -210,54 +223,27 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[
 
     Columnar (``{"volume": [...], "net_sentiment": [...]}``, aligned with ``Range.buckets()``) because
     a month of hours for several brands as one object per point is megabytes of repeated keys.
-    ``unique_authors`` is given per hour for hourly series.
+    ``unique_authors`` is per bucket: the same author on two days counts on both.
     """
     index = {bucket: i for i, bucket in enumerate(rng.buckets())}
     size = len(index)
     columns = {sid: {name: [0] * size for name in SERIES_FIELDS} for sid in subject_ids}
-    # One row per (subject, bucket) with the sentiments as filtered sums: a month of hours for five
-    # brands is 3,600 rows instead of 14,000, and row conversion was most of this endpoint's time.
-    by_sentiment = {
-        name: Sum("mention_count", filter=Q(sentiment=value))
-        for name, value in (
-            ("positive", Sentiment.POSITIVE),
-            ("neutral", Sentiment.NEUTRAL),
-            ("negative", Sentiment.NEGATIVE),
-            ("unscored", ""),
-        )
-    }
+    # One stored row per (subject, bucket) with the sentiments as columns: a month of hours for five
+    # brands is 3,600 rows read as they are, where grouping the detailed rollup summed 17,000.
     rows = (
-        scope.rollup._default_manager.filter(
+        scope.totals._default_manager.filter(
             **{f"{scope.fk}__in": subject_ids},
             interval=rng.interval,
             bucket__gte=rng.start,
             bucket__lt=rng.end,
         )
-        .values_list(scope.fk, "bucket")
-        .annotate(volume=Sum("mention_count"), engagement=Sum("engagement_sum"), **by_sentiment)
+        .values_list(scope.fk, "bucket", *_TOTALS_COLUMNS)
         .order_by()
     )
-    for sid, bucket, volume, engagement, *split in _fetch(rows):
+    for sid, bucket, *values in _fetch(rows):
         i, column = index[bucket], columns[sid]
-        # int(): from the raw cursor PostgreSQL's SUM arrives as Decimal.
-        column["volume"][i] = int(volume)
-        column["engagement"][i] = int(engagement)
-        for name, n in zip(("positive", "neutral", "negative", "unscored"), split, strict=True):
-            column[name][i] = int(n or 0)
-    if rng.interval == Interval.HOUR:
-        for column in columns.values():
-            column["unique_authors"] = [0] * size
-        # Rows are distinct per (subject, hour, author) already: counting rows is counting authors.
-        author_rows = (
-            scope.authors._default_manager.filter(
-                **{f"{scope.fk}__in": subject_ids}, bucket__gte=rng.start, bucket__lt=rng.end
-            )
-            .values_list(scope.fk, "bucket")
-            .annotate(n=Count("*"))
-            .order_by()
-        )
-        for sid, bucket, n in _fetch(author_rows):
-            columns[sid]["unique_authors"][index[bucket]] = n
+        for name, value in zip(SERIES_FIELDS, values, strict=True):
+            column[name][i] = value
     out: dict[int, dict[str, list[Any]]] = {}
     for sid, column in columns.items():
         column_net: list[Any] = [
@@ -272,76 +258,46 @@ def bucket_labels(rng: Range) -> list[str]:
     return [bucket.strftime("%Y-%m-%dT%H:%M:%SZ") for bucket in rng.buckets()]
 
 
-def _term_counts(
-    scope: Scope, subject_ids: list[int], start: datetime, end: datetime
-) -> dict[int, dict[str, int]]:
-    """Mentions containing each term, per subject, over the UTC days touching ``[start, end)``."""
-    out: dict[int, dict[str, int]] = {sid: {} for sid in subject_ids}
-    rows = (
-        scope.terms._default_manager.filter(
-            **{f"{scope.fk}__in": subject_ids},
-            bucket__gte=floor_day(start),
-            bucket__lt=_ceil(Interval.DAY, end),
-        )
-        .values_list(scope.fk, "term")
-        .annotate(n=Sum("mention_count"))
-        .order_by()
-    )
-    for sid, term, n in _fetch(rows):
-        out[sid][term] = int(n)  # from the raw cursor PostgreSQL's SUM arrives as Decimal
-    return out
-
-
-def _day_volume(scope: Scope, subject_ids: list[int], start: datetime, end: datetime) -> dict[int, int]:
-    """Volume over the same whole days the term counts cover (the denominator of a term's share)."""
-    out = dict.fromkeys(subject_ids, 0)
-    rows = (
-        scope.rollup._default_manager.filter(
-            **{f"{scope.fk}__in": subject_ids},
-            interval=Interval.DAY,
-            bucket__gte=floor_day(start),
-            bucket__lt=_ceil(Interval.DAY, end),
-        )
-        .values_list(scope.fk)
-        .annotate(n=Sum("mention_count"))
-        .order_by()
-    )
-    for sid, n in rows:
-        out[sid] = n
-    return out
-
-
 @dataclass(frozen=True)
 class _Part:
-    """One piece of a single-statement read: rows of ``scope`` for ``subject_id`` with buckets in
-    ``[start, end)`` (of ``interval`` for rollups), added up under ``tag`` (parts may share a tag)."""
+    """One piece of a single-statement read: rows of the ``table`` of ``scope`` ("rollup", "totals",
+    "terms" or "term_weeks") for ``subjects`` with buckets in ``[start, end)`` (and of ``interval``
+    where the table has several), read under ``tag`` (parts may share a tag and add up)."""
 
     tag: str
     scope: Scope
-    subject_id: int
+    subjects: tuple[int, ...]
     start: datetime
     end: datetime
     interval: Interval | None = None
+    table: str = "totals"
 
 
-def _union_all(parts: list[_Part], select: str, table: str, group_by: str = "") -> list[tuple[Any, ...]]:
-    """``SELECT <tag>, <select> FROM <table of the part's scope> WHERE <subject, [interval,] bucket
-    range> [GROUP BY ...]`` for every part, as one UNION ALL statement.
+def _union_all(
+    parts: list[_Part], select: str, group_by: tuple[str, ...] | None = ()
+) -> list[tuple[Any, ...]]:
+    """``SELECT <tag>, <subject>, <select> FROM <the part's table> WHERE <subjects, [interval,]
+    bucket range> [GROUP BY <subject>, <group_by>]`` for every part, as one UNION ALL statement;
+    ``group_by=None``: no grouping (rows as stored).
 
     Written out rather than built with the ORM: fifteen querysets cost more Python to compose than
-    PostgreSQL takes to answer them (each arm is an index-only scan of a few hundred rows)."""
+    PostgreSQL takes to answer them (each arm is an index-only scan of a few hundred rows). Each arm
+    reads one contiguous bucket range: OR-ed ranges made PostgreSQL plan a bitmap heap scan, costed
+    high enough to start parallel workers for a 1 ms read."""
     quote = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
     arms: list[str] = []
     params: list[Any] = []
     for part in parts:
-        model = getattr(part.scope, table)
+        model, fk = getattr(part.scope, part.table), quote(part.scope.fk)
         interval = "" if part.interval is None else f" AND {quote('interval')} = %s"
+        grouping = "" if group_by is None else " GROUP BY " + ", ".join((fk, *group_by))
+        marks = ", ".join(["%s"] * len(part.subjects))
         arms.append(
-            f"SELECT %s, {select} FROM {quote(model._meta.db_table)} "
-            f"WHERE {quote(part.scope.fk)} = %s{interval} AND bucket >= %s AND bucket < %s {group_by}"
+            f"SELECT %s, {fk}, {select} FROM {quote(model._meta.db_table)} "
+            f"WHERE {fk} IN ({marks}){interval} AND bucket >= %s AND bucket < %s{grouping}"
         )
-        params += [part.tag, part.subject_id]
+        params += [part.tag, *part.subjects]
         params += [] if part.interval is None else [part.interval.value]
         params += [adapt(part.start), adapt(part.end)]
     with connection.cursor() as cursor:
@@ -349,33 +305,51 @@ def _union_all(parts: list[_Part], select: str, table: str, group_by: str = "") 
         return cursor.fetchall()
 
 
-def _period_sums(parts: list[_Part]) -> dict[str, dict[str, int]]:
-    """Per tag: ``volume``, ``positive`` and ``negative`` mentions of the rollup rows of its parts.
+def _period_sums(parts: list[_Part]) -> dict[tuple[str, int], dict[str, int]]:
+    """Per (tag, subject): ``volume``, ``positive`` and ``negative`` mentions of its parts' buckets.
 
-    One statement whatever the number of parts: each is an index-only scan of the rollup's
-    (subject, interval, bucket) index aggregated to one row; a tag without rows adds up to zeros."""
-    out = {part.tag: {"volume": 0, "positive": 0, "negative": 0} for part in parts}
-    rows = _union_all(
-        parts,
-        "SUM(mention_count), "
-        f"SUM(CASE WHEN sentiment = '{Sentiment.POSITIVE.value}' THEN mention_count ELSE 0 END), "
-        f"SUM(CASE WHEN sentiment = '{Sentiment.NEGATIVE.value}' THEN mention_count ELSE 0 END)",
-        "rollup",
-    )
-    for tag, volume, positive, negative in rows:
-        sums = out[tag]
-        sums["volume"] += int(volume or 0)  # SUM over no rows is NULL
-        sums["positive"] += int(positive or 0)
-        sums["negative"] += int(negative or 0)
+    One statement whatever the number of parts: each is an index scan of a ``*Totals``' (subject,
+    interval, bucket) index aggregated to a row per subject; a subject without rows adds up to zeros."""
+    out = {
+        (part.tag, sid): {"volume": 0, "positive": 0, "negative": 0}
+        for part in parts
+        for sid in part.subjects
+    }
+    rows = _union_all(parts, "SUM(mention_count), SUM(positive), SUM(negative)")
+    for tag, sid, volume, positive, negative in rows:
+        sums = out[(tag, sid)]
+        # int(): from the raw cursor PostgreSQL's SUM arrives as Decimal
+        sums["volume"] += int(volume)
+        sums["positive"] += int(positive)
+        sums["negative"] += int(negative)
     return out
 
 
-def _terms_by_tag(parts: list[_Part]) -> dict[str, dict[str, int]]:
-    """Per tag, mentions containing each term in the term rows of its parts; one statement."""
-    out: dict[str, dict[str, int]] = {part.tag: {} for part in parts}
-    for tag, term, n in _union_all(parts, "term, SUM(mention_count)", "terms", "GROUP BY term"):
-        counts = out[tag]
-        counts[term] = counts.get(term, 0) + int(n)
+def _term_parts(
+    tag: str, scope: Scope, subjects: tuple[int, ...], start: datetime, end: datetime
+) -> list[_Part]:
+    """The term rows that add up to the UTC days touching ``[start, end)`` with the fewest rows:
+    whole ISO weeks from the weekly table, the days before and after them from the daily one."""
+    first_day, end_day = _touched_days(start, end)
+    first_week = floor_week(first_day)
+    first_week = first_week if first_week == first_day else first_week + WEEK
+    end_week = floor_week(end_day)
+    if first_week >= end_week:  # no whole week inside: days only
+        return [_Part(tag, scope, subjects, first_day, end_day, table="terms")]
+    parts = [_Part(tag, scope, subjects, first_week, end_week, table="term_weeks")]
+    if first_day < first_week:
+        parts.append(_Part(tag, scope, subjects, first_day, first_week, table="terms"))
+    if end_week < end_day:
+        parts.append(_Part(tag, scope, subjects, end_week, end_day, table="terms"))
+    return parts
+
+
+def _terms(parts: list[_Part]) -> dict[tuple[str, int], dict[str, int]]:
+    """Per (tag, subject), mentions containing each term in the term rows of its parts; one statement."""
+    out: dict[tuple[str, int], dict[str, int]] = {(p.tag, sid): {} for p in parts for sid in p.subjects}
+    for tag, sid, term, n in _union_all(parts, "term, SUM(mention_count)", ("term",)):
+        counts = out[(tag, sid)]
+        counts[term] = counts.get(term, 0) + int(n)  # SUM arrives as Decimal from the raw cursor
     return out
 
 
@@ -488,26 +462,32 @@ def campaign_metrics(
     window_hours, baseline_hours = _hours(*window), _hours(*baseline)
     range_days, baseline_days = _touched_days(rng.start, rng.end), _touched_days(*baseline)
     day = Interval.DAY
-    sums = _period_sums(
-        [
-            *(
-                _Part(f"{scope.name} {name}", scope, subject_id, span_start, span_end, interval)
-                for scope, subject_id in ((CAMPAIGN_SCOPE, cid), (BRAND_SCOPE, bid))
-                for name, hours in (("window", window_hours), ("baseline", baseline_hours))
-                for interval, span_start, span_end in _coarsest_buckets(hours)
-            ),
-            _Part("campaign range days", CAMPAIGN_SCOPE, cid, *range_days, day),
-            _Part("campaign baseline days", CAMPAIGN_SCOPE, cid, *baseline_days, day),
-            _Part("brand baseline days", BRAND_SCOPE, bid, *baseline_days, day),
-        ]
-    )
-    terms_of = _terms_by_tag(
-        [
-            _Part("campaign range", CAMPAIGN_SCOPE, cid, *range_days),
-            _Part("campaign baseline", CAMPAIGN_SCOPE, cid, *baseline_days),
-            _Part("brand baseline", BRAND_SCOPE, bid, *baseline_days),
-        ]
-    )
+    sums = {
+        tag: found
+        for (tag, _sid), found in _period_sums(
+            [
+                *(
+                    _Part(f"{scope.name} {name}", scope, (subject_id,), span_start, span_end, interval)
+                    for scope, subject_id in ((CAMPAIGN_SCOPE, cid), (BRAND_SCOPE, bid))
+                    for name, hours in (("window", window_hours), ("baseline", baseline_hours))
+                    for interval, span_start, span_end in _coarsest_buckets(hours)
+                ),
+                _Part("campaign range days", CAMPAIGN_SCOPE, (cid,), *range_days, day),
+                _Part("campaign baseline days", CAMPAIGN_SCOPE, (cid,), *baseline_days, day),
+                _Part("brand baseline days", BRAND_SCOPE, (bid,), *baseline_days, day),
+            ]
+        ).items()
+    }
+    terms_of = {
+        tag: counts
+        for (tag, _sid), counts in _terms(
+            [
+                *_term_parts("campaign range", CAMPAIGN_SCOPE, (cid,), rng.start, rng.end),
+                *_term_parts("campaign baseline", CAMPAIGN_SCOPE, (cid,), *baseline),
+                *_term_parts("brand baseline", BRAND_SCOPE, (bid,), *baseline),
+            ]
+        ).items()
+    }
     terms, base_terms = terms_of["campaign range"], terms_of["campaign baseline"]
     # The campaign's own mentions rarely exist before it starts: its themes are measured against
     # what was said about the brand during the baseline.
@@ -594,13 +574,14 @@ def brand_comparison(
     ids = [brand.pk for brand in brands]
     series = _series(BRAND_SCOPE, ids, rng)
     summaries = _totals(series, _unique_authors(BRAND_SCOPE, ids, rng.start, rng.end))
-    terms = _term_counts(BRAND_SCOPE, ids, rng.start, rng.end)
+    found = _terms(_term_parts("range", BRAND_SCOPE, tuple(ids), rng.start, rng.end))
+    terms = {bid: found[("range", bid)] for bid in ids}
     # Term shares are of the days the term counts cover: for daily buckets, the range itself.
-    day_volume = (
-        {bid: summaries[bid]["volume"] for bid in ids}
-        if rng.interval == Interval.DAY
-        else _day_volume(BRAND_SCOPE, ids, rng.start, rng.end)
-    )
+    if rng.interval == Interval.DAY:
+        day_volume = {bid: summaries[bid]["volume"] for bid in ids}
+    else:
+        days = _Part("days", BRAND_SCOPE, tuple(ids), *_touched_days(rng.start, rng.end), Interval.DAY)
+        day_volume = {bid: sums["volume"] for (_tag, bid), sums in _period_sums([days]).items()}
     themes = leads_and_lags(terms, day_volume)
     total_volume = sum(s["volume"] for s in summaries.values())
     total_engagement = sum(s["engagement"] for s in summaries.values())

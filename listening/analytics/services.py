@@ -20,13 +20,16 @@ from typing import Any
 import structlog
 from django.db import models, transaction
 
+from listening.analytics import authors as author_sets
 from listening.analytics.models import (
-    BrandAuthorHour,
     BrandRollup,
     BrandTermDay,
-    CampaignAuthorHour,
+    BrandTermWeek,
+    BrandTotals,
     CampaignRollup,
     CampaignTermDay,
+    CampaignTermWeek,
+    CampaignTotals,
     Interval,
 )
 from listening.analytics.terms import extract_terms
@@ -37,6 +40,7 @@ log = structlog.get_logger(__name__)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+WEEK = timedelta(days=7)
 # Mentions looked up per query when resolving which buckets a batch touches.
 ID_CHUNK = 2_000
 # Days recomputed per transaction during a full rebuild (bounds memory per step).
@@ -52,13 +56,23 @@ class Scope:
     link: type[models.Model]
     fk: str  # the subject's column on the link and rollup tables
     rollup: type[models.Model]
-    authors: type[models.Model]
+    totals: type[models.Model]
     terms: type[models.Model]
+    term_weeks: type[models.Model]
 
 
-BRAND_SCOPE = Scope("brand", Brand, BrandMention, "brand_id", BrandRollup, BrandAuthorHour, BrandTermDay)
+BRAND_SCOPE = Scope(
+    "brand", Brand, BrandMention, "brand_id", BrandRollup, BrandTotals, BrandTermDay, BrandTermWeek
+)
 CAMPAIGN_SCOPE = Scope(
-    "campaign", Campaign, CampaignMention, "campaign_id", CampaignRollup, CampaignAuthorHour, CampaignTermDay
+    "campaign",
+    Campaign,
+    CampaignMention,
+    "campaign_id",
+    CampaignRollup,
+    CampaignTotals,
+    CampaignTermDay,
+    CampaignTermWeek,
 )
 SCOPES = (BRAND_SCOPE, CAMPAIGN_SCOPE)
 
@@ -70,6 +84,12 @@ def floor_day(moment: datetime) -> datetime:
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_week(moment: datetime) -> datetime:
+    """The start of the ISO week (Monday 00:00 UTC), as PostgreSQL's ``date_trunc('week', ...)``."""
+    day = floor_day(moment)
+    return day - day.weekday() * DAY
 
 
 def author_key(author_id: str, author_handle: str, mention_id: int) -> str:
@@ -154,24 +174,22 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
         )
         counts: Counter[tuple[str, datetime, str, str, str]] = Counter()
         engagement: Counter[tuple[str, datetime, str, str, str]] = Counter()
-        authors: set[tuple[datetime, str]] = set()
+        bucket_authors: dict[tuple[str, datetime], set[bytes]] = defaultdict(set)
         terms: Counter[tuple[datetime, str]] = Counter()
         for published_at, mention_id, kind, sentiment, language, eng, a_id, a_handle, clean, text in rows:
             hour, day = floor_hour(published_at), floor_day(published_at)
-            for key in (
-                (Interval.HOUR, hour, kind, sentiment, language),
-                (Interval.DAY, day, kind, sentiment, language),
-            ):
+            digest = author_sets.digest(author_key(a_id, a_handle, mention_id))
+            for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
+                key = (interval, bucket, kind, sentiment, language)
                 counts[key] += 1
                 engagement[key] += eng
-            authors.add((hour, author_key(a_id, a_handle, mention_id)))
+                bucket_authors[(interval, bucket)].add(digest)
             for term in extract_terms(clean or text):
                 terms[(day, term)] += 1
 
         subject = {scope.fk: subject_id}
-        scope.rollup._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
-        scope.authors._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
-        scope.terms._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
+        for model in (scope.rollup, scope.totals, scope.terms):
+            model._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
         common = {"organization_id": organization_id, **subject}
         scope.rollup._default_manager.bulk_create(
             (
@@ -189,14 +207,85 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
             ),
             batch_size=2_000,
         )
-        scope.authors._default_manager.bulk_create(
-            (scope.authors(**common, bucket=bucket, author_key=key) for bucket, key in authors),
-            batch_size=2_000,
+        scope.totals._default_manager.bulk_create(
+            (scope.totals(**common, **fields) for fields in _totals_rows(counts, engagement, bucket_authors)),
+            batch_size=500,  # each row carries its author set
         )
         scope.terms._default_manager.bulk_create(
             (
                 scope.terms(**common, bucket=bucket, term=term, mention_count=n)
                 for (bucket, term), n in terms.items()
+            ),
+            batch_size=2_000,
+        )
+        _recompute_term_weeks(scope, subject_id, organization_id, _weeks_of(ranges))
+
+
+def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
+    """The starts of the weeks that the day ranges touch."""
+    weeks = set()
+    for start, end in ranges:
+        week = floor_week(start)
+        while week < end:
+            weeks.add(week)
+            week += WEEK
+    return weeks
+
+
+def _totals_rows(
+    counts: Counter[tuple[str, datetime, str, str, str]],
+    engagement: Counter[tuple[str, datetime, str, str, str]],
+    bucket_authors: dict[tuple[str, datetime], set[bytes]],
+) -> Iterator[dict[str, Any]]:
+    """The ``*Totals`` fields of every bucket, from the detailed rollup counts and author digests."""
+    sums: dict[tuple[str, datetime], dict[str, int]] = {}
+    for key, count in counts.items():
+        interval, bucket, _kind, sentiment, _language = key
+        row = sums.setdefault(
+            (interval, bucket),
+            {
+                "mention_count": 0,
+                "engagement_sum": 0,
+                "positive": 0,
+                "neutral": 0,
+                "negative": 0,
+                "unscored": 0,
+            },
+        )
+        row["mention_count"] += count
+        row["engagement_sum"] += engagement[key]
+        row[sentiment or "unscored"] += count
+    for (interval, bucket), row in sums.items():
+        found = bucket_authors[(interval, bucket)]
+        yield {
+            "interval": interval,
+            "bucket": bucket,
+            **row,
+            "author_count": len(found),
+            "authors": author_sets.pack(found),
+        }
+
+
+def _recompute_term_weeks(
+    scope: Scope, subject_id: int, organization_id: int, weeks: Iterable[datetime]
+) -> None:
+    """Replace the subject's week term rows of ``weeks`` by the sums of their (current) day rows."""
+    subject = {scope.fk: subject_id}
+    for week in sorted(weeks):
+        span = {"bucket__gte": week, "bucket__lt": week + WEEK}
+        scope.term_weeks._default_manager.filter(**subject, **span).delete()
+        sums = (
+            scope.terms._default_manager.filter(**subject, **span)
+            .values_list("term")
+            .annotate(n=models.Sum("mention_count"))
+            .order_by()
+        )
+        scope.term_weeks._default_manager.bulk_create(
+            (
+                scope.term_weeks(
+                    organization_id=organization_id, **subject, bucket=week, term=term, mention_count=n
+                )
+                for term, n in sums
             ),
             batch_size=2_000,
         )

@@ -10,18 +10,30 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from listening.analytics.models import (
-    BrandAuthorHour,
     BrandRollup,
     BrandTermDay,
-    CampaignAuthorHour,
+    BrandTermWeek,
+    BrandTotals,
     CampaignRollup,
     CampaignTermDay,
+    CampaignTermWeek,
+    CampaignTotals,
 )
 from listening.analytics.services import do_rebuild_rollups, do_update_rollups
 from listening.mentions.models import Mention
 from tests.analytics.factories import Fixture, build_fixture
 from tests.conftest import Tenant
 
+TOTALS_COLUMNS = (
+    "mention_count",
+    "engagement_sum",
+    "positive",
+    "neutral",
+    "negative",
+    "unscored",
+    "author_count",
+    "authors",
+)
 TABLES: list[tuple[Any, tuple[str, ...]]] = [
     (
         BrandRollup,
@@ -49,15 +61,26 @@ TABLES: list[tuple[Any, tuple[str, ...]]] = [
             "engagement_sum",
         ),
     ),
-    (BrandAuthorHour, ("brand_id", "bucket", "author_key")),
-    (CampaignAuthorHour, ("campaign_id", "bucket", "author_key")),
+    *(
+        (model, (fk, "interval", "bucket", *TOTALS_COLUMNS))
+        for model, fk in ((BrandTotals, "brand_id"), (CampaignTotals, "campaign_id"))
+    ),
     (BrandTermDay, ("brand_id", "bucket", "term", "mention_count")),
     (CampaignTermDay, ("campaign_id", "bucket", "term", "mention_count")),
+    (BrandTermWeek, ("brand_id", "bucket", "term", "mention_count")),
+    (CampaignTermWeek, ("campaign_id", "bucket", "term", "mention_count")),
 ]
 
 
 def snapshot() -> dict[str, set[tuple[Any, ...]]]:
-    return {model.__name__: set(model.objects.values_list(*fields)) for model, fields in TABLES}
+    # bytes(): PostgreSQL returns author sets as memoryview, which does not hash.
+    return {
+        model.__name__: {
+            tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+            for row in model.objects.values_list(*fields)
+        }
+        for model, fields in TABLES
+    }
 
 
 def from_scratch() -> dict[str, set[tuple[Any, ...]]]:
