@@ -7,7 +7,8 @@ so they cover the days the range touches.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import heapq
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -359,9 +360,10 @@ def _touched_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
-    items = [(t, n) for t, n in counts.items() if t.startswith("#") == hashtags]
-    items.sort(key=lambda item: (-item[1], item[0]))
-    return [{"term": t, "mentions": n} for t, n in items[:limit]]
+    items = ((t, n) for t, n in counts.items() if t.startswith("#") == hashtags)
+    # nsmallest: a brand has thousands of terms and only ``limit`` are wanted.
+    best = heapq.nsmallest(limit, items, key=lambda item: (-item[1], item[0]))
+    return [{"term": t, "mentions": n} for t, n in best]
 
 
 def emerging_themes(
@@ -525,32 +527,50 @@ def leads_and_lags(
     term_counts: dict[int, dict[str, int]], volumes: dict[int, int], limit: int = TOP_THEMES
 ) -> dict[int, dict[str, list[dict[str, Any]]]]:
     """Per brand, the terms whose share of its mentions is most above (leads) or below (lags) the
-    share among the other compared brands' mentions."""
-    out: dict[int, dict[str, list[dict[str, Any]]]] = {}
-    total_terms: dict[str, int] = defaultdict(int)
-    for counts in term_counts.values():
-        for term, n in counts.items():
-            total_terms[term] += n
+    share among the other compared brands' mentions. Terms in fewer than ``MIN_THEME_SUPPORT``
+    mentions of all the brands together are left out; ties break on the term.
+
+    A brands x terms matrix: twenty brands share thousands of terms, and the same arithmetic as a
+    Python loop per brand and term was a fifth of a comparison's time.
+    """
+    import numpy as np
+
+    bids = list(term_counts)
+    vocabulary = sorted({term for counts in term_counts.values() for term in counts})
+    column = {term: j for j, term in enumerate(vocabulary)}
+    matrix = np.zeros((len(bids), len(vocabulary)))
+    for i, bid in enumerate(bids):
+        counts = term_counts[bid]
+        where = np.fromiter((column[term] for term in counts), dtype=np.intp, count=len(counts))
+        matrix[i, where] = np.fromiter(counts.values(), dtype=float, count=len(counts))
+    totals = matrix.sum(axis=0)
+    supported = totals >= MIN_THEME_SUPPORT
     total_volume = sum(volumes.values())
-    for bid, counts in term_counts.items():
+
+    def described(i: int, share: Any, others: Any, picks: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "term": vocabulary[j],
+                "share": round(float(share[j]), 4),
+                "others_share": round(float(others[j]), 4),
+                "difference": round(float(share[j] - others[j]), 4),
+            }
+            for j in picks
+        ]
+
+    out: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for i, bid in enumerate(bids):
         volume, others_volume = volumes[bid], total_volume - volumes[bid]
-        diffs = []
-        if volume and others_volume:
-            for term, total in total_terms.items():
-                own = counts.get(term, 0)
-                if total < MIN_THEME_SUPPORT:
-                    continue
-                share, other_share = own / volume, (total - own) / others_volume
-                diffs.append((share - other_share, term, share, other_share))
-        leads = sorted((d for d in diffs if d[0] > 0), key=lambda d: (-d[0], d[1]))[:limit]
-        lags = sorted((d for d in diffs if d[0] < 0), key=lambda d: (d[0], d[1]))[:limit]
-        out[bid] = {
-            name: [
-                {"term": t, "share": round(s, 4), "others_share": round(o, 4), "difference": round(d, 4)}
-                for d, t, s, o in items
-            ]
-            for name, items in (("leads", leads), ("lags", lags))
-        }
+        if not (volume and others_volume and vocabulary):
+            out[bid] = {"leads": [], "lags": []}
+            continue
+        share = matrix[i] / volume
+        others = (totals - matrix[i]) / others_volume
+        difference = np.where(supported, share - others, 0.0)
+        # Columns are in term order, so a stable sort on the difference breaks ties on the term.
+        leads = [j for j in np.argsort(-difference, kind="stable")[:limit] if difference[j] > 0]
+        lags = [j for j in np.argsort(difference, kind="stable")[:limit] if difference[j] < 0]
+        out[bid] = {"leads": described(i, share, others, leads), "lags": described(i, share, others, lags)}
     return out
 
 
