@@ -360,10 +360,14 @@ def _touched_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
-    items = ((t, n) for t, n in counts.items() if t.startswith("#") == hashtags)
-    # nsmallest: a brand has thousands of terms and only ``limit`` are wanted.
-    best = heapq.nsmallest(limit, items, key=lambda item: (-item[1], item[0]))
-    return [{"term": t, "mentions": n} for t, n in best]
+    items = [(t, n) for t, n in counts.items() if t.startswith("#") == hashtags]
+    if len(items) > limit:
+        # Only terms counted at least as often as the limit-th best can be in the answer: a brand has
+        # thousands of terms, and sorting them all (or a heap with a key) was most of this function.
+        floor = heapq.nlargest(limit, [n for _t, n in items])[-1]
+        items = [item for item in items if item[1] >= floor]
+    items.sort(key=lambda item: (-item[1], item[0]))
+    return [{"term": t, "mentions": n} for t, n in items[:limit]]
 
 
 def emerging_themes(
