@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
@@ -262,9 +263,15 @@ class MentionSerializer(serializers.ModelSerializer[Mention]):
     def get_campaigns(self, obj: Mention) -> list[int]:
         return self._relations(obj).campaigns.get(obj.pk, [])
 
+    @cached_property
+    def _enrichment(self) -> EnrichmentSerializer:
+        # One serializer for the whole list: building one per row deep-copies its declared fields
+        # every time, which was a fifth of a 50-mention page's serialization.
+        return EnrichmentSerializer(context=self.context)
+
     def get_enrichment(self, obj: Mention) -> dict[str, Any] | None:
         latest = self._relations(obj).latest_enrichment.get(obj.pk)
-        return EnrichmentSerializer(latest).data if latest is not None else None
+        return self._enrichment.to_representation(latest) if latest is not None else None
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):

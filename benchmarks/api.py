@@ -36,6 +36,7 @@ from benchmarks.stack import (
     free_port,
     recreate_database,
     seed,
+    seed_enrichments,
     sql_build_rollups,
 )
 
@@ -156,7 +157,10 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         info = existing(now)
-        print(f"reusing {info['mentions']:,} seeded mentions")
+        # A database seeded before mentions had enrichments gets them now (a no-op after that).
+        added = seed_enrichments(info["org"])
+        note = f" ({added:,} enrichments added)" if added else ""
+        print(f"reusing {info['mentions']:,} seeded mentions{note}")
     else:
         info = seed(args.mentions, now)
         rollup_seconds = sql_build_rollups(info["org"])

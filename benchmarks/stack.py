@@ -245,6 +245,7 @@ def seed(n: int, now: datetime, organization: Organization | None = None) -> dic
                 raw.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('mentions_mention', 'id'), %s)", [first_id + n])
+    seed_enrichments(org.pk)
     seeded = time.perf_counter() - started
     return {
         "now": now,
@@ -254,6 +255,53 @@ def seed(n: int, now: datetime, organization: Organization | None = None) -> dic
         "campaigns": [(c.pk, c.starts_at, c.ends_at) for c in campaigns],
         "seed_seconds": seeded,
     }
+
+
+# Each sentiment's probabilities in a seeded enrichment: what a page shows, not what a model said.
+SEED_PROBS = {
+    "positive": '{"negative": 0.04, "neutral": 0.11, "positive": 0.85}',
+    "neutral": '{"negative": 0.12, "neutral": 0.76, "positive": 0.12}',
+    "negative": '{"negative": 0.81, "neutral": 0.14, "positive": 0.05}',
+}
+
+
+def seed_enrichments(organization_id: int) -> int:
+    """Give every scored mention of the organization one enrichment, as a model would have.
+
+    A mention page shows each mention's newest enrichment, so a benchmark without them would leave
+    that part of a page out. One ``INSERT ... SELECT``: the sentiment is the mention's, the other
+    readings vary with its id. Idempotent (the unique mention/version pair); returns rows added.
+    """
+    from django.db import connection
+
+    from listening.learning.models import ModelStatus, ModelVersion
+
+    version, _ = ModelVersion.objects.get_or_create(
+        name="bench-seed", defaults={"backbone": "bench", "status": ModelStatus.ACTIVE}
+    )
+    emotions = ["joy", "anger", "sadness", "optimism"]
+    intents = ["", "billing", "delivery", "refund", "account"]
+    probs = " ".join(f"WHEN '{sentiment}' THEN '{p}'" for sentiment, p in SEED_PROBS.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO mentions_enrichment (organization_id, mention_id, model_version_id, sentiment,
+                sentiment_probs, emotion, emotion_probs, irony_prob, intent, intent_prob, created_at)
+            SELECT m.organization_id, m.id, %s, m.sentiment,
+                (CASE m.sentiment {probs} END)::jsonb,
+                (ARRAY{emotions})[1 + m.id %% 4],
+                jsonb_build_object((ARRAY{emotions})[1 + m.id %% 4], 0.7),
+                (m.id %% 100) / 100.0,
+                (ARRAY{intents})[1 + m.id %% 5],
+                CASE WHEN m.id %% 5 = 0 THEN NULL ELSE 0.9 END,
+                m.enriched_at
+            FROM mentions_mention m
+            WHERE m.organization_id = %s AND m.sentiment <> ''
+            ON CONFLICT (mention_id, model_version_id) DO NOTHING
+            """,
+            [version.pk, organization_id],
+        )
+        return cursor.rowcount
 
 
 def existing(now: datetime) -> dict[str, Any]:
