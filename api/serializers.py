@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from api.fields import OrgScopedPrimaryKeyRelatedField, bounded_json
+from api.fields import AsIsFieldsMixin, OrgScopedPrimaryKeyRelatedField, bounded_json
 from api.permissions import caller_key
 from ingestion.connectors import CONNECTORS, ConnectorConfigError, get_connector
 from ingestion.query import QuerySyntaxError, validate
@@ -191,7 +191,7 @@ class SourceSerializer(_UniqueNameMixin, serializers.ModelSerializer[Source]):
         return attrs
 
 
-class EnrichmentSerializer(serializers.ModelSerializer[Enrichment]):
+class EnrichmentSerializer(AsIsFieldsMixin, serializers.ModelSerializer[Enrichment]):
     class Meta:
         model = Enrichment
         fields = [
@@ -214,7 +214,7 @@ class AuthorSerializer(serializers.Serializer[Mention]):
     name = serializers.CharField(source="author_name")
 
 
-class MentionSerializer(serializers.ModelSerializer[Mention]):
+class MentionSerializer(AsIsFieldsMixin, serializers.ModelSerializer[Mention]):
     author = AuthorSerializer(source="*", read_only=True)
     url = serializers.CharField(read_only=True, help_text="Link to the original; empty when unknown.")
     sentiment = serializers.ChoiceField(

@@ -163,3 +163,48 @@ def test_a_page_shows_each_mentions_brands_campaigns_and_newest_reading(alice: T
         assert row["enrichment"]["sentiment"] == "positive"
     detail = alice.client().get(f"/api/v1/mentions/{mention.pk}/").json()
     assert detail["enrichment"]["sentiment"] == "positive" and detail["brands"] == row["brands"]
+
+
+def test_copied_fields_read_as_drf_reads_them(alice: Tenant) -> None:
+    """``AsIsFieldsMixin`` copies plain values: its rows must equal DRF's own field-by-field output,
+    for nulls, empty strings, JSON, choices, relations, dates and nested readings alike."""
+    from rest_framework import serializers
+
+    from api.serializers import EnrichmentSerializer, MentionSerializer
+    from listening.learning.models import ModelVersion
+    from listening.mentions.models import Enrichment
+    from listening.mentions.queries import relations_of
+
+    mentions = _seed(alice, 6)
+    first = mentions[0]
+    Mention.objects.filter(pk=mentions[1].pk).update(
+        canonical=first,
+        rating=4,
+        bot_score=0.75,
+        engagement={"likes": 3, "views": [1, 2]},
+        url="https://example.com/p/1",
+        author_id="u-9",
+        author_handle="someone",
+    )
+    Mention.objects.filter(pk=mentions[2].pk).update(kind=SourceKind.REVIEW, language="", rating=None)
+    version = ModelVersion.objects.create(name="as-is", backbone="test")
+    Enrichment.objects.create(
+        organization=alice.org,
+        mention=first,
+        model_version=version,
+        sentiment="positive",
+        sentiment_probs={"positive": 0.9, "neutral": 0.05, "negative": 0.05},
+        emotion="joy",
+        irony_prob=0.125,
+        intent_prob=None,
+    )
+    rows = list(Mention.objects.filter(pk__in=[m.pk for m in mentions]).order_by("pk"))
+    relations = relations_of([m.pk for m in rows])
+    copied = MentionSerializer(rows, many=True, context={"relations": relations}).data
+    drf = serializers.ModelSerializer.to_representation
+    for row, mention in zip(copied, rows, strict=True):
+        expected = drf(MentionSerializer(context={"relations": relations}), mention)
+        reading = relations.latest_enrichment.get(mention.pk)
+        expected["enrichment"] = None if reading is None else drf(EnrichmentSerializer(), reading)
+        assert row == expected
+    assert copied[0]["enrichment"]["irony_prob"] == 0.125 and copied[1]["canonical"] == first.pk
