@@ -125,8 +125,9 @@ def main() -> None:
     parser.add_argument("--mentions", type=int, default=1_000_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    # gunicorn.conf.py's defaults: what ``gunicorn listening.wsgi`` runs.
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765, help="0: a free one")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
