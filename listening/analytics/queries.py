@@ -150,17 +150,6 @@ def _totals(series: dict[int, dict[str, list[Any]]], authors: dict[int, int]) ->
     return out
 
 
-def _fetch(queryset: Any) -> list[tuple[Any, ...]]:
-    """Rows of a ``values_list`` queryset. On PostgreSQL straight from the cursor: psycopg2 already
-    returns aware datetimes, and Django's per-value converters were a third of an hourly answer."""
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _coarsest_buckets(rng: Range) -> list[tuple[Interval, datetime, datetime]]:
     """The rollup rows that add up to the range with the fewest rows: whole UTC days from the daily
     rollup, the hours before the first and after the last whole day from the hourly one. One
