@@ -171,7 +171,7 @@ def _unique_authors(scope: Scope, subject_ids: list[int], start: datetime, end: 
     """Distinct authors per subject over ``[start, end)`` (whole hours), exact: the union of the
     author sets of the fewest buckets that cover the range (whole days, then the edge hours)."""
     parts = [
-        _Part("authors", scope, tuple(subject_ids), span_start, span_end, interval, "totals")
+        _Part("authors", scope, tuple(subject_ids), span_start, span_end, interval)
         for interval, span_start, span_end in _coarsest_buckets(_hours(start, end))
     ]
     blobs: dict[int, list[bytes]] = {sid: [] for sid in subject_ids}
@@ -229,11 +229,11 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[
     # brands is 3,600 rows read as they are, where grouping the detailed rollup summed 17,000. As
     # SQL (``_union_all``): composing the queryset cost more than a third of this function.
     part = _Part("series", scope, tuple(subject_ids), rng.start, rng.end, rng.interval)
-    found = [row[1:] for row in _union_all([part], ("bucket", *_TOTALS_COLUMNS))]
-    if found:
-        sids, starts, *values = zip(*found, strict=True)
-        subjects = np.fromiter(map(row_of.__getitem__, sids), dtype=np.intp, count=len(found))
-        positions = np.fromiter(map(index.__getitem__, starts), dtype=np.intp, count=len(found))
+    rows = _union_all([part], ("bucket", *_TOTALS_COLUMNS))
+    if rows:
+        _tags, sids, starts, *values = zip(*rows, strict=True)
+        subjects = np.fromiter(map(row_of.__getitem__, sids), dtype=np.intp, count=len(rows))
+        positions = np.fromiter(map(index.__getitem__, starts), dtype=np.intp, count=len(rows))
         grid[:, subjects, positions] = np.array(values, dtype=np.int64)
     out: dict[int, dict[str, list[Any]]] = {}
     for sid, i in row_of.items():
@@ -253,8 +253,8 @@ def bucket_labels(rng: Range) -> list[str]:
 
 @dataclass(frozen=True)
 class _Part:
-    """One piece of a single-statement read: rows of the ``table`` of ``scope`` ("rollup", "totals",
-    "terms" or "term_weeks") for ``subjects`` with buckets in ``[start, end)`` (and of ``interval``
+    """One piece of a single-statement read: rows of the ``table`` of ``scope`` ("totals", "terms"
+    or "term_weeks") for ``subjects`` with buckets in ``[start, end)`` (and of ``interval``
     where the table has several), read under ``tag`` (parts may share a tag and add up)."""
 
     tag: str
@@ -548,7 +548,7 @@ def leads_and_lags(
     supported = totals >= MIN_THEME_SUPPORT
     total_volume = sum(volumes.values())
 
-    def described(i: int, share: Any, others: Any, picks: Any) -> list[dict[str, Any]]:
+    def described(share: Any, others: Any, picks: Any) -> list[dict[str, Any]]:
         return [
             {
                 "term": vocabulary[j],
@@ -571,7 +571,7 @@ def leads_and_lags(
         # Columns are in term order, so a stable sort on the difference breaks ties on the term.
         leads = [j for j in np.argsort(-difference, kind="stable")[:limit] if difference[j] > 0]
         lags = [j for j in np.argsort(difference, kind="stable")[:limit] if difference[j] < 0]
-        out[bid] = {"leads": described(i, share, others, leads), "lags": described(i, share, others, lags)}
+        out[bid] = {"leads": described(share, others, leads), "lags": described(share, others, lags)}
     return out
 
 
