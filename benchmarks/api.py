@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import runpy
 import statistics
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ import requests
 
 from benchmarks.stack import (
     BRANDS,
+    ROOT,
     Server,
     bench_database_url,
     check_sql_matches_python,
@@ -125,9 +127,10 @@ def main() -> None:
     parser.add_argument("--mentions", type=int, default=1_000_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
-    # gunicorn.conf.py's defaults: what ``gunicorn listening.wsgi`` runs.
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--threads", type=int, default=1)
+    # By default what ``gunicorn listening.wsgi`` runs: gunicorn.conf.py's processes and threads.
+    serving = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    parser.add_argument("--workers", type=int, default=serving["workers"])
+    parser.add_argument("--threads", type=int, default=serving["threads"])
     parser.add_argument("--port", type=int, default=8765, help="0: a free one")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
