@@ -99,6 +99,39 @@ def intent_labels(*, root: Path | None = None) -> list[str]:
     return labels
 
 
+def support_intents(*, root: Path | None = None) -> LabelledTexts:
+    """Bitext consumer-support requests: 27 intents (orders, delivery, refunds, payment, account,
+    complaint...), CDLA-Sharing-1.0. One file; :func:`support_intent_split` is the fixed split."""
+    rows = list(_rows(_path("intent/bitext_customer_support.csv", root), delimiter=","))
+    return LabelledTexts(
+        [r["text"].strip() for r in rows], [r["intent"].strip() for r in rows], "intent/bitext"
+    )
+
+
+SUPPORT_HELD_OUT_EVERY = 7
+
+
+def support_intent_split(*, root: Path | None = None) -> tuple[LabelledTexts, LabelledTexts]:
+    """(train, held-out) of :func:`support_intents`: every 7th row of each intent is held back.
+
+    Deterministic and stratified without a random generator, so the build and the quality
+    benchmark agree on which rows were never trained on.
+    """
+    data = support_intents(root=root)
+    seen: dict[str, int] = {}
+    train: tuple[list[str], list[str]] = ([], [])
+    held: tuple[list[str], list[str]] = ([], [])
+    for text, label in zip(data.texts, data.labels, strict=True):
+        seen[label] = seen.get(label, 0) + 1
+        side = held if seen[label] % SUPPORT_HELD_OUT_EVERY == 0 else train
+        side[0].append(text)
+        side[1].append(label)
+    return (
+        LabelledTexts(*train, f"{data.name}/train"),
+        LabelledTexts(*held, f"{data.name}/held-out"),
+    )
+
+
 _FIVE_POINT = {"-2": "negative", "-1": "negative", "0": "neutral", "1": "positive", "2": "positive"}
 
 
