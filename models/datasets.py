@@ -161,6 +161,39 @@ def reviews(*, root: Path | None = None) -> LabelledTexts:
     return LabelledTexts(texts, labels, "reviews")
 
 
+RATED_FILES = {
+    "tweets": "rated/tweets_GroundTruth.txt",
+    "movies": "rated/movieReviewSnippets_GroundTruth.txt",
+    "nyt": "rated/nytEditorialSnippets_GroundTruth.txt",
+}
+# Mean human rating on VADER's -4..4 scale; within half a point of zero reads as neutral.
+RATED_NEUTRAL_BAND = 0.5
+
+
+def rated_label(rating: float) -> str:
+    if rating >= RATED_NEUTRAL_BAND:
+        return "positive"
+    if rating <= -RATED_NEUTRAL_BAND:
+        return "negative"
+    return "neutral"
+
+
+def rated(name: str = "tweets", *, root: Path | None = None) -> LabelledTexts:
+    """VADER's ground truth (MIT): sentences rated by >= 20 people, folded to three classes by
+    :func:`rated_label`. ``name`` is ``tweets``, ``movies`` or ``nyt``."""
+    if name not in RATED_FILES:
+        raise ValueError(f"name must be one of {sorted(RATED_FILES)}")
+    texts, labels = [], []
+    with _path(RATED_FILES[name], root).open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t", 2)
+            if len(parts) != 3 or not parts[2].strip():
+                continue
+            texts.append(parts[2].strip())
+            labels.append(rated_label(float(parts[1])))
+    return LabelledTexts(texts, labels, f"rated/{name}")
+
+
 def unlabelled_tweets(*, root: Path | None = None) -> list[str]:
     """In-domain raw text for weak supervision: the sentiment training tweets with labels dropped."""
     return sentiment("train", root=root).texts
