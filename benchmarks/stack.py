@@ -422,7 +422,8 @@ def sql_build_rollups(org_id: int) -> float:
 def check_sql_matches_python(brand_id: int, day: datetime) -> bool:
     """Recompute one brand-day with ``recompute_subject_days`` and compare with the SQL rows."""
     from listening.analytics.models import BrandRollup, BrandTermDay, BrandTermWeek, BrandTotals
-    from listening.analytics.services import BRAND_SCOPE, DAY, WEEK, floor_week, recompute_subject_days
+    from listening.analytics.services import recompute_subject_days
+    from listening.analytics.vocabulary import BRAND_SCOPE, DAY, WEEK, floor_week
 
     def rows() -> tuple[set[Any], ...]:
         window = {"brand_id": brand_id, "bucket__gte": day, "bucket__lt": day + DAY}

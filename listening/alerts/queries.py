@@ -14,7 +14,7 @@ from django.db.models.expressions import Combinable
 
 from listening.alerts.models import AlertRule, DeliveryStatus, WebhookDelivery
 from listening.analytics.models import BrandRollup, CampaignRollup, Interval
-from listening.analytics.services import floor_hour
+from listening.analytics.vocabulary import floor_hour
 from listening.mentions.models import BrandMention, CampaignMention, Mention, Sentiment
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from listening.analytics import authors as author_sets
 from listening.analytics.models import Interval
-from listening.analytics.services import (
+from listening.analytics.vocabulary import (
     BRAND_SCOPE,
     CAMPAIGN_SCOPE,
     DAY,
@@ -30,6 +30,7 @@ from listening.analytics.services import (
     floor_day,
     floor_hour,
     floor_week,
+    net_sentiment,
 )
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import BrandMention, Sentiment
@@ -114,13 +115,6 @@ def resolve_range(
     if (aligned_end - aligned_start) / step > limit:
         return Range(interval, aligned_end - limit * step, aligned_end, True, aligned_start)
     return Range(interval, aligned_start, aligned_end)
-
-
-def net_sentiment(positive: int, negative: int) -> float | None:
-    """(pos - neg) / (pos + neg), in [-1, 1]; ``None`` when there is neither."""
-    if positive + negative == 0:
-        return None
-    return round((positive - negative) / (positive + negative), 4)
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:

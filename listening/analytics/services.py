@@ -13,92 +13,35 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from django.db import models, transaction
 
 from listening.analytics import authors as author_sets
-from listening.analytics.models import (
-    BrandRollup,
-    BrandTermDay,
-    BrandTermWeek,
-    BrandTotals,
-    CampaignRollup,
-    CampaignTermDay,
-    CampaignTermWeek,
-    CampaignTotals,
-    Interval,
-)
+from listening.analytics.models import Interval
 from listening.analytics.terms import extract_terms
-from listening.brands.models import Brand, Campaign
-from listening.mentions.models import BrandMention, CampaignMention
+from listening.analytics.vocabulary import (
+    DAY,
+    SCOPES,
+    WEEK,
+    Scope,
+    author_key,
+    floor_day,
+    floor_hour,
+    floor_week,
+    net_sentiment,
+)
+from listening.brands.models import Brand
+from listening.mentions.models import BrandMention
 
 log = structlog.get_logger(__name__)
 
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-WEEK = timedelta(days=7)
 # Mentions looked up per query when resolving which buckets a batch touches.
 ID_CHUNK = 2_000
 # Days recomputed per transaction during a full rebuild (bounds memory per step).
 REBUILD_DAYS_PER_STEP = 31
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Brands or campaigns: the link table and the rollup tables kept for that kind of subject."""
-
-    name: str
-    owner: type[models.Model]
-    link: type[models.Model]
-    fk: str  # the subject's column on the link and rollup tables
-    rollup: type[models.Model]
-    totals: type[models.Model]
-    terms: type[models.Model]
-    term_weeks: type[models.Model]
-
-
-BRAND_SCOPE = Scope(
-    "brand", Brand, BrandMention, "brand_id", BrandRollup, BrandTotals, BrandTermDay, BrandTermWeek
-)
-CAMPAIGN_SCOPE = Scope(
-    "campaign",
-    Campaign,
-    CampaignMention,
-    "campaign_id",
-    CampaignRollup,
-    CampaignTotals,
-    CampaignTermDay,
-    CampaignTermWeek,
-)
-SCOPES = (BRAND_SCOPE, CAMPAIGN_SCOPE)
-
-
-def floor_day(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_week(moment: datetime) -> datetime:
-    """The start of the ISO week (Monday 00:00 UTC), as PostgreSQL's ``date_trunc('week', ...)``."""
-    day = floor_day(moment)
-    return day - day.weekday() * DAY
-
-
-def author_key(author_id: str, author_handle: str, mention_id: int) -> str:
-    """Who wrote it, for unique-author counts; an unknown author is a distinct one per mention."""
-    if author_id:
-        return author_id[:255]
-    if author_handle:
-        return f"@{author_handle.lower()}"[:255]
-    return f"mention:{mention_id}"
 
 
 def day_ranges(days: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
@@ -352,7 +295,7 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
     from django.utils import timezone
 
     from listening.analytics.models import AffinityCluster, AffinityRun
-    from listening.analytics.queries import latest_embeddings, net_sentiment
+    from listening.analytics.queries import latest_embeddings
     from listening.analytics.topics import cluster, ctfidf_terms, decode_embedding, label_of, normalise
     from listening.mentions.models import Mention
 

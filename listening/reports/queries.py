@@ -19,7 +19,7 @@ from django.db.models import Count, Prefetch
 
 from listening.analytics import queries as analytics
 from listening.analytics.models import AffinityCluster, AffinityRun, Interval
-from listening.analytics.services import HOUR
+from listening.analytics.vocabulary import HOUR, net_sentiment
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Enrichment
 from listening.reports.models import ReportRun, ReportSchedule
@@ -199,9 +199,7 @@ def fold_to_local_days(answer: dict[str, Any], series: list[dict[str, Any]], tz:
         for i, day in enumerate(day_of):
             for name in FOLDED_FIELDS:
                 daily[name][index[day]] += hourly[name][i]
-        net = [
-            analytics.net_sentiment(p, n) for p, n in zip(daily["positive"], daily["negative"], strict=True)
-        ]
+        net = [net_sentiment(p, n) for p, n in zip(daily["positive"], daily["negative"], strict=True)]
         item["series"] = {**daily, "net_sentiment": net}
     answer["buckets"] = [d.isoformat() for d in days]
 

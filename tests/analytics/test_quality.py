@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from benchmarks.brand_tweets import BRANDS, Tweet, data_file, read_brand_tweets
 from listening.analytics.embedding import embed_texts
-from listening.analytics.queries import net_sentiment
+from listening.analytics.vocabulary import net_sentiment
 from listening.brands.models import Brand
 from tests.analytics.factories import Builder, enrich, model_version
 from tests.conftest import Tenant

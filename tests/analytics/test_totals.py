@@ -11,7 +11,7 @@ from django.db import connection
 from listening.analytics import authors as author_sets
 from listening.analytics import queries
 from listening.analytics.models import BrandRollup, BrandTermDay, BrandTermWeek, BrandTotals
-from listening.analytics.services import BRAND_SCOPE, WEEK, author_key, floor_day, floor_hour
+from listening.analytics.vocabulary import BRAND_SCOPE, WEEK, author_key, floor_day, floor_hour
 from listening.mentions.models import BrandMention
 from tests.analytics.factories import Fixture, at, build_fixture
 from tests.conftest import Tenant

@@ -1,0 +1,93 @@
+"""The words the analytics app and its readers share: subjects (``Scope``), bucket sizes and floors,
+who an author is, net sentiment.
+
+Both the writes (``services``: rollup maintenance, affinity runs) and the reads (``queries``, and
+the alerts and reports apps) speak of brands and campaigns through a ``Scope``, count authors by
+``author_key`` and align times with the floors below; this module depends on nothing of theirs, so
+neither side imports the other for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import models
+
+from listening.analytics.models import (
+    BrandRollup,
+    BrandTermDay,
+    BrandTermWeek,
+    BrandTotals,
+    CampaignRollup,
+    CampaignTermDay,
+    CampaignTermWeek,
+    CampaignTotals,
+)
+from listening.brands.models import Brand, Campaign
+from listening.mentions.models import BrandMention, CampaignMention
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Brands or campaigns: the link table and the rollup tables kept for that kind of subject."""
+
+    name: str
+    owner: type[models.Model]
+    link: type[models.Model]
+    fk: str  # the subject's column on the link and rollup tables
+    rollup: type[models.Model]
+    totals: type[models.Model]
+    terms: type[models.Model]
+    term_weeks: type[models.Model]
+
+
+BRAND_SCOPE = Scope(
+    "brand", Brand, BrandMention, "brand_id", BrandRollup, BrandTotals, BrandTermDay, BrandTermWeek
+)
+CAMPAIGN_SCOPE = Scope(
+    "campaign",
+    Campaign,
+    CampaignMention,
+    "campaign_id",
+    CampaignRollup,
+    CampaignTotals,
+    CampaignTermDay,
+    CampaignTermWeek,
+)
+SCOPES = (BRAND_SCOPE, CAMPAIGN_SCOPE)
+
+
+def floor_day(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_week(moment: datetime) -> datetime:
+    """The start of the ISO week (Monday 00:00 UTC), as PostgreSQL's ``date_trunc('week', ...)``."""
+    day = floor_day(moment)
+    return day - day.weekday() * DAY
+
+
+def author_key(author_id: str, author_handle: str, mention_id: int) -> str:
+    """Who wrote it, for unique-author counts; an unknown author is a distinct one per mention."""
+    if author_id:
+        return author_id[:255]
+    if author_handle:
+        return f"@{author_handle.lower()}"[:255]
+    return f"mention:{mention_id}"
+
+
+def net_sentiment(positive: int, negative: int) -> float | None:
+    """(pos - neg) / (pos + neg), in [-1, 1]; ``None`` when there is neither."""
+    if positive + negative == 0:
+        return None
+    return round((positive - negative) / (positive + negative), 4)
