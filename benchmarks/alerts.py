@@ -47,12 +47,12 @@ from listening.alerts.models import Alert, AlertRule  # noqa: E402
 from listening.alerts.services import do_check_rule, do_create_endpoint  # noqa: E402
 from listening.analytics.services import do_update_rollups  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
+from listening.jobs import Queue  # noqa: E402
 from listening.mentions.models import BrandMention, Mention, Source, SourceKind  # noqa: E402
 from listening.tenancy.models import Organization  # noqa: E402
 from listening.tenancy.services import do_create_organization  # noqa: E402
 from tests.alerts.receiver import Receiver  # noqa: E402
 from workers import app  # noqa: E402
-from workers.queues import Queue  # noqa: E402
 from workers.tasks.alerts import check_rules  # noqa: E402
 
 SENTIMENT = {"-2": "negative", "-1": "negative", "0": "neutral", "1": "positive", "2": "positive"}

@@ -34,7 +34,9 @@ from ingestion.loader import ItemOutcome, store_batch
 from ingestion.pipeline import Matchers, Rejected, prepare_batch
 from ingestion.push import ItemError, parse_item, storable_payload, storable_text
 from ingestion.query import QueryIndex, QuerySyntaxError, validate
+from listening import jobs
 from listening.brands.models import Brand, Campaign
+from listening.jobs import Queue, TaskName
 from listening.mentions.models import Mention, QuarantinedItem, Source
 
 log = structlog.get_logger(__name__)
@@ -175,12 +177,8 @@ def collector_paused() -> Iterator[None]:
 
 
 def _enqueue_enrichment(organization_id: int) -> None:
-    from workers.celery_app import send_or_defer
-    from workers.queues import Queue
-    from workers.tasks.enrich import enrich_pending  # the task module, not the model: no torch here
-
     # The beat re-scan enriches whatever this message would have: a broker outage only delays it.
-    send_or_defer(enrich_pending, [organization_id], queue=Queue.ENRICH, reason="new mentions")
+    jobs.send_or_defer(TaskName.ENRICH_PENDING, [organization_id], queue=Queue.ENRICH, reason="new mentions")
 
 
 # --- entry points ---------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "listening.analytics",
     "listening.reports",
     "listening.operations",
+    # Loads the Celery app that listening.jobs sends through (workers/apps.py).
+    "workers.apps.WorkersConfig",
 ]
 
 MIDDLEWARE = [

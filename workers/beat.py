@@ -7,23 +7,31 @@ from typing import Any
 from celery.schedules import crontab
 from django.conf import settings
 
+from listening.jobs import TaskName
+
 
 def build_schedule() -> dict[str, dict[str, Any]]:
     return {
-        "heartbeat": {"task": "maintenance.heartbeat", "schedule": settings.WORKER_HEARTBEAT_SECONDS},
-        "pull-due-sources": {"task": "ingest.pull_due", "schedule": settings.PULL_CHECK_SECONDS},
+        "heartbeat": {"task": TaskName.HEARTBEAT.value, "schedule": settings.WORKER_HEARTBEAT_SECONDS},
+        "pull-due-sources": {"task": TaskName.PULL_DUE.value, "schedule": settings.PULL_CHECK_SECONDS},
         # Re-scan for unenriched mentions: covers enqueues lost while the broker was down.
-        "enrich-pending": {"task": "enrich.pending", "schedule": settings.ENRICH_RESCAN_SECONDS},
-        "alerts-check-rules": {"task": "alerts.check_rules", "schedule": settings.ALERT_CHECK_SECONDS},
+        "enrich-pending": {"task": TaskName.ENRICH_PENDING.value, "schedule": settings.ENRICH_RESCAN_SECONDS},
+        "alerts-check-rules": {"task": TaskName.CHECK_RULES.value, "schedule": settings.ALERT_CHECK_SECONDS},
         # Re-scan for due webhook deliveries: retries, and enqueues lost while the broker was down.
-        "alerts-deliver-due": {"task": "alerts.deliver_due", "schedule": settings.WEBHOOK_RESCAN_SECONDS},
+        "alerts-deliver-due": {
+            "task": TaskName.DELIVER_DUE.value,
+            "schedule": settings.WEBHOOK_RESCAN_SECONDS,
+        },
         # Audience clustering for every active brand, nightly when dashboards are quiet.
         "analytics-affinities": {
-            "task": "analytics.build_all_affinities",
+            "task": TaskName.BUILD_ALL_AFFINITIES.value,
             "schedule": crontab(hour=2, minute=30),
         },
         # Due report periods are claimed by a unique row, so a second beat process is harmless.
-        "reports-sweep": {"task": "reports.sweep", "schedule": settings.REPORTS_SWEEP_SECONDS},
+        "reports-sweep": {"task": TaskName.REPORTS_SWEEP.value, "schedule": settings.REPORTS_SWEEP_SECONDS},
         # Enough new labels, feedback or raw text? Queue a fine-tuning cycle on the train queue.
-        "learning-triggers": {"task": "learning.check_triggers", "schedule": settings.LEARNING_CHECK_SECONDS},
+        "learning-triggers": {
+            "task": TaskName.CHECK_TRAINING_TRIGGERS.value,
+            "schedule": settings.LEARNING_CHECK_SECONDS,
+        },
     }

@@ -20,9 +20,8 @@ from celery import Celery, Task
 from celery.utils.time import get_exponential_backoff_interval
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu import Queue as KombuQueue
-from kombu.exceptions import OperationalError as BrokerError
 
-from workers.queues import Queue
+from listening.jobs import Queue, TaskName
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "listening.settings")
 
@@ -138,7 +137,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def listening_task(
     *,
-    name: str,
+    name: TaskName | str,
     queue: Queue,
     idempotent: bool,
     soft_time_limit: int,
@@ -160,7 +159,7 @@ def listening_task(
         options.setdefault("retry_jitter", True)
         options.setdefault("max_retries", int(settings.TASK_DB_RETRIES))
     return app.task(
-        name=name,
+        name=str(name),  # a TaskName: registered as the plain string messages carry
         queue=queue.value,
         acks_late=idempotent,
         reject_on_worker_lost=idempotent,
@@ -175,23 +174,3 @@ def _install_beat_schedule(sender: Celery, **kwargs: Any) -> None:
     from workers.beat import build_schedule
 
     sender.conf.beat_schedule = build_schedule()
-
-
-def send_or_defer(task: str | Task, args: Sequence[Any], *, queue: Queue, reason: str) -> bool:
-    """Send a task whose work a periodic re-scan also finds; if the broker is down, log and move on.
-
-    For enqueues that are an optimisation of a re-scan (enrich what was just stored, deliver what
-    was just created): the rows are already committed, so a lost message delays the work by one
-    re-scan interval instead of failing the request that stored them. ``task`` is a task object
-    (honours eager mode) or a registered name (for callers that must not import task code).
-    """
-    name = task if isinstance(task, str) else task.name
-    try:
-        if isinstance(task, str):
-            app.send_task(task, args=list(args), queue=queue.value)
-        else:
-            task.apply_async(args=tuple(args), queue=queue.value)
-    except BrokerError as exc:
-        log.warning("enqueue_deferred_to_rescan", task=name, reason=reason, error=str(exc))
-        return False
-    return True

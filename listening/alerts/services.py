@@ -46,12 +46,12 @@ from listening.alerts.models import (
 )
 from listening.alerts.queries import bucketed_counts, negative_mentions, negative_source_counts
 from listening.alerts.secret_store import SecretDecryptionError, encrypt_secret
+from listening.jobs import Queue, TaskName, send_or_defer_on_commit
 
 log = structlog.get_logger(__name__)
 
 PING_EVENT = "webhook.test"
 ALL_EVENT_TYPES = (*payloads.EVENT_TYPES, PING_EVENT)
-DELIVER_TASK = "alerts.deliver"
 # How long a claimed attempt owns its delivery: the attempt's own deadline plus slack. A worker that
 # dies mid-attempt leaves the delivery due again after this, for the re-scan to pick up.
 CLAIM_LEASE = timedelta(seconds=60)
@@ -155,18 +155,9 @@ def do_update_endpoint(endpoint: WebhookEndpoint, **fields: Any) -> WebhookEndpo
 
 def _enqueue_on_commit(delivery_ids: list[int]) -> None:
     """Send each delivery to the ``alerts`` queue once the rows are committed."""
-    if not delivery_ids:
-        return
-
-    def send() -> None:
-        from workers.celery_app import send_or_defer  # by task name; no import of task code
-        from workers.queues import Queue
-
-        # alerts.deliver_due re-scans due deliveries, so a message lost to a broker outage only waits.
-        for delivery_id in delivery_ids:
-            send_or_defer(DELIVER_TASK, [delivery_id], queue=Queue.ALERTS, reason="new delivery")
-
-    transaction.on_commit(send)
+    # alerts.deliver_due re-scans due deliveries, so a message lost to a broker outage only waits.
+    for delivery_id in delivery_ids:
+        send_or_defer_on_commit(TaskName.DELIVER, [delivery_id], queue=Queue.ALERTS, reason="new delivery")
 
 
 def _create_deliveries(

@@ -8,6 +8,7 @@ import structlog
 from django.db import connection
 from django.utils import timezone
 
+from listening import jobs
 from listening.operations.models import DeadLetter, TaskDelivery
 
 log = structlog.get_logger(__name__)
@@ -72,10 +73,7 @@ def do_dead_letter(
 
 def do_retry_dead_letter(letter: DeadLetter) -> str:
     """Send the dead letter's task again (a new task id), recording that it was sent."""
-    from workers.celery_app import app  # by name: the domain does not import task code
-
-    options: dict[str, Any] = {"queue": letter.queue} if letter.queue else {}
-    result = app.send_task(letter.task_name, args=letter.args, kwargs=letter.kwargs, **options)
-    DeadLetter.objects.filter(pk=letter.pk).update(retried_at=timezone.now(), retried_as=result.id)
-    log.info("dead_letter_retried", dead_letter_id=letter.pk, task=letter.task_name, new_task_id=result.id)
-    return str(result.id)
+    task_id = jobs.send(letter.task_name, letter.args, letter.kwargs, queue=letter.queue or None)
+    DeadLetter.objects.filter(pk=letter.pk).update(retried_at=timezone.now(), retried_as=task_id)
+    log.info("dead_letter_retried", dead_letter_id=letter.pk, task=letter.task_name, new_task_id=task_id)
+    return task_id

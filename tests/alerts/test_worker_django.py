@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from listening.alerts.models import Alert, AlertRule, DeliveryStatus, WebhookDelivery
 from listening.alerts.services import do_create_endpoint
+from listening.jobs import Queue
 from tests.alerts.factories import negative_burst, quiet_history
 from tests.alerts.receiver import Behaviour, Receiver
 from tests.conftest import make_tenant
 from workers import app
-from workers.queues import Queue
 from workers.tasks.alerts import check_rules, deliver_due
 
 

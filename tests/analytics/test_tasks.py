@@ -8,10 +8,10 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from listening.analytics.models import AffinityRun, BrandRollup
+from listening.jobs import Queue
 from tests.conftest import Tenant
 from workers import app
 from workers.beat import build_schedule
-from workers.queues import Queue
 from workers.tasks.analytics import build_affinities, build_all_affinities, update_rollups
 
 

@@ -11,6 +11,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
+from listening.jobs import Queue
 from listening.learning.models import ModelStatus, ModelVersion
 from listening.mentions.enrichment import do_enrich_pending
 from listening.mentions.models import Enrichment, Mention, SourceKind
@@ -18,7 +19,6 @@ from listening.mentions.signals import mentions_enriched
 from tests.conftest import Tenant
 from tests.security import corpus
 from workers import app
-from workers.queues import Queue
 from workers.tasks.enrich import enrich_pending
 
 TEXTS = [

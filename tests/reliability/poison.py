@@ -7,8 +7,8 @@ import os
 import signal
 from pathlib import Path
 
+from listening.jobs import Queue
 from workers.celery_app import listening_task
-from workers.queues import Queue
 
 
 @listening_task(name="reliability.poison", queue=Queue.MAINTENANCE, idempotent=True, soft_time_limit=30)

@@ -11,12 +11,12 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
+from listening.jobs import Queue
 from listening.reports.models import ReportRun, RunStatus
 from tests.conftest import Tenant
 from tests.reports.helpers import make_schedule
 from workers import app
 from workers.beat import build_schedule
-from workers.queues import Queue
 from workers.tasks.reports import render_run, sweep
 
 

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from listening.jobs import Queue
 from listening.operations.models import DeadLetter, TaskDelivery
 from listening.operations.services import do_count_delivery, do_finish_delivery
 from workers.celery_app import listening_task
-from workers.queues import Queue
 
 
 @listening_task(name="tests.always_fails", queue=Queue.MAINTENANCE, idempotent=False, soft_time_limit=10)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from listening.jobs import Queue
 from workers import app
-from workers.queues import Queue
 from workers.tasks.maintenance import ping
 
 

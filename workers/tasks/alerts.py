@@ -8,15 +8,15 @@ from django.utils import timezone
 
 from listening.alerts.queries import active_rule_ids, due_delivery_ids
 from listening.alerts.services import do_attempt_delivery, do_check_rule
+from listening.jobs import Queue, TaskName
 from workers.celery_app import listening_task
-from workers.queues import Queue
 
 # Retries further out than this are left to the beat re-scan: a Redis ETA message held longer than
 # the broker's visibility timeout is redelivered again and again.
 MAX_COUNTDOWN = timedelta(minutes=10)
 
 
-@listening_task(name="alerts.check_rules", queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
+@listening_task(name=TaskName.CHECK_RULES, queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
 def check_rules() -> int:
     """Beat, every ALERT_CHECK_SECONDS: one check task per active rule."""
     ids = active_rule_ids()
@@ -25,12 +25,12 @@ def check_rules() -> int:
     return len(ids)
 
 
-@listening_task(name="alerts.check_rule", queue=Queue.ALERTS, idempotent=True, soft_time_limit=120)
+@listening_task(name=TaskName.CHECK_RULE, queue=Queue.ALERTS, idempotent=True, soft_time_limit=120)
 def check_rule(rule_id: int) -> str:
     return do_check_rule(rule_id)
 
 
-@listening_task(name="alerts.deliver", queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
+@listening_task(name=TaskName.DELIVER, queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
 def deliver(delivery_id: int) -> str:
     """One attempt; a retry soon enough is scheduled here, every retry also by the re-scan."""
     report = do_attempt_delivery(delivery_id)
@@ -39,7 +39,7 @@ def deliver(delivery_id: int) -> str:
     return report.status
 
 
-@listening_task(name="alerts.deliver_due", queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
+@listening_task(name=TaskName.DELIVER_DUE, queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
 def deliver_due() -> int:
     """Beat, every WEBHOOK_RESCAN_SECONDS: re-enqueue due deliveries whose message was lost
     (the claim makes a duplicate message harmless)."""

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from listening.jobs import Queue, send_or_defer
 from listening.mentions.enrichment import analyze_texts, do_enrich_pending
-from workers.celery_app import listening_task, send_or_defer
-from workers.queues import Queue
+from workers.celery_app import listening_task
 
 # Mentions per task: a backlog is worked off in short tasks that hand over to a new message, so a
 # worker's slot frees up often (shutdown, other organizations' messages) and a kill loses little.

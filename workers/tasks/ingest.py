@@ -6,12 +6,12 @@ from celery import Task
 
 from ingestion.connectors import ConnectorError
 from ingestion.service import do_pull_source, due_sources
+from listening.jobs import Queue, TaskName
 from workers.celery_app import listening_task
-from workers.queues import Queue
 
 
 @listening_task(
-    name="ingest.pull_source",
+    name=TaskName.PULL_SOURCE,
     queue=Queue.INGEST,
     idempotent=True,  # pages are stored idempotently and the cursor moves only after a stored page
     soft_time_limit=600,
@@ -26,7 +26,7 @@ def pull_source(self: Task, source_id: int) -> dict[str, Any]:
     return {"pages": result.pages, "stored": result.stored, "error": result.error}
 
 
-@listening_task(name="ingest.pull_due", queue=Queue.INGEST, idempotent=True, soft_time_limit=60)
+@listening_task(name=TaskName.PULL_DUE, queue=Queue.INGEST, idempotent=True, soft_time_limit=60)
 def pull_due() -> int:
     """Beat: enqueue a pull for every active source whose interval has passed."""
     sources = due_sources()

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from listening.jobs import Queue
 from listening.learning.services import do_check_training_triggers, do_run_training_cycle
 from workers.celery_app import listening_task
-from workers.queues import Queue
 
 
 @listening_task(name="learning.check_triggers", queue=Queue.MAINTENANCE, idempotent=True, soft_time_limit=120)

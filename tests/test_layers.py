@@ -1,0 +1,37 @@
+"""The direction of dependencies holds: the contracts in pyproject's ``[tool.importlinter]``.
+
+Nothing under ``listening/``, ``ingestion/`` or ``models/`` imports ``workers/`` or ``api/`` (the
+domain asks for background work through ``listening.jobs``), and ``models/`` imports nothing of ours
+and no Django. import-linter is a dev dependency; CI installs it, so there the check never skips.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lint_imports() -> str | None:
+    beside = Path(sys.executable).with_name("lint-imports")
+    return str(beside) if beside.exists() else shutil.which("lint-imports")
+
+
+def test_import_contracts_are_kept() -> None:
+    command = _lint_imports()
+    if command is None:
+        if IN_CI:
+            pytest.fail("lint-imports is missing: import-linter is in the dev dependencies")
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    found = subprocess.run(
+        [command, "--no-cache", "--no-logo"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert found.returncode == 0, found.stdout[-4000:] + found.stderr[-2000:]
+    assert "0 broken" in found.stdout
