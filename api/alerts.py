@@ -23,26 +23,21 @@ from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from api.views import OrganizationScopedMixin
 from listening.alerts.detection import threshold_for
-from listening.alerts.models import (
-    Alert,
-    AlertRule,
-    DeliveryAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from listening.alerts.services import (
+from listening.alerts.models import Alert, AlertRule
+from listening.alerts.services import do_mark_false_positive
+from listening.brands.models import Brand, Campaign
+from listening.tenancy.models import Role
+from listening.webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+from listening.webhooks.services import (
     ALL_EVENT_TYPES,
     check_endpoint_url,
     do_create_endpoint,
-    do_mark_false_positive,
     do_redeliver,
     do_rotate_secret,
     do_send_test,
     do_update_endpoint,
 )
-from listening.alerts.transport import UnsafeDestinationError
-from listening.brands.models import Brand, Campaign
-from listening.tenancy.models import Role
+from listening.webhooks.transport import UnsafeDestinationError
 
 # --- serializers --------------------------------------------------------------------------------
 

@@ -44,14 +44,15 @@ from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from listening.alerts.models import Alert, AlertRule  # noqa: E402
-from listening.alerts.services import do_check_rule, do_create_endpoint  # noqa: E402
+from listening.alerts.services import do_check_rule  # noqa: E402
 from listening.analytics.services import do_update_rollups  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.jobs import Queue  # noqa: E402
 from listening.mentions.models import BrandMention, Mention, Source, SourceKind  # noqa: E402
 from listening.tenancy.models import Organization  # noqa: E402
 from listening.tenancy.services import do_create_organization  # noqa: E402
-from tests.alerts.receiver import Receiver  # noqa: E402
+from listening.webhooks.services import do_create_endpoint  # noqa: E402
+from tests.webhooks.receiver import Receiver  # noqa: E402
 from workers import app  # noqa: E402
 from workers.tasks.alerts import check_rules  # noqa: E402
 

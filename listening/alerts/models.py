@@ -1,20 +1,20 @@
-"""Alert rules, the alerts they raise, and the webhooks that carry them (Standard Webhooks).
+"""Alert rules and the alerts they raise.
 
-Webhook signing secrets must be recoverable to sign, so they cannot be hashed like API keys: they
-are encrypted at rest (Fernet, key derived from ``SECRET_KEY``; see :mod:`listening.alerts.secrets`)
-and the API shows only a prefix after the one response that creates or rotates them.
+The webhook tables (endpoints, deliveries, attempts) belong to this app's migrations since its
+first one, but their models live with the webhooks capability (:mod:`listening.webhooks.models`);
+they are imported at the end of this module, which is what registers them with the app.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from listening.alerts.detection import DetectionParams
-from listening.alerts.secret_store import decrypt_secret
+from listening.analytics.vocabulary import BRAND_SCOPE, CAMPAIGN_SCOPE, Scope
 from listening.brands.models import Brand, Campaign
 from listening.tenancy.models import Organization
 
@@ -68,6 +68,14 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.metric} rule {self.pk}"
+
+    @property
+    def subject(self) -> tuple[Scope, int]:
+        """What the rule watches, as the analytics app names it: (scope, brand or campaign id)."""
+        if self.brand_id is not None:
+            return BRAND_SCOPE, self.brand_id
+        assert self.campaign_id is not None  # the check constraint: exactly one of the two
+        return CAMPAIGN_SCOPE, self.campaign_id
 
     def params(self) -> DetectionParams:
         window = self.window_minutes * 60
@@ -133,104 +141,5 @@ class Alert(models.Model):
         return f"alert {self.pk} ({self.status}) on rule {self.rule_id}"
 
 
-class WebhookEndpoint(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
-    name = models.CharField(max_length=120, blank=True, default="")
-    url = models.CharField(max_length=2048)
-    # Fernet tokens of "whsec_..." strings (listening.alerts.secrets); never rendered.
-    secret_encrypted = models.TextField()
-    secret_prefix = models.CharField(max_length=16)
-    previous_secret_encrypted = models.TextField(blank=True, default="")
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
-    # Event types this endpoint receives; empty means all of them.
-    event_types = models.JSONField(default=list, blank=True)
-    is_active = models.BooleanField(default=True)
-    slack_format = models.BooleanField(default=False)
-    disabled_reason = models.CharField(max_length=500, blank=True, default="")
-    disabled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.name or self.url[:60]
-
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The secrets to sign with at ``now``, newest first: two during a rotation overlap."""
-        secrets = [decrypt_secret(self.secret_encrypted)]
-        if (
-            self.previous_secret_encrypted
-            and self.previous_secret_expires_at is not None
-            and now < self.previous_secret_expires_at
-        ):
-            secrets.append(decrypt_secret(self.previous_secret_encrypted))
-        return secrets
-
-    def wants(self, event_type: str) -> bool:
-        return not self.event_types or event_type in self.event_types
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"  # waiting for its next attempt at next_attempt_at
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"  # permanent: refused destination, 410, endpoint disabled
-    DEAD = "dead", "Dead"  # every scheduled attempt failed
-
-
-class WebhookDelivery(models.Model):
-    """One message to one endpoint. Its ``msg_id`` (webhook-id) and body are fixed at creation and
-    reused on every attempt, so a receiver deduplicates retries."""
-
-    id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    alert = models.ForeignKey(
-        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
-    )
-    event_type = models.CharField(max_length=40)
-    msg_id = models.CharField(max_length=64, unique=True)
-    body = models.TextField()  # the exact UTF-8 JSON that is signed and sent
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    # ``attempts`` when the retry schedule last restarted (a redelivery by hand).
-    schedule_offset = models.PositiveIntegerField(default=0)
-    # When the next attempt is due; while an attempt runs, pushed ahead by a lease (the claim).
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["endpoint", "-id"], name="delivery_endpoint"),
-            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due"),
-        ]
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} {self.msg_id} → endpoint {self.endpoint_id} ({self.status})"
-
-
-class DeliveryAttempt(models.Model):
-    id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    attempt_no = models.PositiveIntegerField()
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField(default=0)
-    outcome = models.CharField(max_length=24)  # transport.Outcome
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True, default="")
-    response_excerpt = models.TextField(blank=True, default="")  # first 1 kB, for the log
-    remote_ip = models.CharField(max_length=45, blank=True, default="")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["delivery", "attempt_no"], name="uniq_delivery_attempt_no")
-        ]
-        ordering = ["attempt_no"]
-
-    def __str__(self) -> str:
-        return f"attempt {self.attempt_no} of delivery {self.delivery_id}: {self.outcome}"
+# Registers the webhook models with this app (their app_label): see the module docstring.
+import listening.webhooks.models  # noqa: E402, F401

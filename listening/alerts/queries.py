@@ -1,6 +1,6 @@
 """Reads for alerting: bucketed negative/total counts (the one place detection reads volume from:
 the rollups for whole hours, the mentions for the rest), the window's negative mentions for the
-explanation, and what is due."""
+explanation, and the rules to check."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any
 from django.db.models import Count, Func, IntegerField, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 
-from listening.alerts.models import AlertRule, DeliveryStatus, WebhookDelivery
-from listening.analytics.models import BrandRollup, CampaignRollup, Interval
-from listening.analytics.vocabulary import floor_hour
-from listening.mentions.models import BrandMention, CampaignMention, Mention, Sentiment
+from listening.alerts.models import AlertRule
+from listening.analytics.models import Interval
+from listening.analytics.vocabulary import Scope, floor_hour
+from listening.mentions.models import Mention, Sentiment
 
 
 @dataclass(frozen=True)
@@ -47,22 +47,13 @@ class _BucketIndex(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def _through(brand_id: int | None, campaign_id: int | None) -> QuerySet[Any]:
-    if (brand_id is None) == (campaign_id is None):
-        raise ValueError("give exactly one of brand_id and campaign_id")
-    if brand_id is not None:
-        return BrandMention.objects.filter(brand_id=brand_id)
-    assert campaign_id is not None
-    return CampaignMention.objects.filter(campaign_id=campaign_id)
+def _through(scope: Scope, subject_id: int) -> QuerySet[Any]:
+    """The subject's link rows (which carry ``published_at``)."""
+    return scope.link._default_manager.filter(**{scope.fk: subject_id})
 
 
 def bucketed_counts(
-    *,
-    brand_id: int | None = None,
-    campaign_id: int | None = None,
-    start: datetime,
-    end: datetime,
-    bucket_seconds: int,
+    scope: Scope, subject_id: int, *, start: datetime, end: datetime, bucket_seconds: int
 ) -> BucketCounts:
     """Negative and total mention counts of one brand or campaign in ``[start, end)``, per bucket
     ``[start + k * bucket_seconds, start + (k + 1) * bucket_seconds)``.
@@ -81,13 +72,9 @@ def bucketed_counts(
     raw_from = start
     if bucket_seconds % 3600 == 0 and start == floor_hour(start):
         raw_from = max(start, floor_hour(end))
-        parts.append(
-            _rollup_counts(brand_id, campaign_id, start, raw_from, origin=origin, size=bucket_seconds)
-        )
+        parts.append(_rollup_counts(scope, subject_id, start, raw_from, origin=origin, size=bucket_seconds))
     if raw_from < end:
-        parts.append(
-            _mention_counts(brand_id, campaign_id, raw_from, end, origin=origin, size=bucket_seconds)
-        )
+        parts.append(_mention_counts(scope, subject_id, raw_from, end, origin=origin, size=bucket_seconds))
     counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for rows in parts:
         for bucket, negative, total in rows:
@@ -106,12 +93,12 @@ def bucketed_counts(
 
 
 def _mention_counts(
-    brand_id: int | None, campaign_id: int | None, start: datetime, end: datetime, *, origin: int, size: int
+    scope: Scope, subject_id: int, start: datetime, end: datetime, *, origin: int, size: int
 ) -> QuerySet[Any, tuple[Any, ...]]:
     """(bucket index, negative, enriched total) counting the mentions of ``[start, end)`` through the
     (subject, published_at) index of the link table."""
     return (
-        _through(brand_id, campaign_id)
+        _through(scope, subject_id)
         .filter(published_at__gte=start, published_at__lt=end)
         .annotate(index=_BucketIndex("published_at", origin=origin, size=size))
         .values_list("index")
@@ -124,15 +111,11 @@ def _mention_counts(
 
 
 def _rollup_counts(
-    brand_id: int | None, campaign_id: int | None, start: datetime, end: datetime, *, origin: int, size: int
+    scope: Scope, subject_id: int, start: datetime, end: datetime, *, origin: int, size: int
 ) -> QuerySet[Any, tuple[Any, ...]]:
     """(bucket index, negative, enriched total) from the hourly rollups of ``[start, end)`` (whole
     hours): an index-only scan of the rollup's (subject, interval, bucket) index."""
-    if brand_id is not None:
-        rows: QuerySet[Any] = BrandRollup.objects.filter(brand_id=brand_id)
-    else:
-        assert campaign_id is not None
-        rows = CampaignRollup.objects.filter(campaign_id=campaign_id)
+    rows: QuerySet[Any] = scope.rollup._default_manager.filter(**{scope.fk: subject_id})
     return (
         rows.filter(interval=Interval.HOUR, bucket__gte=start, bucket__lt=end)
         .annotate(index=_BucketIndex("bucket", origin=origin, size=size))
@@ -146,10 +129,10 @@ def _rollup_counts(
 
 
 def negative_mentions(
-    *, brand_id: int | None = None, campaign_id: int | None = None, start: datetime, end: datetime, limit: int
+    scope: Scope, subject_id: int, *, start: datetime, end: datetime, limit: int
 ) -> QuerySet[Mention]:
     """The negative mentions of a brand or campaign in ``[start, end)``, newest first."""
-    ids = _through(brand_id, campaign_id).filter(published_at__gte=start, published_at__lt=end)
+    ids = _through(scope, subject_id).filter(published_at__gte=start, published_at__lt=end)
     return (
         Mention.objects.filter(pk__in=ids.values("mention_id"), sentiment=Sentiment.NEGATIVE)
         .select_related("source")
@@ -159,16 +142,11 @@ def negative_mentions(
 
 
 def negative_source_counts(
-    *,
-    brand_id: int | None = None,
-    campaign_id: int | None = None,
-    start: datetime,
-    end: datetime,
-    limit: int = 10,
+    scope: Scope, subject_id: int, *, start: datetime, end: datetime, limit: int = 10
 ) -> list[dict[str, Any]]:
     """``[{"name", "count"}]`` of the window's negative mentions by source, largest first."""
     rows = (
-        _through(brand_id, campaign_id)
+        _through(scope, subject_id)
         .filter(published_at__gte=start, published_at__lt=end, mention__sentiment=Sentiment.NEGATIVE)
         .values("mention__source__name")
         .annotate(count=Count("id"))
@@ -179,12 +157,3 @@ def negative_source_counts(
 
 def active_rule_ids() -> list[int]:
     return list(AlertRule.objects.filter(is_active=True).order_by("id").values_list("id", flat=True))
-
-
-def due_delivery_ids(now: datetime, *, limit: int = 500) -> list[int]:
-    """Pending deliveries whose next attempt is due (their message may have been lost)."""
-    return list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )

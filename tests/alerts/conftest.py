@@ -1,12 +1,5 @@
 from __future__ import annotations
 
-import pytest
-from pytest_django.fixtures import Settings as SettingsWrapper
+from tests.webhooks.fixtures import loopback_allowed
 
-
-@pytest.fixture
-def loopback_allowed(settings: SettingsWrapper) -> SettingsWrapper:
-    """Let webhooks reach the loopback receiver, and cut slow receivers off quickly."""
-    settings.WEBHOOK_ALLOW_LIST = ["127.0.0.1/32"]
-    settings.WEBHOOK_TIMEOUT_SECONDS = 2.0
-    return settings
+__all__ = ["loopback_allowed"]

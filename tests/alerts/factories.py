@@ -8,9 +8,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from listening.alerts.models import Alert, AlertRule, WebhookEndpoint
-from listening.alerts.secret_store import encrypt_secret
-from listening.alerts.signing import generate_secret
+from listening.alerts.models import Alert, AlertRule
 from listening.analytics.services import do_update_rollups
 from listening.mentions.models import BrandMention, Mention, Source
 from tests.conftest import Tenant
@@ -36,15 +34,6 @@ def alert_of(t: Tenant) -> Alert:
         window_end=now,
         status="resolved",
         resolved_at=now,
-    )
-
-
-def webhook_of(t: Tenant, url: str = "https://hooks.example.com/listening") -> WebhookEndpoint:
-    """An endpoint stored without the URL check (creation through the API vets it)."""
-    endpoint = WebhookEndpoint.objects.filter(organization=t.org).first()
-    secret = generate_secret()
-    return endpoint or WebhookEndpoint.objects.create(
-        organization=t.org, url=url, secret_encrypted=encrypt_secret(secret), secret_prefix=secret[:12]
     )
 
 

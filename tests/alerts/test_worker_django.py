@@ -9,14 +9,16 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
-from listening.alerts.models import Alert, AlertRule, DeliveryStatus, WebhookDelivery
-from listening.alerts.services import do_create_endpoint
+from listening.alerts.models import Alert, AlertRule
 from listening.jobs import Queue
+from listening.webhooks.models import DeliveryStatus, WebhookDelivery
+from listening.webhooks.services import do_create_endpoint
 from tests.alerts.factories import negative_burst, quiet_history
-from tests.alerts.receiver import Behaviour, Receiver
 from tests.conftest import make_tenant
+from tests.webhooks.receiver import Behaviour, Receiver
 from workers import app
-from workers.tasks.alerts import check_rules, deliver_due
+from workers.tasks.alerts import check_rules
+from workers.tasks.webhooks import deliver_due
 
 
 def _wait(predicate: object, seconds: float = 30.0) -> bool:
@@ -82,9 +84,9 @@ def test_the_rescan_delivers_what_the_broker_lost(loopback_allowed: object) -> N
     assert receiver.processed_ids == ["msg_lost_in_the_broker"] and len(receiver.requests) == 1
 
 
-def test_alert_tasks_are_idempotent_and_on_the_alerts_queue() -> None:
-    from workers.tasks import alerts
+def test_alert_and_webhook_tasks_are_idempotent_and_on_the_alerts_queue() -> None:
+    from workers.tasks import alerts, webhooks
 
-    for task in (alerts.check_rules, alerts.check_rule, alerts.deliver, alerts.deliver_due):
+    for task in (alerts.check_rules, alerts.check_rule, webhooks.deliver, webhooks.deliver_due):
         assert task.queue == Queue.ALERTS and task.acks_late and task.reject_on_worker_lost
-    assert alerts.deliver.soft_time_limit > 30  # above the attempt's own 30 s ceiling
+    assert webhooks.deliver.soft_time_limit > 30  # above the attempt's own 30 s ceiling

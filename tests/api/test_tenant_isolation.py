@@ -14,10 +14,11 @@ import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
 from listening.learning.models import ModelVersion
-from tests.alerts.factories import alert_of, rule_of, webhook_of
+from tests.alerts.factories import alert_of, rule_of
 from tests.conftest import Tenant
 from tests.security.objects import VALID_BODY, fresh_path_ids
 from tests.security.openapi import integer_body_fields, operations, query_parameters
+from tests.webhooks.factories import webhook_of
 
 # Resource segment of a detail route → how to find org A's object of that kind.
 OBJECT_OF: dict[str, Callable[[Tenant], int]] = {

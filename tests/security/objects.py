@@ -16,9 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from listening.alerts.models import AlertRule, WebhookDelivery, WebhookEndpoint
-from listening.alerts.secret_store import encrypt_secret
-from listening.alerts.signing import generate_secret, new_message_id
+from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
 from listening.learning.models import ModelVersion
 from listening.mentions.models import Source, SourceKind
@@ -26,6 +24,9 @@ from listening.reports.models import ReportFormat, ReportRun, ReportSchedule
 from listening.reports.services import Rendered, store
 from listening.tenancy.models import Membership, Role
 from listening.tenancy.services import do_issue_api_key
+from listening.webhooks.models import WebhookDelivery, WebhookEndpoint
+from listening.webhooks.secret_store import encrypt_secret
+from listening.webhooks.signing import generate_secret, new_message_id
 from tests.alerts.factories import alert_of
 from tests.conftest import Tenant
 

@@ -20,13 +20,14 @@ from django.db.models import Model
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.generators import EndpointEnumerator
 
-from listening.alerts.models import Alert, AlertRule, WebhookDelivery, WebhookEndpoint
-from listening.alerts.secret_store import decrypt_secret
+from listening.alerts.models import Alert, AlertRule
 from listening.brands.models import Brand, Campaign
 from listening.learning.models import Feedback, ModelStatus, ModelVersion, Preference
 from listening.mentions.models import Mention, Source
 from listening.reports.models import ReportSchedule
 from listening.tenancy.models import ApiKey, Membership, Role
+from listening.webhooks.models import WebhookDelivery, WebhookEndpoint
+from listening.webhooks.secret_store import decrypt_secret
 from tests.alerts.factories import alert_of
 from tests.conftest import Tenant
 from tests.security import objects

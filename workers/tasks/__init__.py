@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workers.tasks import alerts, analytics, enrich, ingest, learning, maintenance, reports
+from workers.tasks import alerts, analytics, enrich, ingest, learning, maintenance, reports, webhooks
 
-__all__ = ["alerts", "analytics", "enrich", "ingest", "learning", "maintenance", "reports"]
+__all__ = ["alerts", "analytics", "enrich", "ingest", "learning", "maintenance", "reports", "webhooks"]

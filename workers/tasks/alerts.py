@@ -1,19 +1,11 @@
-"""Spike checks and webhook deliveries on the ``alerts`` queue."""
+"""Spike checks on the ``alerts`` queue."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
-
-from listening.alerts.queries import active_rule_ids, due_delivery_ids
-from listening.alerts.services import do_attempt_delivery, do_check_rule
+from listening.alerts.queries import active_rule_ids
+from listening.alerts.services import do_check_rule
 from listening.jobs import Queue, TaskName
 from workers.celery_app import listening_task
-
-# Retries further out than this are left to the beat re-scan: a Redis ETA message held longer than
-# the broker's visibility timeout is redelivered again and again.
-MAX_COUNTDOWN = timedelta(minutes=10)
 
 
 @listening_task(name=TaskName.CHECK_RULES, queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
@@ -28,22 +20,3 @@ def check_rules() -> int:
 @listening_task(name=TaskName.CHECK_RULE, queue=Queue.ALERTS, idempotent=True, soft_time_limit=120)
 def check_rule(rule_id: int) -> str:
     return do_check_rule(rule_id)
-
-
-@listening_task(name=TaskName.DELIVER, queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
-def deliver(delivery_id: int) -> str:
-    """One attempt; a retry soon enough is scheduled here, every retry also by the re-scan."""
-    report = do_attempt_delivery(delivery_id)
-    if report.retry_in is not None and report.retry_in <= MAX_COUNTDOWN:
-        deliver.apply_async((delivery_id,), countdown=report.retry_in.total_seconds() + 0.5)
-    return report.status
-
-
-@listening_task(name=TaskName.DELIVER_DUE, queue=Queue.ALERTS, idempotent=True, soft_time_limit=60)
-def deliver_due() -> int:
-    """Beat, every WEBHOOK_RESCAN_SECONDS: re-enqueue due deliveries whose message was lost
-    (the claim makes a duplicate message harmless)."""
-    ids = due_delivery_ids(timezone.now())
-    for delivery_id in ids:
-        deliver.delay(delivery_id)
-    return len(ids)

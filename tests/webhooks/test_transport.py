@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from listening.alerts import signing
-from listening.alerts.transport import (
+from listening.webhooks import signing
+from listening.webhooks.transport import (
     RETRY_SCHEDULE,
     AddressPolicy,
     Outcome,
@@ -25,7 +25,7 @@ from listening.alerts.transport import (
     refusal_reason,
     resolve_destination,
 )
-from tests.alerts.receiver import Behaviour, Receiver
+from tests.webhooks.receiver import Behaviour, Receiver
 
 LOOPBACK_ONLY = AddressPolicy.from_allow_list(["127.0.0.1/32"])
 NO_EXCEPTIONS = AddressPolicy()

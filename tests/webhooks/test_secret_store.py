@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from listening.alerts.secret_store import SecretDecryptionError, decrypt_secret, encrypt_secret
-from listening.alerts.signing import generate_secret
+from listening.webhooks.secret_store import SecretDecryptionError, decrypt_secret, encrypt_secret
+from listening.webhooks.signing import generate_secret
 
 
 def test_round_trip_and_no_plaintext_at_rest() -> None:

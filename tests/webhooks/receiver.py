@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.alerts.reference_verifier import spec_verify
+from tests.webhooks.reference_verifier import spec_verify
 
 
 @dataclass

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from listening.alerts import signing
-from listening.alerts.payloads import MAX_TEXT, PayloadError, build_event, encode, slack_payload
-from tests.alerts.reference_verifier import spec_verify
+from listening.webhooks import signing
+from listening.webhooks.payloads import MAX_TEXT, PayloadError, build_event, encode, slack_payload
+from tests.webhooks.reference_verifier import spec_verify
 
 STARTED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 

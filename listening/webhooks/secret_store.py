@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+# The key-derivation label: part of every stored token's key, so it keeps the name it was born with.
 _INFO = b"listening.alerts.webhook-secret.v1"
 
 

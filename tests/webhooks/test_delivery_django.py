@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from listening.alerts.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from listening.alerts.secret_store import decrypt_secret
-from listening.alerts.services import do_attempt_delivery, do_send_test
-from tests.alerts.factories import webhook_of
-from tests.alerts.receiver import Behaviour, Receiver
-from tests.alerts.reference_verifier import spec_verify
+from listening.webhooks.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from listening.webhooks.secret_store import decrypt_secret
+from listening.webhooks.services import do_attempt_delivery, do_send_test
 from tests.conftest import Tenant
+from tests.webhooks.factories import webhook_of
+from tests.webhooks.receiver import Behaviour, Receiver
+from tests.webhooks.reference_verifier import spec_verify
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_allowed")]
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from listening.alerts import signing
-from tests.alerts.reference_verifier import spec_verify
+from listening.webhooks import signing
+from tests.webhooks.reference_verifier import spec_verify
 
 # Published example vector (Standard Webhooks / Svix libraries' "sign function works" test).
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -1,6 +1,6 @@
 """An independent Standard Webhooks verifier, written from the spec text for the tests.
 
-Nothing here imports listening.alerts: a bug shared by our signer and our verifier cannot hide.
+Nothing here imports listening.webhooks: a bug shared by our signer and our verifier cannot hide.
 Spec, "Verifying signatures": key = base64-decoded secret after ``whsec_``; signed content =
 ``{webhook-id}.{webhook-timestamp}.{body}``; HMAC-SHA256, base64; header = space-separated
 ``v1,<sig>`` entries, any one may match; timestamp within a tolerance of now.
