@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from api.guards import PayloadTooLarge, idempotent, parse_json, read_body
 from api.permissions import caller_key
 from api.schema import ERROR
-from ingestion.service import ingest_items
+from ingestion.services import ingest_items
 from listening.mentions.models import Source
 
 _ITEM_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {

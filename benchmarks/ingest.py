@@ -33,7 +33,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from ingestion.loader import MENTION_COLUMNS  # noqa: E402
-from ingestion.service import ingest_items, reset_caches  # noqa: E402
+from ingestion.services import ingest_items, reset_caches  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.mentions.models import Mention, Source  # noqa: E402
 from listening.tenancy.services import do_create_organization  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingestion.pipeline import PreparedMention, Rejected
+from ingestion.prepare import PreparedMention, Rejected
 from listening.mentions.models import BrandMention, CampaignMention, Mention, QuarantinedItem, Source
 
 # The raw payload of a quarantined item is kept up to this size (the reason says if it was cut).

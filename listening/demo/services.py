@@ -119,7 +119,7 @@ def do_load_demo_corpus(setup: DemoSetup, *, batch_size: int = 500) -> Counter[s
     The corpus is generated relative to the time of the first load and its external ids are
     stable, so loading twice stores nothing twice.
     """
-    from ingestion.service import ingest_items
+    from ingestion.services import ingest_items
 
     anchor = Mention.objects.filter(organization=setup.organization).aggregate(first=Min("created_at"))[
         "first"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingestion.service import collector_paused, ingest_items
+from ingestion.services import collector_paused, ingest_items
 from tests.conftest import Tenant
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from ingestion.service import do_pull_source, due_sources
+from ingestion.services import do_pull_source, due_sources
 from listening.mentions.models import Mention, QuarantinedItem, Source, SourceKind
 from tests.conftest import Tenant
 from tests.ingestion.servers.harness import Response, serve

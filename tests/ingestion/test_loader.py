@@ -9,8 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from ingestion.loader import store_batch
-from ingestion.pipeline import PreparedMention, Rejected
-from ingestion.service import ingest_items, reset_caches
+from ingestion.prepare import PreparedMention, Rejected
+from ingestion.services import ingest_items, reset_caches
 from listening.mentions.models import BrandMention, Mention, QuarantinedItem
 from tests.conftest import Tenant
 

@@ -21,7 +21,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from ingestion.service import ingest_items
+from ingestion.services import ingest_items
 from listening.analytics.services import do_build_affinities, do_update_rollups
 from listening.demo.corpus import generate
 from listening.demo.services import do_seed_demo

@@ -5,7 +5,7 @@ from typing import Any
 from celery import Task
 
 from ingestion.connectors import ConnectorError
-from ingestion.service import do_pull_source, due_sources
+from ingestion.services import do_pull_source, due_sources
 from listening.jobs import Queue, TaskName
 from workers.celery_app import listening_task
 

@@ -22,7 +22,7 @@ from ingestion.query import QueryIndex, TextIndex
 
 @dataclass
 class PreparedMention:
-    """A cleaned, matched item ready to store (the output of ``ingestion.pipeline``)."""
+    """A cleaned, matched item ready to store (the output of ``ingestion.prepare``)."""
 
     external_id: str
     kind: str
