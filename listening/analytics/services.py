@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import models, transaction
+from django.utils import timezone
 
 from listening.analytics import authors as author_sets
-from listening.analytics.models import Interval
+from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from listening.analytics.queries import latest_embeddings
 from listening.analytics.terms import extract_terms
 from listening.analytics.vocabulary import (
     DAY,
@@ -31,10 +33,12 @@ from listening.analytics.vocabulary import (
     floor_day,
     floor_hour,
     floor_week,
-    net_sentiment,
 )
 from listening.brands.models import Brand
-from listening.mentions.models import BrandMention
+from listening.mentions.models import BrandMention, Mention
+
+if TYPE_CHECKING:
+    from listening.analytics.audiences import Audience
 
 log = structlog.get_logger(__name__)
 
@@ -288,178 +292,114 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
     """Cluster the brand's audience (authors who mentioned it in the last 90 days) and store a run.
 
     Each author is the mean embedding of all their mentions in the organization over the window;
-    clusters are labelled by c-TF-IDF over what their authors wrote. Returns the ``AffinityRun``
-    (``None`` if the brand is gone). A failure is recorded on the run and re-raised.
+    clusters are labelled by c-TF-IDF over what their authors wrote (see ``audiences``). Returns the
+    ``AffinityRun`` (``None`` if the brand is gone). A failure is recorded on the run and re-raised.
     """
-    import numpy as np
-    from django.utils import timezone
-
-    from listening.analytics.models import AffinityCluster, AffinityRun
-    from listening.analytics.queries import latest_embeddings
-    from listening.analytics.topics import cluster, ctfidf_terms, decode_embedding, label_of, normalise
-    from listening.mentions.models import Mention
+    from listening.analytics import audiences  # numpy and scikit-learn: only where a run happens
+    from listening.analytics.topics import cluster
 
     brand = Brand.objects.filter(pk=brand_id).first()
     if brand is None:
         log.info("affinity_brand_missing", brand_id=brand_id)
         return None
     now = now or timezone.now()
-    start = now - AFFINITY_WINDOW
+    run = _open_affinity_run(brand, now - AFFINITY_WINDOW, now, seed=seed)
+    try:
+        audience = _gather_audience(brand, run.window_starts_at, now)
+        run.author_count = len(audience.authors)
+        if len(audience.authors) < AFFINITY_MIN_AUTHORS:
+            run.status, run.finished_at = AffinityRun.Status.DONE, timezone.now()
+            run.message = (
+                "Too few authors with enriched mentions to cluster "
+                f"({len(audience.authors)} < {AFFINITY_MIN_AUTHORS})."
+            )
+            run.save()
+            return run
+        result = cluster(audiences.vectorise(audience), seed=seed, max_k=8)
+        described = audiences.describe(
+            audience,
+            result,
+            competitors=list(brand.competitors.values_list("pk", "name")),
+            names=dict(Brand.objects.filter(organization_id=brand.organization_id).values_list("pk", "name")),
+        )
+        with transaction.atomic():
+            AffinityCluster.objects.bulk_create(AffinityCluster(run=run, **fields) for fields in described)
+            run.status, run.finished_at = AffinityRun.Status.DONE, timezone.now()
+            run.params = {**run.params, "k": result.k, "silhouette": result.silhouette}
+            run.save()
+        log.info("affinities_built", brand_id=brand_id, run=run.pk, authors=run.author_count, k=result.k)
+        return run
+    except Exception as exc:
+        run.status, run.finished_at, run.message = AffinityRun.Status.FAILED, timezone.now(), str(exc)[:2000]
+        run.save()
+        raise
+
+
+def _open_affinity_run(brand: Brand, start: datetime, end: datetime, *, seed: int) -> AffinityRun:
+    """The brand's next run version, numbered under its row lock so concurrent runs never collide."""
     with transaction.atomic():
-        Brand.objects.select_for_update(no_key=True).filter(pk=brand_id).first()
+        Brand.objects.select_for_update(no_key=True).filter(pk=brand.pk).first()
         last = (
             AffinityRun.objects.filter(brand=brand)
             .order_by("-version")
             .values_list("version", flat=True)
             .first()
         )
-        run = AffinityRun.objects.create(
+        return AffinityRun.objects.create(
             organization_id=brand.organization_id,
             brand=brand,
             version=(last or 0) + 1,
             window_starts_at=start,
-            window_ends_at=now,
+            window_ends_at=end,
             params={"seed": seed, "max_authors": AFFINITY_MAX_AUTHORS, "window_days": AFFINITY_WINDOW.days},
         )
-    try:
-        # Authors of the brand, most active first.
-        brand_rows = list(
-            BrandMention.objects.filter(
-                brand=brand, published_at__gte=start, published_at__lt=now
-            ).values_list("mention_id", "mention__author_id", "mention__author_handle", "mention__sentiment")
-        )
-        activity: Counter[str] = Counter()
-        towards: dict[str, Counter[str]] = defaultdict(Counter)
-        for mention_id, a_id, a_handle, sentiment in brand_rows:
-            if not (a_id or a_handle):
-                continue
-            key = author_key(a_id, a_handle, mention_id)
-            activity[key] += 1
-            towards[key][sentiment or "unscored"] += 1
-        audience = {
-            key for key, _ in sorted(activity.items(), key=lambda kv: (-kv[1], kv[0]))[:AFFINITY_MAX_AUTHORS]
-        }
-        # Everything those authors wrote in the organization over the window.
-        candidates = Mention.objects.filter(
-            organization_id=brand.organization_id, published_at__gte=start, published_at__lt=now
-        ).filter(
-            models.Q(author_id__in=[k for k in audience if not k.startswith("@")])
-            | models.Q(author_handle__in=[k[1:] for k in audience if k.startswith("@")])
-        )
-        rows = list(candidates.values_list("id", "author_id", "author_handle", "clean_text", "text"))
-        keys = {mid: author_key(a_id, a_handle, mid) for mid, a_id, a_handle, _, _ in rows}
-        vectors = latest_embeddings([mid for mid, *_ in rows])
-        texts: dict[str, list[str]] = defaultdict(list)
-        embedded: dict[str, list[np.ndarray]] = defaultdict(list)
-        for mid, _a, _h, clean, text in rows:
-            key = keys[mid]
-            if key not in audience:
-                continue
-            texts[key].append(clean or text)
-            if mid in vectors:
-                embedded[key].append(decode_embedding(vectors[mid]))
-        co_brands: dict[str, set[int]] = defaultdict(set)
-        for mid, other_brand in BrandMention.objects.filter(mention_id__in=list(keys)).values_list(
-            "mention_id", "brand_id"
-        ):
-            if keys[mid] in audience:
-                co_brands[keys[mid]].add(other_brand)
-        authors = sorted(key for key in audience if embedded[key])
-        run.author_count = len(authors)
-        if len(authors) < AFFINITY_MIN_AUTHORS:
-            run.status, run.finished_at = AffinityRun.Status.DONE, timezone.now()
-            run.message = (
-                "Too few authors with enriched mentions to cluster "
-                f"({len(authors)} < {AFFINITY_MIN_AUTHORS})."
-            )
-            run.save()
-            return run
-        matrix = normalise(np.stack([np.mean(embedded[key], axis=0) for key in authors]))
-        result = cluster(matrix, seed=seed, max_k=8)
-        labels = result.labels.tolist()
-        docs = [" ".join(texts[key]) for key in authors]
-        label_terms = ctfidf_terms(docs, labels, top_n=10)
-        author_terms = {key: set(extract_terms(" ".join(texts[key]))) for key in authors}
-        competitors = list(brand.competitors.values_list("pk", "name"))
-        names = dict(Brand.objects.filter(organization_id=brand.organization_id).values_list("pk", "name"))
 
-        def interest_lift(
-            members: list[str], items: Callable[[str], set[Any]], limit: int = 8
-        ) -> list[dict[str, Any]]:
-            member_set = set(members)
-            inside: Counter[Any] = Counter()
-            overall: Counter[Any] = Counter()
-            for key in authors:
-                for item in items(key):
-                    overall[item] += 1
-                    if key in member_set:
-                        inside[item] += 1
-            scored = []
-            for item, n in inside.items():
-                if n < 2:
-                    continue
-                share, base = n / len(members), overall[item] / len(authors)
-                scored.append((share / base, n, item, share))
-            scored.sort(key=lambda s: (-s[0], -s[1], str(s[2])))
-            return [
-                {
-                    "value": names.get(i, i) if isinstance(i, int) else i,
-                    "share": round(sh, 4),
-                    "lift": round(li, 3),
-                }
-                for li, _n, i, sh in scored[:limit]
-            ]
 
-        clusters = []
-        for c in sorted(set(labels)):
-            members = [key for key, label in zip(authors, labels, strict=True) if label == c]
-            split: Counter[str] = Counter()
-            for key in members:
-                split.update(towards[key])
-            clusters.append(
-                AffinityCluster(
-                    run=run,
-                    index=c,
-                    size=len(members),
-                    label=label_of(label_terms[c]),
-                    terms=[{"term": t, "weight": w} for t, w in label_terms[c]],
-                    interests={
-                        "hashtags": interest_lift(
-                            members, lambda k: {t for t in author_terms[k] if t.startswith("#")}
-                        ),
-                        "terms": interest_lift(
-                            members, lambda k: {t for t in author_terms[k] if not t.startswith("#")}
-                        ),
-                        "brands": interest_lift(members, lambda k: co_brands[k] - {brand.pk}),
-                    },
-                    sentiment={
-                        "positive": split["positive"],
-                        "neutral": split["neutral"],
-                        "negative": split["negative"],
-                        "unscored": split["unscored"],
-                        "net_sentiment": net_sentiment(split["positive"], split["negative"]),
-                    },
-                    overlap=[
-                        {
-                            "brand": cid,
-                            "name": cname,
-                            "share": round(sum(cid in co_brands[k] for k in members) / len(members), 4),
-                        }
-                        for cid, cname in competitors
-                    ],
-                )
-            )
-        with transaction.atomic():
-            AffinityCluster.objects.bulk_create(clusters)
-            run.status, run.finished_at = AffinityRun.Status.DONE, timezone.now()
-            run.params = {**run.params, "k": result.k, "silhouette": result.silhouette}
-            run.save()
-        log.info("affinities_built", brand_id=brand_id, run=run.pk, authors=len(authors), k=result.k)
-        return run
-    except Exception as exc:
-        run.status, run.finished_at, run.message = AffinityRun.Status.FAILED, timezone.now(), str(exc)[:2000]
-        run.save()
-        raise
+def _gather_audience(brand: Brand, start: datetime, end: datetime) -> Audience:
+    """The brand's most active authors over ``[start, end)`` (at most ``AFFINITY_MAX_AUTHORS``),
+    everything they wrote in the organization then, its embeddings and the brands it is linked to."""
+    from listening.analytics.audiences import Audience
+
+    brand_rows = BrandMention.objects.filter(brand=brand, published_at__gte=start, published_at__lt=end)
+    activity: Counter[str] = Counter()
+    towards: dict[str, Counter[str]] = defaultdict(Counter)
+    for mention_id, a_id, a_handle, sentiment in brand_rows.values_list(
+        "mention_id", "mention__author_id", "mention__author_handle", "mention__sentiment"
+    ):
+        if not (a_id or a_handle):
+            continue
+        key = author_key(a_id, a_handle, mention_id)
+        activity[key] += 1
+        towards[key][sentiment or "unscored"] += 1
+    audience = {
+        key for key, _ in sorted(activity.items(), key=lambda kv: (-kv[1], kv[0]))[:AFFINITY_MAX_AUTHORS]
+    }
+    candidates = Mention.objects.filter(
+        organization_id=brand.organization_id, published_at__gte=start, published_at__lt=end
+    ).filter(
+        models.Q(author_id__in=[k for k in audience if not k.startswith("@")])
+        | models.Q(author_handle__in=[k[1:] for k in audience if k.startswith("@")])
+    )
+    rows = list(candidates.values_list("id", "author_id", "author_handle", "clean_text", "text"))
+    keys = {mid: author_key(a_id, a_handle, mid) for mid, a_id, a_handle, _, _ in rows}
+    vectors = latest_embeddings([mid for mid, *_ in rows])
+    texts: dict[str, list[str]] = defaultdict(list)
+    embedded: dict[str, list[bytes]] = defaultdict(list)
+    for mid, _a, _h, clean, text in rows:
+        key = keys[mid]
+        if key not in audience:
+            continue
+        texts[key].append(clean or text)
+        if mid in vectors:
+            embedded[key].append(vectors[mid])
+    co_brands: dict[str, set[int]] = defaultdict(set)
+    for mid, other_brand in BrandMention.objects.filter(mention_id__in=list(keys)).values_list(
+        "mention_id", "brand_id"
+    ):
+        if keys[mid] in audience:
+            co_brands[keys[mid]].add(other_brand)
+    authors = sorted(key for key in audience if embedded[key])
+    return Audience(brand.pk, authors, texts, embedded, towards, co_brands)
 
 
 def active_brand_ids() -> list[int]:

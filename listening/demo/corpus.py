@@ -368,21 +368,37 @@ def _when(rng: random.Random, start: datetime, end: datetime) -> datetime:
 def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True) -> Iterator[dict[str, Any]]:
     """Yield push items (dicts with ``channel`` = social/review/support) covering ``days`` up to ``now``.
 
-    Deterministic for a given (now, days, seed). The campaign runs over the last 10 days; with
-    ``burst`` the last 2 hours hold a wave of complaints about the StormShell jacket zipper.
+    Deterministic for a given (now, days, seed): one random generator is drawn from in a fixed
+    order, part after part. The campaign runs over the last 10 days; with ``burst`` the last 2 hours
+    hold a wave of complaints about the StormShell jacket zipper.
     """
     rng = random.Random(seed)
-    authors = _authors(rng, 240)
-    start = now - timedelta(days=days)
-    campaign_start = now - timedelta(days=10)
-    quiet_end = now - timedelta(hours=2)
-    serial = 0
+    corpus = _Corpus(rng, _authors(rng, 240), now, days)
+    yield from corpus.everyday_posts()
+    yield from corpus.other_languages()
+    yield from corpus.campaign_posts()
+    yield from corpus.bot_waves()
+    yield from corpus.reviews()
+    yield from corpus.support_transcripts()
+    if burst:
+        yield from corpus.complaint_burst()
+
+
+class _Corpus:
+    """The parts of the demo corpus, drawn from one generator over one timeline."""
+
+    def __init__(self, rng: random.Random, authors: list[DemoAuthor], now: datetime, days: int) -> None:
+        self.rng, self.authors, self.now, self.days = rng, authors, now, days
+        self.start = now - timedelta(days=days)
+        self.campaign_start = now - timedelta(days=10)
+        self.quiet_end = now - timedelta(hours=2)  # the burst's window follows
+        self.serial = 0
 
     def social(
-        author: DemoAuthor, text: str, at: datetime, boost: float = 1.0, lang: str = "en"
+        self, author: DemoAuthor, text: str, at: datetime, boost: float = 1.0, lang: str = "en"
     ) -> dict[str, Any]:
-        nonlocal serial
-        serial += 1
+        self.serial += 1
+        serial = self.serial
         return {
             "channel": "social",
             "external_id": f"tw-{serial:06d}",
@@ -390,140 +406,157 @@ def generate(now: datetime, *, days: int = 45, seed: int = 7, burst: bool = True
             "published_at": at.isoformat(),
             "author": {"id": author.id, "handle": author.handle, "name": author.name},
             "url": f"https://social.example.com/{author.handle}/status/{serial}",
-            "engagement": _engagement(rng, boost),
+            "engagement": _engagement(self.rng, boost),
             "language": lang,
         }
 
-    # Everyday posts: opinions about the author's favourite brand, sometimes another, plus asides.
-    for _ in range(days * 26):
-        author = rng.choice(authors)
-        at = _when(rng, start, quiet_end)
-        roll = rng.random()
-        if roll < 0.12:
-            aside = rng.choice(PERSONAS[author.persona]["asides"])
-            place = rng.choice(CONTEXTS[2:]).strip()
-            tail = rng.choice(
-                [f" ({place})", f" Day {rng.randint(2, 60)}.", " 🏔️", " ☀️", "", f" {rng.randint(2, 9)}°C."]
-            )
-            yield social(author, aside + tail + " " + rng.choice(PERSONAS[author.persona]["hashtags"]), at)
-            continue
-        brand = author.loyal_to if rng.random() < 0.75 else rng.choice([OWN, *COMPETITORS])
+    def _quiet_time(self) -> datetime:
+        return _when(self.rng, self.start, self.quiet_end)
+
+    def everyday_posts(self) -> Iterator[dict[str, Any]]:
+        """Opinions about the author's favourite brand, sometimes another, plus asides and retweets."""
+        rng = self.rng
         weights = {
             "Northwind": (0.5, 0.25, 0.25),
             "Summit & Co": (0.45, 0.3, 0.25),
             "TrailPeak": (0.35, 0.3, 0.35),
         }
-        sentiment = rng.choices(["positive", "neutral", "negative"], weights=weights[brand])[0]
-        item = social(author, _opinion(rng, author, brand, sentiment), at)
-        yield item
-        if rng.random() < 0.05:  # a retweet of it
-            fan = rng.choice(authors)
-            yield social(
-                fan, f"RT @{author.handle}: {item['text']}", at + timedelta(minutes=rng.randint(1, 90))
+        for _ in range(self.days * 26):
+            author = rng.choice(self.authors)
+            at = self._quiet_time()
+            roll = rng.random()
+            if roll < 0.12:
+                aside = rng.choice(PERSONAS[author.persona]["asides"])
+                place = rng.choice(CONTEXTS[2:]).strip()
+                tail = rng.choice(
+                    [f" ({place})", f" Day {rng.randint(2, 60)}.", " 🏔️", " ☀️", "", f" {rng.randint(2, 9)}°C."]
+                )
+                yield self.social(
+                    author, aside + tail + " " + rng.choice(PERSONAS[author.persona]["hashtags"]), at
+                )
+                continue
+            brand = author.loyal_to if rng.random() < 0.75 else rng.choice([OWN, *COMPETITORS])
+            sentiment = rng.choices(["positive", "neutral", "negative"], weights=weights[brand])[0]
+            item = self.social(author, _opinion(rng, author, brand, sentiment), at)
+            yield item
+            if rng.random() < 0.05:  # a retweet of it
+                fan = rng.choice(self.authors)
+                yield self.social(
+                    fan, f"RT @{author.handle}: {item['text']}", at + timedelta(minutes=rng.randint(1, 90))
+                )
+
+    def other_languages(self) -> Iterator[dict[str, Any]]:
+        rng = self.rng
+        for _ in range(self.days):
+            author = rng.choice(self.authors)
+            lang, template, _sentiment = rng.choice(FOREIGN)
+            brand = rng.choice([OWN, *COMPETITORS])
+            text = template.format(product=rng.choice(PRODUCTS[brand]), brand=_brand_text(brand))
+            yield self.social(author, text, self._quiet_time(), lang=lang)
+
+    def campaign_posts(self) -> Iterator[dict[str, Any]]:
+        """The campaign lifts the demo brand's volume and engagement over its last 10 days."""
+        rng = self.rng
+        for _ in range(10 * 14):
+            author = rng.choice(self.authors)
+            text = rng.choice(CAMPAIGN_LINES).format(brand=OWN, product=rng.choice(PRODUCTS[OWN]))
+            text += rng.choice(
+                ["", "", " 🍂", " #autumn", " #hiking", " Go see it.", f" Day {rng.randint(1, 30)}."]
             )
+            yield self.social(author, text, _when(rng, self.campaign_start, self.quiet_end), boost=2.5)
 
-    # Other languages.
-    for _ in range(days):
-        author = rng.choice(authors)
-        lang, template, _sentiment = rng.choice(FOREIGN)
-        brand = rng.choice([OWN, *COMPETITORS])
-        text = template.format(product=rng.choice(PRODUCTS[brand]), brand=_brand_text(brand))
-        yield social(author, text, _when(rng, start, quiet_end), lang=lang)
+    def bot_waves(self) -> Iterator[dict[str, Any]]:
+        """The same spam from several accounts within minutes (near-duplicates, high bot scores)."""
+        rng = self.rng
+        for wave in range(6):
+            at = self._quiet_time()
+            text = rng.choice(SPAM).format(brand=rng.choice([OWN, *COMPETITORS]))
+            for bot in range(5):
+                bot_author = DemoAuthor(
+                    f"b{wave}{bot}", f"deals_{wave}{bot}_{rng.randint(1000, 9999)}", "Deals", "bot", OWN
+                )
+                yield self.social(bot_author, text, at + timedelta(seconds=bot * 20))
 
-    # The campaign lifts the demo brand's volume and engagement.
-    for _ in range(10 * 14):
-        author = rng.choice(authors)
-        text = rng.choice(CAMPAIGN_LINES).format(brand=OWN, product=rng.choice(PRODUCTS[OWN]))
-        text += rng.choice(
-            ["", "", " 🍂", " #autumn", " #hiking", " Go see it.", f" Day {rng.randint(1, 30)}."]
-        )
-        yield social(author, text, _when(rng, campaign_start, quiet_end), boost=2.5)
+    def reviews(self) -> Iterator[dict[str, Any]]:
+        """Product reviews with ratings."""
+        rng = self.rng
+        for index in range(self.days * 4):
+            author = rng.choice(self.authors)
+            brand = rng.choice([OWN, OWN, *COMPETITORS])
+            rating = rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 5])[0]
+            sentiment = "positive" if rating >= 4 else "negative" if rating <= 2 else "neutral"
+            body = _opinion(rng, author, brand, sentiment).split(" #")[0]
+            product = next((p for p in PRODUCTS[brand] if p in body), PRODUCTS[brand][0])
+            yield {
+                "channel": "review",
+                "external_id": f"rv-{index:05d}",
+                "text": body,
+                "published_at": self._quiet_time().isoformat(),
+                "author": {"id": author.id, "handle": "", "name": author.name.split()[0]},
+                "rating": rating,
+                "extra": {
+                    "title": f"{product}: {['Awful', 'Poor', 'OK', 'Good', 'Excellent'][rating - 1]}",
+                    "product": product,
+                    "brand": brand,
+                },
+                "language": "en",
+            }
 
-    # Bots: the same spam from several accounts within minutes (near-duplicates, high bot scores).
-    for wave in range(6):
-        at = _when(rng, start, quiet_end)
-        text = rng.choice(SPAM).format(brand=rng.choice([OWN, *COMPETITORS]))
-        for bot in range(5):
-            bot_author = DemoAuthor(
-                f"b{wave}{bot}", f"deals_{wave}{bot}_{rng.randint(1000, 9999)}", "Deals", "bot", OWN
-            )
-            yield social(bot_author, text, at + timedelta(seconds=bot * 20))
-
-    # Reviews with ratings.
-    for index in range(days * 4):
-        author = rng.choice(authors)
-        brand = rng.choice([OWN, OWN, *COMPETITORS])
-        rating = rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 5])[0]
-        sentiment = "positive" if rating >= 4 else "negative" if rating <= 2 else "neutral"
-        body = _opinion(rng, author, brand, sentiment).split(" #")[0]
-        product = next((p for p in PRODUCTS[brand] if p in body), PRODUCTS[brand][0])
-        yield {
-            "channel": "review",
-            "external_id": f"rv-{index:05d}",
-            "text": body,
-            "published_at": _when(rng, start, quiet_end).isoformat(),
-            "author": {"id": author.id, "handle": "", "name": author.name.split()[0]},
-            "rating": rating,
-            "extra": {
-                "title": f"{product}: {['Awful', 'Poor', 'OK', 'Good', 'Excellent'][rating - 1]}",
-                "product": product,
-                "brand": brand,
-            },
-            "language": "en",
-        }
-
-    # Support transcripts: customer and agent turns, with PII the pipeline must redact.
-    for index in range(days * 2):
-        author = rng.choice(authors)
-        product = rng.choice(PRODUCTS[OWN])
-        order = f"NW-{rng.randint(100000, 999999)}"
-        which = rng.randrange(len(SUPPORT_OPENERS))
-        opener, _sentiment = SUPPORT_OPENERS[which]
-        first = author.name.split()[0]
-        email = f"{author.handle.replace('.', '')}@mail.example.com"
-        phone = f"+44 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}"
-        at = _when(rng, start, quiet_end)
-        turns = [
-            {
-                "role": "customer",
-                "text": f"Hi, this is {author.name}. "
-                + opener.format(product=product, order=order)
-                + f" You can reach me at {email} or {phone}.",
-                "at": at.isoformat(),
-            },
-            {
-                "role": "agent",
-                "text": AGENT_REPLIES[which].format(name=first),
-                "at": (at + timedelta(hours=rng.randint(1, 20))).isoformat(),
-            },
-        ]
-        if rng.random() < 0.4:
-            turns.append(
+    def support_transcripts(self) -> Iterator[dict[str, Any]]:
+        """Customer and agent turns, with PII the pipeline must redact."""
+        rng = self.rng
+        for index in range(self.days * 2):
+            author = rng.choice(self.authors)
+            product = rng.choice(PRODUCTS[OWN])
+            order = f"NW-{rng.randint(100000, 999999)}"
+            which = rng.randrange(len(SUPPORT_OPENERS))
+            opener, _sentiment = SUPPORT_OPENERS[which]
+            first = author.name.split()[0]
+            email = f"{author.handle.replace('.', '')}@mail.example.com"
+            phone = f"+44 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}"
+            at = self._quiet_time()
+            turns = [
                 {
                     "role": "customer",
-                    "text": rng.choice(
-                        [
-                            "Thanks, that's great!",
-                            "OK, thank you.",
-                            "Still not sorted, this is really frustrating.",
-                        ]
-                    ),
-                    "at": (at + timedelta(hours=22)).isoformat(),
-                }
-            )
-        yield {
-            "channel": "support",
-            "external_id": f"tk-{index:05d}",
-            "text": " ".join(turn["text"] for turn in turns if turn["role"] == "customer"),
-            "published_at": at.isoformat(),
-            "author": {"id": author.id, "handle": "", "name": author.name},
-            "extra": {"ticket_id": 50000 + index, "subject": opener.split(".")[0][:60], "turns": turns},
-            "language": "en",
-        }
+                    "text": f"Hi, this is {author.name}. "
+                    + opener.format(product=product, order=order)
+                    + f" You can reach me at {email} or {phone}.",
+                    "at": at.isoformat(),
+                },
+                {
+                    "role": "agent",
+                    "text": AGENT_REPLIES[which].format(name=first),
+                    "at": (at + timedelta(hours=rng.randint(1, 20))).isoformat(),
+                },
+            ]
+            if rng.random() < 0.4:
+                turns.append(
+                    {
+                        "role": "customer",
+                        "text": rng.choice(
+                            [
+                                "Thanks, that's great!",
+                                "OK, thank you.",
+                                "Still not sorted, this is really frustrating.",
+                            ]
+                        ),
+                        "at": (at + timedelta(hours=22)).isoformat(),
+                    }
+                )
+            yield {
+                "channel": "support",
+                "external_id": f"tk-{index:05d}",
+                "text": " ".join(turn["text"] for turn in turns if turn["role"] == "customer"),
+                "published_at": at.isoformat(),
+                "author": {"id": author.id, "handle": "", "name": author.name},
+                "extra": {"ticket_id": 50000 + index, "subject": opener.split(".")[0][:60], "turns": turns},
+                "language": "en",
+            }
 
-    if burst:
-        # A spike: StormShell zipper complaints pile up over the last two hours.
+    def complaint_burst(self) -> Iterator[dict[str, Any]]:
+        """A spike: StormShell zipper complaints pile up over the last two hours."""
+        rng = self.rng
         for _ in range(110):
-            author = rng.choice(authors)
+            author = rng.choice(self.authors)
             text = rng.choice(BURST_LINES).format(brand=OWN) + rng.choice(ENDINGS["negative"])
-            yield social(author, text, _when(rng, quiet_end, now), boost=1.5)
+            yield self.social(author, text, _when(rng, self.quiet_end, self.now), boost=1.5)

@@ -79,125 +79,159 @@ def period_label(start: datetime, end: datetime) -> str:
 
 
 def build_layout(content: ReportContent) -> Layout:
+    """The report's sections, each built from its part of the content."""
     brands = content.comparison["brands"]
-    primary = set(content.primary_brand_ids)
-    brand_rows = [
+    alerts, alerts_note = _alerts(content.alerts)
+    return Layout(
+        title=content.title,
+        subtitle=f"{content.organization} · {period_label(content.period_start, content.period_end)} "
+        f"({content.timezone})",
+        generated=when(content.generated_at),
+        empty=content.empty,
+        headline=[
+            ("Mentions", count(sum(b["volume"] for b in brands))),
+            ("Engagement", count(sum(b["engagement"] for b in brands))),
+            ("Brands compared", count(len(brands))),
+            ("Campaigns", count(len(content.campaigns))),
+        ],
+        brands=_brands(brands, set(content.primary_brand_ids)),
+        campaigns=[_campaign(c) for c in content.campaigns],
+        themes=[_themes(block) for block in content.themes],
+        affinities=[_affinities(block) for block in content.affinities],
+        alerts=alerts,
+        alerts_note=alerts_note,
+        model_versions=(
+            ", ".join(f"{v['name']} ({count(v['mentions'])} mentions)" for v in content.model_versions)
+            or "No enriched mentions in this period."
+        ),
+        notes=_notes(content),
+    )
+
+
+def _brands(brands: list[dict[str, Any]], primary: set[int]) -> Table:
+    return Table(
         [
-            b["name"] + ("" if b["id"] in primary else " (competitor)"),
-            count(b["volume"]),
-            pct(b["share_of_voice"]["mentions"]),
-            pct(b["share_of_voice"]["engagement"]),
-            count(b["sentiment"]["positive"]),
-            count(b["sentiment"]["neutral"]),
-            count(b["sentiment"]["negative"]),
-            signed(b["net_sentiment"]),
-        ]
-        for b in brands
-    ]
-    total = sum(b["volume"] for b in brands)
-    engagement = sum(b["engagement"] for b in brands)
-    campaigns = []
-    for c in content.campaigns:
-        lift = c["lift"]["campaign"]
-        campaigns.append(
-            {
-                "name": c["campaign"]["name"],
-                "chart": f"campaign_{c['campaign']['id']}",  # Chart.key of its chart, if drawn
-                "table": Table(
-                    [
-                        "Mentions",
-                        "Engagement",
-                        "Unique authors",
-                        "Positive",
-                        "Negative",
-                        "Net sentiment",
-                        "Volume lift",
-                    ],
-                    [
-                        [
-                            count(c["volume"]),
-                            count(c["engagement"]),
-                            count(c["unique_authors"]),
-                            count(c["sentiment"]["positive"]),
-                            count(c["sentiment"]["negative"]),
-                            signed(c["net_sentiment"]),
-                            "\u2013"
-                            if lift.get("volume_lift") is None
-                            else f"\u00d7{lift['volume_lift']:.2f}",
-                        ]
-                    ],
-                    [True] * 7,
-                ),
-                "themes": [t["term"] for t in c["emerging_themes"][:8]],
-                "terms": [t["term"] for t in (c["top_hashtags"][:5] + c["top_terms"][:8])],
-            }
-        )
-    themes = [
-        {
-            "brand": block["brand"],
-            "topics": [
-                {
-                    "label": t["label"],
-                    "meta": f"{count(t['size'])} mentions ({pct(t['share'])} of sampled), "
-                    f"net sentiment {signed(t['net_sentiment'])}",
-                    "examples": t["examples"],
-                }
-                for t in block["topics"]
+            "Brand",
+            "Mentions",
+            "Share of voice",
+            "Share of engagement",
+            "Positive",
+            "Neutral",
+            "Negative",
+            "Net sentiment",
+        ],
+        [
+            [
+                b["name"] + ("" if b["id"] in primary else " (competitor)"),
+                count(b["volume"]),
+                pct(b["share_of_voice"]["mentions"]),
+                pct(b["share_of_voice"]["engagement"]),
+                count(b["sentiment"]["positive"]),
+                count(b["sentiment"]["neutral"]),
+                count(b["sentiment"]["negative"]),
+                signed(b["net_sentiment"]),
+            ]
+            for b in brands
+        ],
+        [False] + [True] * 7,
+    )
+
+
+def _campaign(c: dict[str, Any]) -> dict[str, Any]:
+    lift = c["lift"]["campaign"]
+    return {
+        "name": c["campaign"]["name"],
+        "chart": f"campaign_{c['campaign']['id']}",  # Chart.key of its chart, if drawn
+        "table": Table(
+            [
+                "Mentions",
+                "Engagement",
+                "Unique authors",
+                "Positive",
+                "Negative",
+                "Net sentiment",
+                "Volume lift",
             ],
-        }
-        for block in content.themes
-    ]
-    affinities = []
-    for block in content.affinities:
-        run = block["run"]
-        if run is None:
-            affinities.append(
-                {"brand": block["brand"], "note": "No audience clustering has run yet.", "table": None}
-            )
-            continue
-        affinities.append(
-            {
-                "brand": block["brand"],
-                "note": f"Version {run['version']}, built {when(run['built_at'])}, "
-                f"{count(run['author_count'])} authors.",
-                "table": Table(
-                    ["Audience", "Authors", "Share", "Interests", "Net sentiment"],
-                    [
-                        [
-                            c["label"],
-                            count(c["size"]),
-                            pct(c["share"]),
-                            ", ".join(c["interests"]),
-                            signed(c["net_sentiment"]),
-                        ]
-                        for c in run["clusters"]
-                    ],
-                    [False, True, True, False, True],
-                ),
-            }
-        )
-    if content.alerts is None:
-        alerts, alerts_note = None, ALERTS_UNAVAILABLE
-    else:
-        alerts = Table(
-            ["Fired", "Brand", "Metric", "Status", "Peak negatives"],
             [
                 [
-                    when(a["fired_at"]),
-                    a["brand__name"],
-                    str(a["metric"]).replace("_", " "),
-                    str(a["status"]) + (" (false positive)" if a["is_false_positive"] else ""),
-                    count(a["peak_negative"]),
+                    count(c["volume"]),
+                    count(c["engagement"]),
+                    count(c["unique_authors"]),
+                    count(c["sentiment"]["positive"]),
+                    count(c["sentiment"]["negative"]),
+                    signed(c["net_sentiment"]),
+                    "\u2013" if lift.get("volume_lift") is None else f"\u00d7{lift['volume_lift']:.2f}",
                 ]
-                for a in content.alerts
             ],
-            [False, False, False, False, True],
-        )
-        alerts_note = "" if content.alerts else "No alerts fired in this period."
-    versions = (
-        ", ".join(f"{v['name']} ({count(v['mentions'])} mentions)" for v in content.model_versions)
-        or "No enriched mentions in this period."
+            [True] * 7,
+        ),
+        "themes": [t["term"] for t in c["emerging_themes"][:8]],
+        "terms": [t["term"] for t in (c["top_hashtags"][:5] + c["top_terms"][:8])],
+    }
+
+
+def _themes(block: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "brand": block["brand"],
+        "topics": [
+            {
+                "label": t["label"],
+                "meta": f"{count(t['size'])} mentions ({pct(t['share'])} of sampled), "
+                f"net sentiment {signed(t['net_sentiment'])}",
+                "examples": t["examples"],
+            }
+            for t in block["topics"]
+        ],
+    }
+
+
+def _affinities(block: dict[str, Any]) -> dict[str, Any]:
+    run = block["run"]
+    if run is None:
+        return {"brand": block["brand"], "note": "No audience clustering has run yet.", "table": None}
+    return {
+        "brand": block["brand"],
+        "note": f"Version {run['version']}, built {when(run['built_at'])}, "
+        f"{count(run['author_count'])} authors.",
+        "table": Table(
+            ["Audience", "Authors", "Share", "Interests", "Net sentiment"],
+            [
+                [
+                    c["label"],
+                    count(c["size"]),
+                    pct(c["share"]),
+                    ", ".join(c["interests"]),
+                    signed(c["net_sentiment"]),
+                ]
+                for c in run["clusters"]
+            ],
+            [False, True, True, False, True],
+        ),
+    }
+
+
+def _alerts(alerts: list[dict[str, Any]] | None) -> tuple[Table | None, str]:
+    """The alerts table and the note under it (``None`` alerts: the app is not installed)."""
+    if alerts is None:
+        return None, ALERTS_UNAVAILABLE
+    table = Table(
+        ["Fired", "Brand", "Metric", "Status", "Peak negatives"],
+        [
+            [
+                when(a["fired_at"]),
+                a["brand__name"],
+                str(a["metric"]).replace("_", " "),
+                str(a["status"]) + (" (false positive)" if a["is_false_positive"] else ""),
+                count(a["peak_negative"]),
+            ]
+            for a in alerts
+        ],
+        [False, False, False, False, True],
     )
+    return table, "" if alerts else "No alerts fired in this period."
+
+
+def _notes(content: ReportContent) -> list[str]:
     notes = []
     if content.comparison.get("buckets"):
         notes.append(f"Daily figures are calendar days in {content.day_basis}.")
@@ -207,37 +241,4 @@ def build_layout(content: ReportContent) -> Layout:
                 f"This period is too long for hourly figures, so the numbers cover the UTC days from "
                 f"{when(rng['from'])} to {when(rng['to'])}."
             )
-    return Layout(
-        title=content.title,
-        subtitle=f"{content.organization} · {period_label(content.period_start, content.period_end)} "
-        f"({content.timezone})",
-        generated=when(content.generated_at),
-        empty=content.empty,
-        headline=[
-            ("Mentions", count(total)),
-            ("Engagement", count(engagement)),
-            ("Brands compared", count(len(brands))),
-            ("Campaigns", count(len(content.campaigns))),
-        ],
-        brands=Table(
-            [
-                "Brand",
-                "Mentions",
-                "Share of voice",
-                "Share of engagement",
-                "Positive",
-                "Neutral",
-                "Negative",
-                "Net sentiment",
-            ],
-            brand_rows,
-            [False] + [True] * 7,
-        ),
-        campaigns=campaigns,
-        themes=themes,
-        affinities=affinities,
-        alerts=alerts,
-        alerts_note=alerts_note,
-        model_versions=versions,
-        notes=notes,
-    )
+    return notes

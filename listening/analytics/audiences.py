@@ -1,0 +1,139 @@
+"""One brand's audience, clustered and described, without Django (as ``topics`` is).
+
+``services.do_build_affinities`` gathers the :class:`Audience` from the database (the brand's most
+active authors over the window and everything they wrote in the organization), then:
+
+1. :func:`vectorise`: each author is the mean of their mentions' embeddings, L2-normalised;
+2. :func:`topics.cluster` groups the authors (seeded KMeans, k by silhouette);
+3. :func:`describe`: each cluster gets a c-TF-IDF label and terms, its over-represented hashtags,
+   terms and other brands (lift against the whole audience), its sentiment towards the brand and
+   its overlap with each competitor's audience.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from listening.analytics.terms import extract_terms
+from listening.analytics.topics import Clustering, ctfidf_terms, decode_embedding, label_of, normalise
+from listening.analytics.vocabulary import net_sentiment
+
+INTEREST_LIMIT = 8
+LABEL_TERMS = 10
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The authors to cluster (author keys, sorted) and what is known of each."""
+
+    brand_id: int
+    authors: list[str]  # each has at least one embedded mention
+    texts: dict[str, list[str]]  # what the author wrote in the organization over the window
+    embeddings: dict[str, list[bytes]]  # ``Enrichment.embedding`` of those mentions
+    towards: dict[str, Counter[str]]  # sentiment of the author's mentions of the brand
+    co_brands: dict[str, set[int]]  # brands the author's mentions are linked to
+
+
+def vectorise(audience: Audience) -> np.ndarray:
+    """One row per author: the mean of their mentions' embeddings, L2-normalised."""
+    means = [
+        np.mean([decode_embedding(raw) for raw in audience.embeddings[key]], axis=0)
+        for key in audience.authors
+    ]
+    return normalise(np.stack(means))
+
+
+def describe(
+    audience: Audience,
+    clustering: Clustering,
+    *,
+    competitors: list[tuple[int, str]],
+    names: dict[int, str],
+) -> list[dict[str, Any]]:
+    """The fields of one ``AffinityCluster`` per cluster, in cluster order.
+
+    ``competitors`` are the brand's (id, name) pairs, ``names`` every brand name of the organization
+    (for the ``brands`` interests)."""
+    authors = audience.authors
+    labels = clustering.labels.tolist()
+    label_terms = ctfidf_terms([" ".join(audience.texts[key]) for key in authors], labels, top_n=LABEL_TERMS)
+    author_terms = {key: set(extract_terms(" ".join(audience.texts[key]))) for key in authors}
+    described = []
+    for c in sorted(set(labels)):
+        members = [key for key, label in zip(authors, labels, strict=True) if label == c]
+        split: Counter[str] = Counter()
+        for key in members:
+            split.update(audience.towards[key])
+
+        def lift(items: Callable[[str], set[Any]], members: list[str] = members) -> list[dict[str, Any]]:
+            return interest_lift(authors, members, items, names)
+
+        described.append(
+            {
+                "index": c,
+                "size": len(members),
+                "label": label_of(label_terms[c]),
+                "terms": [{"term": t, "weight": w} for t, w in label_terms[c]],
+                "interests": {
+                    "hashtags": lift(lambda k: {t for t in author_terms[k] if t.startswith("#")}),
+                    "terms": lift(lambda k: {t for t in author_terms[k] if not t.startswith("#")}),
+                    "brands": lift(lambda k: audience.co_brands[k] - {audience.brand_id}),
+                },
+                "sentiment": {
+                    "positive": split["positive"],
+                    "neutral": split["neutral"],
+                    "negative": split["negative"],
+                    "unscored": split["unscored"],
+                    "net_sentiment": net_sentiment(split["positive"], split["negative"]),
+                },
+                "overlap": [
+                    {
+                        "brand": cid,
+                        "name": cname,
+                        "share": round(sum(cid in audience.co_brands[k] for k in members) / len(members), 4),
+                    }
+                    for cid, cname in competitors
+                ],
+            }
+        )
+    return described
+
+
+def interest_lift(
+    authors: list[str],
+    members: list[str],
+    items: Callable[[str], set[Hashable]],
+    names: dict[int, str],
+    limit: int = INTEREST_LIMIT,
+) -> list[dict[str, Any]]:
+    """What the cluster's members share more than the audience does: ``share`` of members with the
+    item and ``lift`` (that share over the audience's), items of at least two members, best first.
+    Brand ids are shown by name."""
+    member_set = set(members)
+    inside: Counter[Any] = Counter()
+    overall: Counter[Any] = Counter()
+    for key in authors:
+        for item in items(key):
+            overall[item] += 1
+            if key in member_set:
+                inside[item] += 1
+    scored = []
+    for item, n in inside.items():
+        if n < 2:
+            continue
+        share, base = n / len(members), overall[item] / len(authors)
+        scored.append((share / base, n, item, share))
+    scored.sort(key=lambda s: (-s[0], -s[1], str(s[2])))
+    return [
+        {
+            "value": names.get(i, i) if isinstance(i, int) else i,
+            "share": round(sh, 4),
+            "lift": round(li, 3),
+        }
+        for li, _n, i, sh in scored[:limit]
+    ]
