@@ -2,27 +2,29 @@
 
 Views are thin: they parse the query string, resolve the caller's objects (a foreign or unknown id
 is a 404, so other tenants' ids are not revealed) and call one function of
-``listening.analytics.queries``.
+``listening.analytics.queries`` (``affinities`` for audiences). Their answers' shapes, and so the
+documented responses, are the TypedDicts of ``listening.analytics.answers``; a range that cannot be
+answered is a 400 (``api.exceptions``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import caller_key
-from api.schema import ERROR
-from listening.analytics import queries
-from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from api.schema import ERROR, typed
+from listening.analytics import affinities, queries
+from listening.analytics.answers import BrandAffinities, BrandTopics, CampaignMetrics, Comparison
+from listening.analytics.models import Interval
 from listening.brands.models import Brand, Campaign
 
 RANGE_PARAMETERS = [
@@ -72,13 +74,6 @@ def _parse(serializer_class: type[RangeQuerySerializer], request: Request) -> di
     return dict(serializer.validated_data)
 
 
-def _answer(call: Any, *args: Any, **kwargs: Any) -> Response:
-    try:
-        return Response(call(*args, **kwargs))
-    except queries.RangeError as exc:
-        raise ValidationError({"from": [str(exc)]}) from None
-
-
 def _brand(request: Request, pk: int) -> Brand:
     return get_object_or_404(Brand, pk=pk, organization_id=caller_key(request).organization_id)
 
@@ -87,12 +82,12 @@ class CampaignMetricsView(APIView):
     """Volume, sentiment, engagement, unique authors, terms, themes, lift and the time series of a
     campaign. The range defaults to the campaign's window (clamped to now)."""
 
-    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: typed(CampaignMetrics)})
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=pk, organization_id=caller_key(request).organization_id)
         params = _parse(RangeQuerySerializer, request)
-        return _answer(
-            queries.campaign_metrics, campaign, params["interval"], params.get("from"), params.get("to")
+        return Response(
+            queries.campaign_metrics(campaign, params["interval"], params.get("from"), params.get("to"))
         )
 
 
@@ -105,7 +100,7 @@ class ComparisonView(APIView):
             *RANGE_PARAMETERS,
             OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
         ],
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: typed(Comparison), 404: ERROR},
     )
     def get(self, request: Request) -> Response:
         params = _parse(ComparisonQuerySerializer, request)
@@ -117,14 +112,15 @@ class ComparisonView(APIView):
         if len(found) != len(ids):
             raise NotFound("One or more brands do not exist.")
         brands = [found[pk] for pk in ids]
-        return _answer(
-            queries.brand_comparison,
-            brands,
-            params["interval"],
-            params.get("from"),
-            params.get("to"),
-            topics=params["topics"],
-            seed=params["seed"],
+        return Response(
+            queries.brand_comparison(
+                brands,
+                params["interval"],
+                params.get("from"),
+                params.get("to"),
+                topics=params["topics"],
+                seed=params["seed"],
+            )
         )
 
 
@@ -146,18 +142,15 @@ class BrandTopicsView(APIView):
             OpenApiParameter("k", int, description="Number of topics (default: chosen by silhouette)."),
             OpenApiParameter("seed", int, description="Random seed (default 0): same seed, same topics."),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: typed(BrandTopics)},
     )
     def get(self, request: Request, pk: int) -> Response:
         brand = _brand(request, pk)
         params = _parse(TopicQuerySerializer, request)
-        return _answer(
-            queries.brand_topics,
-            brand,
-            params.get("from"),
-            params.get("to"),
-            k=params.get("k"),
-            seed=params["seed"],
+        return Response(
+            queries.brand_topics(
+                brand, params.get("from"), params.get("to"), k=params.get("k"), seed=params["seed"]
+            )
         )
 
 
@@ -166,46 +159,6 @@ class BrandAffinitiesView(APIView):
 
     Before the first run it answers 200 with ``status: "not_built"`` and an explanation."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: typed(BrandAffinities)})
     def get(self, request: Request, pk: int) -> Response:
-        brand = _brand(request, pk)
-        run = (
-            AffinityRun.objects.filter(brand=brand, status=AffinityRun.Status.DONE)
-            .order_by("-version")
-            .prefetch_related(Prefetch("clusters", AffinityCluster.objects.order_by("-size", "index")))
-            .first()
-        )
-        if run is None:
-            return Response(
-                {
-                    "brand": brand.pk,
-                    "status": "not_built",
-                    "detail": "No audience clustering has run for this brand yet; it is built nightly.",
-                    "clusters": [],
-                }
-            )
-        return Response(
-            {
-                "brand": brand.pk,
-                "status": "built",
-                "version": run.version,
-                "built_at": run.finished_at,
-                "window": {"from": run.window_starts_at, "to": run.window_ends_at},
-                "author_count": run.author_count,
-                "detail": run.message,
-                "params": run.params,
-                "clusters": [
-                    {
-                        "index": c.index,
-                        "size": c.size,
-                        "share": round(c.size / run.author_count, 4) if run.author_count else None,
-                        "label": c.label,
-                        "terms": c.terms,
-                        "interests": c.interests,
-                        "sentiment": c.sentiment,
-                        "overlap": c.overlap,
-                    }
-                    for c in run.clusters.all()
-                ],
-            }
-        )
+        return Response(affinities.brand_affinities(_brand(request, pk)))

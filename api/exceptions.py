@@ -1,4 +1,9 @@
-"""Errors always answer JSON with a message; integrity conflicts are 409, never 500."""
+"""Errors always answer JSON with a message; integrity conflicts are 409, never 500.
+
+The one place where errors of the domain become HTTP answers: a view calls the domain and lets its
+error through, and ``DOMAIN_ERRORS`` says what each answers (a view that catches one to re-raise it
+as a DRF error is a second copy of this table).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,21 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from listening.analytics.queries import RangeError
+
 log = structlog.get_logger(__name__)
+
+# (error class, status, the field it is about: its message goes under that key, else "detail").
+DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str | None], ...] = (
+    # A range that cannot be answered (from after to, beyond the bucket limit): about ``from``.
+    (RangeError, status.HTTP_400_BAD_REQUEST, "from"),
+)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    for error, code, field in DOMAIN_ERRORS:
+        if isinstance(exc, error):
+            return Response({field: [str(exc)]} if field else {"detail": str(exc)}, status=code)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):

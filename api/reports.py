@@ -24,8 +24,8 @@ from rest_framework.views import APIView
 from api.fields import OrgScopedPrimaryKeyRelatedField
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
+from api.scoping import OrganizationScopedMixin
 from api.serializers import _UniqueNameMixin
-from api.views import OrganizationScopedMixin
 from listening.analytics.queries import MAX_COMPARED_BRANDS
 from listening.brands.models import Brand, Campaign
 from listening.reports import services

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import resolve_type_hint
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -30,6 +31,14 @@ VALIDATION_ERROR = inline_serializer(
         "non_field_errors": serializers.ListField(child=serializers.CharField(), required=False),
     },
 )
+
+
+def typed(answer: type) -> dict[str, Any]:
+    """The response schema of a view that answers a TypedDict (``listening.analytics.answers``):
+    the shape the code builds is the shape the schema documents."""
+    schema: dict[str, Any] = resolve_type_hint(answer)
+    return schema
+
 
 RETRY_AFTER = {
     "Retry-After": {

@@ -3,25 +3,37 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from api import alerts, analytics, analyze, ingest, learning, reports, views
+from api import (
+    alerts,
+    analytics,
+    analyze,
+    brands,
+    ingest,
+    learning,
+    mentions,
+    reports,
+    sources,
+    tenancy,
+    webhooks,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("brands", views.BrandViewSet, basename="brand")
-router.register("campaigns", views.CampaignViewSet, basename="campaign")
-router.register("sources", views.SourceViewSet, basename="source")
-router.register("mentions", views.MentionViewSet, basename="mention")
-router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("brands", brands.BrandViewSet, basename="brand")
+router.register("campaigns", brands.CampaignViewSet, basename="campaign")
+router.register("sources", sources.SourceViewSet, basename="source")
+router.register("mentions", mentions.MentionViewSet, basename="mention")
+router.register("api-keys", tenancy.ApiKeyViewSet, basename="api-key")
 router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
-router.register("webhooks", alerts.WebhookEndpointViewSet, basename="webhook")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")
 router.register("reports", reports.ReportScheduleViewSet, basename="report")
 router.register(r"reports/(?P<report_pk>\d+)/runs", reports.ReportRunViewSet, basename="report-run")
 router.register("models", learning.ModelVersionViewSet, basename="model-version")
 router.register("feedback", learning.FeedbackViewSet, basename="feedback")
 
 urlpatterns = [
-    path("me/", views.MeView.as_view(), name="me"),
+    path("me/", tenancy.MeView.as_view(), name="me"),
     path("ingest", ingest.IngestView.as_view(), name="ingest"),
     path("analyze", analyze.AnalyzeView.as_view(), name="analyze"),
     path("campaigns/<int:pk>/metrics/", analytics.CampaignMetricsView.as_view(), name="campaign-metrics"),

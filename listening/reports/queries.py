@@ -15,10 +15,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 
 from listening.analytics import queries as analytics
-from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from listening.analytics.affinities import latest_affinity_run
+from listening.analytics.models import Interval
 from listening.analytics.vocabulary import HOUR, net_sentiment
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import Enrichment
@@ -129,12 +130,8 @@ def _interest_names(interests: dict[str, Any], limit: int = 5) -> list[str]:
 
 
 def latest_affinities(brand: Brand) -> dict[str, Any] | None:
-    run = (
-        AffinityRun.objects.filter(brand=brand, status=AffinityRun.Status.DONE)
-        .order_by("-version")
-        .prefetch_related(Prefetch("clusters", AffinityCluster.objects.order_by("-size", "index")))
-        .first()
-    )
+    """The brand's latest audience clusters as the report shows them (the largest few)."""
+    run = latest_affinity_run(brand)
     if run is None:
         return None
     return {

@@ -6,6 +6,7 @@ import pytest
 
 from tests.analytics.factories import Fixture, build_fixture
 from tests.conftest import Tenant
+from tests.security.openapi import assert_documented
 
 WINDOW = {"from": "2026-01-10T00:00:00Z", "to": "2026-01-20T00:00:00Z"}
 
@@ -20,6 +21,7 @@ def _compare(fx: Fixture, **params: str) -> dict:
         "/api/v1/comparisons/", {"brands": f"{fx.brand.pk},{fx.rival.pk}", **WINDOW, **params}
     )
     assert response.status_code == 200, response.content
+    assert_documented("GET", "/api/v1/comparisons/", response.json())
     return response.json()
 
 
@@ -49,6 +51,7 @@ def test_campaign_metrics_exact(fx: Fixture) -> None:
     response = fx.tenant.client().get(f"/api/v1/campaigns/{fx.campaign.pk}/metrics/")
     assert response.status_code == 200, response.content
     body = response.json()
+    assert_documented("GET", "/api/v1/campaigns/{id}/metrics/", body)
     # Default range: the campaign window (it ended before now).
     assert body["range"]["from"].startswith("2026-01-10") and body["range"]["to"].startswith("2026-01-20")
     assert body["volume"] == 4 and body["engagement"] == 16 and body["unique_authors"] == 3

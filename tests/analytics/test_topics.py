@@ -11,6 +11,7 @@ from listening.analytics.terms import extract_terms
 from listening.analytics.topics import cluster, ctfidf_terms, npmi_coherence, topic_diversity
 from tests.analytics.factories import Builder, at, enrich, model_version
 from tests.conftest import Tenant
+from tests.security.openapi import assert_documented
 
 
 def blobs(seed: int = 7, per: int = 30, dims: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +92,7 @@ def test_topics_endpoint_is_stable_and_labelled(alice: Tenant) -> None:
     first = alice.client().get(url, params).json()
     cache.clear()  # answers are cached: recompute, to show the clustering itself is stable
     assert first == alice.client().get(url, params).json()
+    assert_documented("GET", "/api/v1/brands/{id}/topics/", first)
     assert first["k"] == 2 and first["clustered_mentions"] == 48
     labels = sorted(t["label"] for t in first["topics"])
     assert any("coffee" in label or "espresso" in label for label in labels)
@@ -104,17 +106,20 @@ def test_topics_endpoint_is_stable_and_labelled(alice: Tenant) -> None:
 def test_topics_of_a_brand_without_enrichments(alice: Tenant) -> None:
     body = alice.client().get(f"/api/v1/brands/{alice.brand.pk}/topics/").json()
     assert body["topics"] == [] and body["clustered_mentions"] == 0
+    assert_documented("GET", "/api/v1/brands/{id}/topics/", body)
 
 
 def test_affinities_not_built_then_built(alice: Tenant) -> None:
     url = f"/api/v1/brands/{alice.brand.pk}/affinities/"
     empty = alice.client().get(url).json()
     assert empty["status"] == "not_built" and empty["clusters"] == []
+    assert_documented("GET", "/api/v1/brands/{id}/affinities/", empty)
     _enriched_groups(alice)
     run = do_build_affinities(alice.brand.pk, now=at("2026-02-01T00:00:00"), seed=1)
     assert run is not None and run.status == AffinityRun.Status.DONE and run.author_count == 24
     body = alice.client().get(url).json()
     assert body["status"] == "built" and body["version"] == 1 and body["built_at"]
+    assert_documented("GET", "/api/v1/brands/{id}/affinities/", body)
     clusters = {c["label"].split(" · ")[0]: c for c in body["clusters"]}
     assert len(body["clusters"]) == 2 and all(c["size"] == 12 for c in body["clusters"])
     runners = next(c for c in body["clusters"] if any(t["term"] == "marathon" for t in c["terms"]))
@@ -158,6 +163,7 @@ def test_comparison_topic_themes(alice: Tenant) -> None:
     assert response.status_code == 200
     body = response.json()
     assert len(body["topics"]) == 2
+    assert_documented("GET", "/api/v1/comparisons/", body)
     brand, rival = body["brands"]
     # The rival is only ever mentioned by runners: it leads the running topic, the brand the coffee one.
     assert any(

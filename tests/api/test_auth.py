@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 
 from listening.tenancy.models import ApiKey, Role
 from tests.conftest import Tenant
+from tests.security.openapi import assert_documented
 
 
 def _client(header: str | None) -> APIClient:
@@ -38,6 +39,7 @@ def test_valid_key_authenticates_and_records_use(alice: Tenant) -> None:
     assert response.status_code == 200
     assert response.json()["organization"]["id"] == alice.org.pk
     assert response.json()["role"] == Role.OWNER
+    assert_documented("GET", "/api/v1/me/", response.json())
     assert ApiKey.objects.filter(organization=alice.org, last_used_at__isnull=False).exists()
 
 

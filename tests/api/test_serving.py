@@ -35,9 +35,9 @@ def test_defaults_and_environment() -> None:
 def test_the_worker_hook_loads_the_views_then_freezes_them() -> None:
     script = (
         "import gc, runpy, sys, django; django.setup(); "
-        "assert 'api.views' not in sys.modules; "
+        "assert 'api.mentions' not in sys.modules; "
         "runpy.run_path('gunicorn.conf.py')['post_worker_init'](None); "
-        "print('api.views' in sys.modules, gc.get_freeze_count() > 10_000)"
+        "print('api.mentions' in sys.modules, gc.get_freeze_count() > 10_000)"
     )
     shown = subprocess.run(
         [sys.executable, "-c", script],

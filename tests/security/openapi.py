@@ -55,3 +55,26 @@ def _integer_fields(schema: dict[str, Any], prefix: str) -> list[str]:
         elif prop.get("type") == "array" and items.get("properties"):
             found += _integer_fields(items, f"{prefix}{name}[].")
     return found
+
+
+def _closed(schema: Any) -> Any:
+    """OpenAPI 3.0 as JSON Schema, every described object closed: ``nullable`` becomes a union with
+    null, and an object with ``properties`` admits no other key."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _closed(value) for key, value in schema.items() if key != "nullable"}
+    if out.get("type") == "object" and isinstance(out.get("properties"), dict):
+        out.setdefault("additionalProperties", False)
+    return {"anyOf": [out, {"type": "null"}]} if schema.get("nullable") else out
+
+
+def assert_documented(method: str, path: str, body: Any, status: str = "200") -> None:
+    """``body`` has exactly the shape the schema documents for ``method path`` (no key missing, none
+    extra, every type right), so a documented answer cannot drift from the code that builds it."""
+    import jsonschema
+
+    response = openapi()["paths"][path][method.lower()]["responses"][status]
+    schema = resolve(response["content"]["application/json"]["schema"])
+    jsonschema.validate(body, _closed(schema), format_checker=jsonschema.FormatChecker())

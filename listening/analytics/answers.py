@@ -1,0 +1,254 @@
+"""The shapes of the dashboard answers, as typed dictionaries.
+
+What ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics`` and
+``affinities.brand_affinities`` return, key by key. The API documents its responses with them
+(drf-spectacular reads TypedDicts), so the OpenAPI schema, the code and the tests that check answers
+against that schema speak of one shape. Keys that Python cannot spell as names (``from``) use the
+functional form. Times are aware datetimes (ISO 8601 in JSON); shares and ratios are floats rounded
+to 4 places, ``None`` where the denominator is zero.
+"""
+
+# No ``from __future__ import annotations`` here: TypedDict reads ``NotRequired`` from evaluated
+# annotations only (on Python 3.11), and the schema's required keys come from it.
+from datetime import datetime
+from typing import Any, Literal, NotRequired, TypedDict
+
+RangeInfo = TypedDict(
+    "RangeInfo",
+    {
+        "interval": str,  # "hour" or "day"
+        "from": datetime,
+        "to": datetime,
+        "clamped": bool,  # the range was cut to its last ``max_buckets`` buckets
+        "requested_from": NotRequired[datetime | None],
+        "max_buckets": NotRequired[int],
+    },
+)
+
+
+class SentimentSplit(TypedDict):
+    positive: int
+    neutral: int
+    negative: int
+    unscored: int
+
+
+class Summary(TypedDict):
+    """Totals of one brand or campaign over the range (the sums of its series)."""
+
+    volume: int
+    engagement: int
+    unique_authors: int
+    sentiment: SentimentSplit
+    net_sentiment: float | None  # (positive - negative) / (positive + negative)
+
+
+class Series(TypedDict):
+    """One value per bucket of the answer's ``buckets``, zeros included."""
+
+    volume: list[int]
+    positive: list[int]
+    neutral: list[int]
+    negative: list[int]
+    unscored: list[int]
+    engagement: list[int]
+    unique_authors: list[int]
+    net_sentiment: list[float | None]
+
+
+class TermCount(TypedDict):
+    term: str
+    mentions: int
+
+
+class WeightedTerm(TypedDict):
+    term: str
+    weight: float  # c-TF-IDF
+
+
+class EmergingTheme(TypedDict):
+    term: str
+    share: float
+    baseline_share: float
+    rise: float
+
+
+LiftPeriod = TypedDict(
+    "LiftPeriod",
+    {"from": datetime, "to": datetime, "volume": int, "volume_per_day": float, "net_sentiment": float | None},
+)
+
+
+class Lift(TypedDict):
+    window: LiftPeriod
+    baseline: LiftPeriod
+    volume_lift: float | None  # volume per day, window over baseline
+    net_sentiment_change: float | None
+
+
+class CampaignLift(TypedDict):
+    campaign: Lift
+    brand: Lift
+
+
+class CampaignRef(TypedDict):
+    id: int
+    name: str
+    brand: int
+
+
+class CampaignMetrics(Summary):
+    """``GET /campaigns/{id}/metrics/``."""
+
+    campaign: CampaignRef
+    range: RangeInfo
+    top_terms: list[TermCount]
+    top_hashtags: list[TermCount]
+    emerging_themes: list[EmergingTheme]
+    lift: CampaignLift
+    buckets: list[str]
+    series: Series
+
+
+class ShareOfVoice(TypedDict):
+    mentions: float | None
+    engagement: float | None
+
+
+class ThemeDifference(TypedDict):
+    term: str
+    share: float
+    others_share: float
+    difference: float
+
+
+class TopicDifference(TypedDict):
+    cluster: int
+    label: str
+    share: float
+    others_share: float
+    difference: float
+
+
+class BrandThemes(TypedDict):
+    """Where the brand leads or lags the other compared brands (topics only with ``topics=true``)."""
+
+    leads: list[ThemeDifference]
+    lags: list[ThemeDifference]
+    topic_leads: NotRequired[list[TopicDifference]]
+    topic_lags: NotRequired[list[TopicDifference]]
+
+
+class ComparedBrand(Summary):
+    id: int
+    name: str
+    share_of_voice: ShareOfVoice
+    top_terms: list[TermCount]
+    themes: BrandThemes
+    series: Series
+
+
+class ComparedTopic(TypedDict):
+    cluster: int
+    label: str
+    terms: list[str]
+    size: int
+    share_by_brand: dict[str, float | None]  # brand id (as text) → share of its clustered mentions
+
+
+class Comparison(TypedDict):
+    """``GET /comparisons/``."""
+
+    range: RangeInfo
+    buckets: list[str]
+    brands: list[ComparedBrand]
+    topics: NotRequired[list[ComparedTopic]]
+
+
+class BrandRef(TypedDict):
+    id: int
+    name: str
+
+
+class DailyVolume(TypedDict):
+    bucket: datetime
+    volume: int
+
+
+class Trend(TypedDict):
+    daily: list[DailyVolume]
+    change: float | None  # second half of the range over the first, minus one
+
+
+class Topic(TypedDict):
+    cluster: int
+    label: str
+    terms: list[WeightedTerm]
+    size: int
+    share: float
+    sentiment: SentimentSplit
+    net_sentiment: float | None
+    trend: Trend
+    examples: list[str]
+
+
+class BrandTopics(TypedDict):
+    """``GET /brands/{id}/topics/``."""
+
+    range: RangeInfo
+    brand: BrandRef
+    seed: int
+    clustered_mentions: int
+    k: int
+    silhouette: NotRequired[float | None]  # absent when nothing was clustered
+    topics: list[Topic]
+
+
+class Interest(TypedDict):
+    value: str | int  # a term, a hashtag, or a brand's name (its id if it has none)
+    share: float  # of the cluster's authors
+    lift: float  # that share over the whole audience's
+
+
+class Interests(TypedDict):
+    hashtags: list[Interest]
+    terms: list[Interest]
+    brands: list[Interest]
+
+
+class ClusterSentiment(SentimentSplit):
+    net_sentiment: float | None
+
+
+class Overlap(TypedDict):
+    brand: int
+    name: str
+    share: float  # of the cluster's authors who also wrote about this competitor
+
+
+class AudienceCluster(TypedDict):
+    index: int
+    size: int
+    share: float | None  # of the run's authors
+    label: str
+    terms: list[WeightedTerm]
+    interests: Interests
+    sentiment: ClusterSentiment
+    overlap: list[Overlap]
+
+
+AffinityWindow = TypedDict("AffinityWindow", {"from": datetime, "to": datetime})
+
+
+class BrandAffinities(TypedDict):
+    """``GET /brands/{id}/affinities/``: the latest run, or ``status: "not_built"`` before the first."""
+
+    brand: int
+    status: Literal["built", "not_built"]
+    detail: str
+    clusters: list[AudienceCluster]
+    version: NotRequired[int]
+    built_at: NotRequired[datetime | None]
+    window: NotRequired[AffinityWindow]
+    author_count: NotRequired[int]
+    params: NotRequired[dict[str, Any]]
