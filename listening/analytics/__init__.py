@@ -11,8 +11,12 @@ Public entry points
   see once their links are gone).
 * ``services.do_build_affinities(brand_id, now=None, seed=0)``: one audience-clustering run, stored
   as a new ``AffinityRun`` version; ``analytics.build_all_affinities`` runs nightly on ``reports``.
-* ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics``: what the
-  endpoints in ``api/analytics.py`` answer; dashboards' counts come from rollups only.
+* ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics`` and
+  ``affinities.brand_affinities``: what the endpoints in ``api/analytics.py`` answer, in the shapes
+  of ``answers``; dashboards' counts come from rollups only.
+
+``vocabulary`` holds what writes and reads share (``Scope``, bucket floors, ``author_key``,
+``net_sentiment``); ``audiences`` clusters and describes one brand's audience without Django.
 
 Storage choices are documented on the models (``models.py``): exact per-hour author sets for unique
 authors, per-day term document frequencies for terms and themes.
