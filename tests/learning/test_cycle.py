@@ -78,7 +78,7 @@ def test_a_poisoned_batch_is_capped_audited_and_not_promoted(
         version.data_snapshot["replay"] == 16 and version.data_snapshot["raw_texts"] == 10
     )  # the fixture's mention + 9
     assert version.hyperparameters["max_steps"] == 3
-    assert {"val", "recent"} <= set(version.metrics["candidate"]) and "val" in version.metrics["parent"]
+    assert {"check", "recent"} <= set(version.metrics["candidate"]) and "check" in version.metrics["parent"]
     assert Path(version.artefact_path).parent == tmp_path and len(version.checksum) == 64
     # The audit trail: one correction used (or held out), every other one says why not.
     used = Feedback.objects.filter(used_in=version)
