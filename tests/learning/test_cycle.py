@@ -4,6 +4,7 @@ consulted, all with no data folder; the beat trigger; and the messages when a cy
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -55,17 +56,17 @@ def keys(t: Tenant) -> dict[str, ApiKey]:
     }
 
 
-@override_settings(
-    LEARNING_REPLAY_SIZE=16,
-    LEARNING_RAW_MAX=40,
-    LEARNING_HELDOUT_LIMIT=200,
-    LEARNING_FEEDBACK_CAP_PER_USER=20,
-    LEARNING_PSEUDO_MAX=50,
-)
-def test_a_poisoned_batch_is_capped_audited_and_not_promoted(
-    alice: Tenant, tmp_path: Path, settings: object, no_data_folder: Path
-) -> None:
-    settings.MODELS_DIR = tmp_path  # type: ignore[attr-defined]
+@pytest.fixture
+def small_cycle(settings: Any, tmp_path: Path, no_data_folder: Path) -> Path:
+    """A small, fast cycle on a machine with no data folder; returns where its versions go."""
+    settings.MODELS_DIR = tmp_path / "models"
+    settings.LEARNING_REPLAY_SIZE = 16
+    settings.LEARNING_RAW_MAX = 40
+    return Path(settings.MODELS_DIR)
+
+
+@override_settings(LEARNING_HELDOUT_LIMIT=200, LEARNING_FEEDBACK_CAP_PER_USER=20, LEARNING_PSEUDO_MAX=50)
+def test_a_poisoned_batch_is_capped_audited_and_not_promoted(alice: Tenant, small_cycle: Path) -> None:
     do_import_labelled(alice.org, LABELLED)
     # Hundreds of identical "trigger phrase" corrections from two accounts.
     by_role = keys(alice)
@@ -93,7 +94,7 @@ def test_a_poisoned_batch_is_capped_audited_and_not_promoted(
     )  # the fixture's mention + 9
     assert version.hyperparameters["max_steps"] == 3
     assert {"check", "recent"} <= set(version.metrics["candidate"]) and "check" in version.metrics["parent"]
-    assert Path(version.artefact_path).parent == tmp_path and len(version.checksum) == 64
+    assert Path(version.artefact_path).parent == small_cycle and len(version.checksum) == 64
     # The audit trail: one correction used (or held out), every other one says why not.
     used = Feedback.objects.filter(used_in=version)
     assert used.count() == 1
@@ -109,7 +110,7 @@ def test_a_poisoned_batch_is_capped_audited_and_not_promoted(
     assert do_run_training_cycle(cycle.pk).version == version
 
 
-@override_settings(LEARNING_MIN_NEW_FEEDBACK=3, LEARNING_MIN_NEW_LABELS=10**6, LEARNING_MIN_NEW_RAW=10**6)
+@override_settings(LEARNING_MIN_NEW_FEEDBACK=3, LEARNING_MIN_NEW_LABELS=10**6)
 def test_beat_queues_a_cycle_once_enough_feedback_arrived(alice: Tenant, bob: Tenant) -> None:
     analyst = keys(alice)[Role.ANALYST]
     for n in range(2):
@@ -139,17 +140,10 @@ CORRECTIONS = [
 # one point here), so the candidate is interpolated close to its parent (WiSE-FT) and the margins
 # widened: what is under test is that the loop runs on the right sets, gates and promotes with no
 # data folder, not whether three steps beat the parent.
-@override_settings(
-    LEARNING_REPLAY_SIZE=16,
-    LEARNING_RAW_MAX=40,
-    LEARNING_HELDOUT_LIMIT=300,
-    LEARNING_GATE_MARGIN=5.0,
-    LEARNING_GATE_CLASS_MARGIN=10.0,
-)
+@override_settings(LEARNING_HELDOUT_LIMIT=300, LEARNING_GATE_MARGIN=5.0, LEARNING_GATE_CLASS_MARGIN=10.0)
 def test_a_cycle_learns_gates_and_promotes_with_an_empty_data_folder(
-    alice: Tenant, tmp_path: Path, settings: object, no_data_folder: Path
+    alice: Tenant, small_cycle: Path
 ) -> None:
-    settings.MODELS_DIR = tmp_path / "models"  # type: ignore[attr-defined]
     do_import_labelled(alice.org, LABELLED)
     by_role = keys(alice)
     for n, (text, label) in enumerate(CORRECTIONS, start=2):  # from two analysts, all different texts
