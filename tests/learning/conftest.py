@@ -7,8 +7,10 @@ import pytest
 
 os.environ.setdefault("LISTENING_TORCH_THREADS", "2")
 
+from models import datasets
 from models.settings import DEFAULT_MODEL_DIR
 from models.version import copy_model_version
+from tests.models.conftest import shared_data  # noqa: F401  (the data folder, or a skip)
 
 
 @pytest.fixture
@@ -20,3 +22,14 @@ def version_dirs(tmp_path: Path) -> list[Path]:
         copy_model_version(DEFAULT_MODEL_DIR, tmp_path / name)
         dirs.append(tmp_path / name)
     return dirs
+
+
+@pytest.fixture
+def no_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``LISTENING_DATA_DIR`` pointing at an empty directory, as on a user's machine."""
+    empty = tmp_path / "no-data-folder"
+    empty.mkdir()
+    monkeypatch.setenv("LISTENING_DATA_DIR", str(empty))
+    with pytest.raises(datasets.DatasetMissing):
+        datasets.sentiment("val")
+    return empty
