@@ -237,6 +237,8 @@ ENRICH_RESCAN_SECONDS = env_float("ENRICH_RESCAN_SECONDS", default=60.0, minimum
 ANALYZE_MAX_TEXTS = env_int("ANALYZE_MAX_TEXTS", default=100, minimum=1, maximum=1000)
 ANALYZE_MAX_CHARS = env_int("ANALYZE_MAX_CHARS", default=5000, minimum=100)
 ANALYZE_TIMEOUT_SECONDS = env_float("ANALYZE_TIMEOUT_SECONDS", default=30.0, minimum=1.0)
+# Mentions per task of the history re-read after a promotion or rollback (one transaction each).
+ENRICH_REREAD_BATCH = env_int("ENRICH_REREAD_BATCH", default=512, minimum=1, maximum=10_000)
 
 # --- alerts and webhooks ------------------------------------------------------------------------
 # How often beat runs the spike check, and how much history each check reads (the baseline).
@@ -296,5 +298,7 @@ LEARNING_GATE_CLASS_MARGIN = env_float("LEARNING_GATE_CLASS_MARGIN", default=2.0
 LEARNING_GATE_RECENT_MARGIN = env_float("LEARNING_GATE_RECENT_MARGIN", default=0.0, minimum=0.0)
 LEARNING_GATE_RECENT_NOISE_Z = env_float("LEARNING_GATE_RECENT_NOISE_Z", default=1.0, minimum=0.0)
 LEARNING_AUTO_PROMOTE = env_bool("LEARNING_AUTO_PROMOTE", default=True)
+# After a promotion or rollback, re-read the mentions of the last N UTC days (today included); 0: all.
+LEARNING_REREAD_DAYS = env_int("LEARNING_REREAD_DAYS", default=0, minimum=0)
 # Rows of the shipped general check set the gate reads (0: all 1,200; tests use a few hundred).
 LEARNING_HELDOUT_LIMIT = env_int("LEARNING_HELDOUT_LIMIT", default=0, minimum=0)

@@ -98,7 +98,8 @@ def version_directory(version: ModelVersion) -> Path:
 def do_promote(version: ModelVersion, *, reason: str = "") -> ModelVersion:
     """Make ``version`` the active one of its organization (the previous active one is retired).
 
-    New enrichments use it from their next batch on.
+    New enrichments use it from their next batch on; stored mentions are re-read by it in the
+    background once this commits (``listening.learning.reread``).
     """
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == ModelStatus.ACTIVE:
@@ -117,6 +118,9 @@ def do_promote(version: ModelVersion, *, reason: str = "") -> ModelVersion:
         version.gate_reason = f"{version.gate_reason}\n{reason}".strip()
     version.save(update_fields=["status", "promoted_at", "gate_reason"])
     log.info("model_version_promoted", version=version.name, organization_id=version.organization_id)
+    from listening.learning.reread import do_queue_rereads  # it imports enrichment, which imports this
+
+    do_queue_rereads(version.organization_id)
     return version
 
 
@@ -152,10 +156,14 @@ def do_rollback(organization_id: int) -> ModelVersion:
     current.gate_reason = f"{current.gate_reason}\nrolled back at {timezone.now().isoformat()}".strip()
     current.save(update_fields=["status", "gate_reason"])
     log.info("model_version_rolled_back", version=current.name, organization_id=organization_id)
+    from listening.learning.reread import do_queue_rereads  # it imports enrichment, which imports this
+
     if previous is None:
+        do_queue_rereads(organization_id)
         return get_active_version(organization_id)
     previous.status = ModelStatus.ACTIVE
     previous.save(update_fields=["status"])
+    do_queue_rereads(organization_id)
     return previous
 
 

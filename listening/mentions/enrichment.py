@@ -74,6 +74,27 @@ def enrichment_rows(
     return rows
 
 
+def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
+    """Store readings and make them their mentions' current ones, in the caller's transaction.
+
+    Writes the Enrichment rows (an existing (mention, version) row is kept), copies the labels onto
+    the mentions and their brand links, and sends ``mentions_enriched`` (rollups follow in the same
+    transaction). Returns the mention ids. Enrichment of new mentions and the history re-read after
+    a promotion (``listening.learning.reread``) both write through here.
+    """
+    now = timezone.now()
+    Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
+    updates = [
+        Mention(id=e.mention_id, sentiment=e.sentiment, model_version_id=e.model_version_id, enriched_at=now)
+        for e in enrichments
+    ]
+    Mention.objects.bulk_update(updates, ["sentiment", "model_version", "enriched_at"], batch_size=1000)
+    ids = [m.id for m in updates]
+    do_copy_sentiment_to_links(ids)
+    mentions_enriched.send(sender=Mention, mention_ids=ids)
+    return ids
+
+
 def do_enrich_pending(
     *, organization_id: int | None = None, limit: int = 4096, batch_size: int = DEFAULT_BATCH
 ) -> int:
@@ -102,21 +123,14 @@ def do_enrich_pending(
             by_org: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for mention_id, org_id, model_text, clean_text in claimed:
                 by_org[org_id].append((mention_id, model_text or clean_text))
-            now = timezone.now()
-            updates: list[Mention] = []
+            readings: list[Enrichment] = []
             for org_id, rows in by_org.items():
                 version = get_active_version(org_id)
                 predictions = predict(version, [text for _, text in rows])
-                enrichments = enrichment_rows(
+                readings += enrichment_rows(
                     version, [(mention_id, org_id) for mention_id, _ in rows], predictions
                 )
-                Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
-                updates += [
-                    Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
-                ]
-            Mention.objects.bulk_update(updates, ["sentiment", "enriched_at"], batch_size=1000)
-            do_copy_sentiment_to_links([m.id for m in updates])
-            mentions_enriched.send(sender=Mention, mention_ids=[m.id for m in updates])
+            store_enrichments(readings)
             done += len(claimed)
     if done:
         log.info("mentions_enriched", count=done, organization_id=organization_id)
