@@ -13,6 +13,7 @@ A model version directory holds::
      "backbone": {"reference": str, "pooling": "mean"|"last", "hidden_size": int,
                   "weights": "reference"|"included"},
      "max_length": int, "heads": {task: [labels in output order]},
+     "serving": {"intent_min_confidence": float, "irony_threshold": float},  # optional: models.serving
      "metrics": {...}, "training": {...},           # free-form, JSON
      "files": {relative path: sha256}, "checksum": sha256 over the sorted "files" entries}
 """
