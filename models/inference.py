@@ -32,8 +32,7 @@ import torch
 from transformers import BatchEncoding
 
 from models.heads import ListeningNetwork, NetworkOutput
-from models.labels import NO_INTENT
-from models.serving import ServingThresholds
+from models.serving import ServingThresholds, served_intents
 from models.settings import DTYPES, QUANTIZE_MODES, ModelSettings
 from models.version import load_model_version
 
@@ -220,7 +219,9 @@ class ListeningModel:
         def labels_of(task: str) -> np.ndarray:
             return np.asarray(maps[task], dtype=object)[probs[task].argmax(axis=1)].astype(str)
 
-        intent, intent_prob = self._served_intents(probs["intent"])
+        intent, intent_prob = served_intents(
+            probs["intent"], maps["intent"], self.serving.intent_min_confidence
+        )
         irony_prob = probs["irony"][:, maps["irony"].index("irony")].copy()
         return Predictions(
             sentiment_probs=probs["sentiment"],
@@ -233,18 +234,6 @@ class ListeningModel:
             intent_prob=intent_prob,
             embedding=embedding,
         )
-
-    def _served_intents(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(intent labels with None where abstained or unsure, the top label's probability)."""
-        labels = self.label_maps["intent"]
-        top = probs.argmax(axis=1)
-        top_prob = np.take_along_axis(probs, top[:, None], axis=1)[:, 0]
-        unsure = top_prob < self.serving.intent_min_confidence
-        if NO_INTENT in labels:  # versions from before the abstention class have none
-            unsure |= top == labels.index(NO_INTENT)
-        intent = np.asarray(labels, dtype=object)[top]
-        intent[unsure] = None
-        return intent, top_prob
 
 
 def configure_threads(threads: int) -> None:

@@ -16,10 +16,14 @@ nothing, whatever the head says about it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from models.artifacts import ArtifactError
+from models.labels import NO_INTENT
 
 # The sentiment label that makes a text a complaint (models.labels.SENTIMENT's negative class).
 COMPLAINT_SENTIMENT = "negative"
@@ -56,6 +60,27 @@ class ServingThresholds:
 
 
 DEFAULT_SERVING = ServingThresholds()
+
+
+def served_intents(
+    probs: np.ndarray, labels: Sequence[str], min_confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The intents to serve from the intent head's calibrated probabilities ``[N, len(labels)]``.
+
+    Returns (``[N]`` object array: the top label, or None where it is the abstention label
+    ``NO_INTENT`` or its probability is below ``min_confidence``; ``[N]`` the top label's
+    probability, whether served or not). Versions from before the abstention class only have the
+    confidence rule.
+    """
+    top = probs.argmax(axis=1)
+    top_prob = np.take_along_axis(probs, top[:, None], axis=1)[:, 0]
+    unsure = top_prob < min_confidence
+    if NO_INTENT in labels:
+        unsure |= top == list(labels).index(NO_INTENT)
+    intent = np.asarray(labels, dtype=object)[top]
+    intent[unsure] = None
+    return intent, top_prob
+
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 # Where a sentence starts: the text's start, or after ., !, ?, ; or a line break.

@@ -49,7 +49,6 @@ def test_predictions_make_sense(default_model: ListeningModel) -> None:
     out = default_model.predict(TEXTS)
     assert out.sentiment[0] == "positive"
     assert out.sentiment[1] == "negative"
-    assert out.intent[1] in {"get_refund", "track_refund", "complaint"}
 
 
 SUPPORT_REQUESTS = [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from models.artifacts import ArtifactError
-from models.serving import DEFAULT_SERVING, ServingThresholds, is_question, shows_intent
+from models.serving import DEFAULT_SERVING, ServingThresholds, is_question, served_intents, shows_intent
 
 
 def test_a_version_without_a_serving_block_gets_the_documented_defaults() -> None:
@@ -39,6 +40,27 @@ def test_the_serving_block_is_read_and_missing_keys_default() -> None:
 def test_a_malformed_serving_block_is_an_artifact_error(serving: Any) -> None:
     with pytest.raises(ArtifactError, match="serving"):
         ServingThresholds.from_manifest({"serving": serving})
+
+
+def test_served_intents_abstain_on_the_none_label_and_below_the_threshold() -> None:
+    labels = ("none", "track_order", "get_refund")
+    probs = np.array(
+        [
+            [0.90, 0.05, 0.05],  # the head abstains
+            [0.10, 0.55, 0.35],  # confident enough
+            [0.30, 0.45, 0.25],  # top label below the threshold
+            [0.00, 0.50, 0.50],  # a tie at the threshold: the first, served (>=)
+        ],
+        dtype=np.float32,
+    )
+    intent, top_prob = served_intents(probs, labels, 0.5)
+    assert list(intent) == [None, "track_order", None, "track_order"]
+    np.testing.assert_allclose(top_prob, [0.90, 0.55, 0.45, 0.50])
+    # A version from before the abstention class: only the confidence rule.
+    intent, _ = served_intents(probs[:, 1:], ("track_order", "get_refund"), 0.5)
+    assert list(intent) == [None, "track_order", None, "track_order"]
+    empty, empty_prob = served_intents(np.zeros((0, 3), dtype=np.float32), labels, 0.5)
+    assert empty.shape == empty_prob.shape == (0,)
 
 
 @pytest.mark.parametrize(
