@@ -7,6 +7,7 @@ and wherever the version's head abstains or is unsure; the irony flag is stored 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def shipped() -> ListeningModel:
     return load_model(device="cpu")
 
 
-def _add(tenant: Tenant, rows: list[tuple[str, str]]) -> list[int]:
+def _add(tenant: Tenant, rows: Sequence[tuple[str, str]]) -> list[int]:
     """Mentions of (kind, text), each from a source of its kind."""
     sources = {
         kind: Source.objects.get_or_create(organization=tenant.org, name=f"{kind} in", kind=kind)[0]
@@ -97,7 +98,7 @@ def test_intent_is_stored_for_support_text_questions_and_complaints_only(
     assert support.intent == head.intent[1]
     # Another batch shape: bf16 kernels may round a little differently.
     assert support.intent_prob == pytest.approx(float(head.intent_prob[1]), abs=3e-2)
-    assert round(support.intent_prob, PROB_DIGITS) == support.intent_prob
+    assert support.intent_prob is not None and round(support.intent_prob, PROB_DIGITS) == support.intent_prob
     assert question.intent == head.intent[3]
     assert complaint.intent == head.intent[4]
     assert ordinary.intent is None
@@ -110,7 +111,8 @@ def test_intent_is_stored_for_support_text_questions_and_complaints_only(
         ordinary.pk,
     }
     threshold = shipped.serving.irony_threshold
-    assert all(e.irony is (e.irony_prob >= threshold) for e in (social, support, question, ordinary))
+    for reading in (social, support, review, question, complaint, ordinary):
+        assert reading.irony_prob is not None and reading.irony is (reading.irony_prob >= threshold)
 
 
 def test_an_unsure_head_stores_no_intent_and_the_api_shows_null(alice: Tenant, tmp_path: Path) -> None:
@@ -166,7 +168,7 @@ def test_analyze_refuses_an_unknown_kind(alice: Tenant) -> None:
 # What a help-desk agent would file each demo ticket under (listening.demo.corpus.SUPPORT_OPENERS,
 # in order), decided from the ticket's words, not from what the model says. None: no intent.
 # "complaint" fits every unhappy ticket (some end "Still not sorted, this is really frustrating").
-SENSIBLE = [
+SENSIBLE: list[set[str | None]] = [
     {"complaint", "change_order", "get_refund", "check_refund_policy"},  # broken zip: a replacement?
     {"get_refund", "check_refund_policy", "change_order", "complaint"},  # a return: too small
     {"track_order", "delivery_period", "complaint"},  # where is my order?
