@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -66,6 +66,43 @@ class ComparisonQuerySerializer(RangeQuerySerializer):
         return ids
 
 
+class VersionMentionsSerializer(serializers.Serializer[dict[str, Any]]):
+    name = serializers.CharField(help_text="The model version's name (``GET /api/v1/models/``).")
+    mentions = serializers.IntegerField(
+        help_text="Mentions of the answer whose labels this version produced."
+    )
+
+
+class RereadProgressSerializer(serializers.Serializer[dict[str, Any]]):
+    """How far the history re-read after the last promotion or rollback has got over this answer."""
+
+    done = serializers.IntegerField(
+        help_text="Mentions inside the re-read window labelled by the active version."
+    )
+    total = serializers.IntegerField(help_text="Enriched mentions inside the re-read window.")
+    complete = serializers.BooleanField(help_text="No number inside the window comes from another version.")
+    since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Start (a UTC day) of the re-read window (``LEARNING_REREAD_DAYS``); null: all history.",
+    )
+
+
+class ModelProvenanceSerializer(serializers.Serializer[dict[str, Any]]):
+    """Which model versions produced the answer's numbers: counted over its subjects (brands or the
+    campaign) and the UTC days its range touches; mentions not enriched yet are in neither count."""
+
+    versions = VersionMentionsSerializer(many=True, help_text="Most mentions first.")
+    active = serializers.CharField(
+        allow_null=True, help_text="The version enriching the organization's mentions now."
+    )
+    reread = RereadProgressSerializer()
+
+
+def _answer_schema(name: str, *, nullable: bool = False) -> Any:
+    """An answer's documented fields: its ``model`` block (the rest is described on the endpoint)."""
+    return inline_serializer(name, {"model": ModelProvenanceSerializer(allow_null=nullable)})
+
+
 def _parse(serializer_class: type[RangeQuerySerializer], request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
@@ -87,7 +124,7 @@ class CampaignMetricsView(APIView):
     """Volume, sentiment, engagement, unique authors, terms, themes, lift and the time series of a
     campaign. The range defaults to the campaign's window (clamped to now)."""
 
-    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: _answer_schema("CampaignMetrics")})
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=pk, organization_id=caller_key(request).organization_id)
         params = _parse(RangeQuerySerializer, request)
@@ -105,7 +142,7 @@ class ComparisonView(APIView):
             *RANGE_PARAMETERS,
             OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
         ],
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: _answer_schema("Comparison"), 404: ERROR},
     )
     def get(self, request: Request) -> Response:
         params = _parse(ComparisonQuerySerializer, request)
@@ -146,7 +183,7 @@ class BrandTopicsView(APIView):
             OpenApiParameter("k", int, description="Number of topics (default: chosen by silhouette)."),
             OpenApiParameter("seed", int, description="Random seed (default 0): same seed, same topics."),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: _answer_schema("BrandTopics")},
     )
     def get(self, request: Request, pk: int) -> Response:
         brand = _brand(request, pk)
@@ -162,11 +199,12 @@ class BrandTopicsView(APIView):
 
 
 class BrandAffinitiesView(APIView):
-    """The brand's audience clusters from the latest nightly run.
+    """The brand's audience clusters from the latest nightly run; ``model`` is what its labels and
+    embeddings came from when it was built.
 
     Before the first run it answers 200 with ``status: "not_built"`` and an explanation."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: _answer_schema("BrandAffinities", nullable=True)})
     def get(self, request: Request, pk: int) -> Response:
         brand = _brand(request, pk)
         run = (
@@ -182,6 +220,7 @@ class BrandAffinitiesView(APIView):
                     "status": "not_built",
                     "detail": "No audience clustering has run for this brand yet; it is built nightly.",
                     "clusters": [],
+                    "model": None,
                 }
             )
         return Response(
@@ -194,6 +233,8 @@ class BrandAffinitiesView(APIView):
                 "author_count": run.author_count,
                 "detail": run.message,
                 "params": run.params,
+                # As the run was built (null for runs built before versions were recorded).
+                "model": run.params.get("model"),
                 "clusters": [
                     {
                         "index": c.index,

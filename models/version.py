@@ -42,8 +42,7 @@ def save_model_version(
     ``backbone_delta`` (with ``include_backbone``) stores only what fine-tuning changed, as a float16
     difference from the reference's own weights, instead of a whole checkpoint: a fine-tuned
     MiniLM with frozen word embeddings is ~21 MB instead of 90 MB, small enough to commit.
-    Files already in ``directory`` (e.g. a shipped check set) are covered by the manifest's
-    checksums. ``extra`` adds top-level manifest keys (e.g. ``serving``). Returns the manifest.
+    ``extra`` adds top-level manifest keys (e.g. ``serving``). Returns the manifest.
     """
     directory = Path(directory)
     if directory.exists() and any(directory.iterdir()):

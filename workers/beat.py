@@ -14,6 +14,11 @@ def build_schedule() -> dict[str, dict[str, Any]]:
         "pull-due-sources": {"task": "ingest.pull_due", "schedule": settings.PULL_CHECK_SECONDS},
         # Re-scan for unenriched mentions: covers enqueues lost while the broker was down.
         "enrich-pending": {"task": "enrich.pending", "schedule": settings.ENRICH_RESCAN_SECONDS},
+        # Re-send history re-reads (after a promotion or rollback) that stopped moving.
+        "enrich-resume-rereads": {
+            "task": "enrich.resume_rereads",
+            "schedule": settings.ENRICH_RESCAN_SECONDS,
+        },
         "alerts-check-rules": {"task": "alerts.check_rules", "schedule": settings.ALERT_CHECK_SECONDS},
         # Re-scan for due webhook deliveries: retries, and enqueues lost while the broker was down.
         "alerts-deliver-due": {"task": "alerts.deliver_due", "schedule": settings.WEBHOOK_RESCAN_SECONDS},

@@ -13,6 +13,9 @@ Public entry points
   as a new ``AffinityRun`` version; ``analytics.build_all_affinities`` runs nightly on ``reports``.
 * ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics``: what the
   endpoints in ``api/analytics.py`` answer; dashboards' counts come from rollups only.
+* ``provenance.model_provenance(scope, subject_ids, organization_id, start, end)``: the ``model``
+  block each of those answers (and each affinity run) carries: which versions produced its numbers
+  and how far the history re-read after a promotion has got, from the ``*VersionDay`` rollup.
 
 Storage choices are documented on the models (``models.py``): exact per-hour author sets for unique
 authors, per-day term document frequencies for terms and themes.

@@ -26,10 +26,12 @@ from listening.analytics.models import (
     BrandTermDay,
     BrandTermWeek,
     BrandTotals,
+    BrandVersionDay,
     CampaignRollup,
     CampaignTermDay,
     CampaignTermWeek,
     CampaignTotals,
+    CampaignVersionDay,
     Interval,
 )
 from listening.analytics.terms import extract_terms
@@ -59,10 +61,19 @@ class Scope:
     totals: type[models.Model]
     terms: type[models.Model]
     term_weeks: type[models.Model]
+    versions: type[models.Model]
 
 
 BRAND_SCOPE = Scope(
-    "brand", Brand, BrandMention, "brand_id", BrandRollup, BrandTotals, BrandTermDay, BrandTermWeek
+    "brand",
+    Brand,
+    BrandMention,
+    "brand_id",
+    BrandRollup,
+    BrandTotals,
+    BrandTermDay,
+    BrandTermWeek,
+    BrandVersionDay,
 )
 CAMPAIGN_SCOPE = Scope(
     "campaign",
@@ -73,6 +84,7 @@ CAMPAIGN_SCOPE = Scope(
     CampaignTotals,
     CampaignTermDay,
     CampaignTermWeek,
+    CampaignVersionDay,
 )
 SCOPES = (BRAND_SCOPE, CAMPAIGN_SCOPE)
 
@@ -169,6 +181,7 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
                 "mention__author_handle",
                 "mention__clean_text",
                 "mention__text",
+                "mention__model_version_id",
             )
             .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
         )
@@ -176,7 +189,20 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
         engagement: Counter[tuple[str, datetime, str, str, str]] = Counter()
         bucket_authors: dict[tuple[str, datetime], set[bytes]] = defaultdict(set)
         terms: Counter[tuple[datetime, str]] = Counter()
-        for published_at, mention_id, kind, sentiment, language, eng, a_id, a_handle, clean, text in rows:
+        versions: Counter[tuple[datetime, int]] = Counter()
+        for (
+            published_at,
+            mention_id,
+            kind,
+            sentiment,
+            language,
+            eng,
+            a_id,
+            a_handle,
+            clean,
+            text,
+            version,
+        ) in rows:
             hour, day = floor_hour(published_at), floor_day(published_at)
             digest = author_sets.digest(author_key(a_id, a_handle, mention_id))
             for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
@@ -186,9 +212,11 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
                 bucket_authors[(interval, bucket)].add(digest)
             for term in extract_terms(clean or text):
                 terms[(day, term)] += 1
+            if version is not None:
+                versions[(day, version)] += 1
 
         subject = {scope.fk: subject_id}
-        for model in (scope.rollup, scope.totals, scope.terms):
+        for model in (scope.rollup, scope.totals, scope.terms, scope.versions):
             model._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
         common = {"organization_id": organization_id, **subject}
         scope.rollup._default_manager.bulk_create(
@@ -215,6 +243,13 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
             (
                 scope.terms(**common, bucket=bucket, term=term, mention_count=n)
                 for (bucket, term), n in terms.items()
+            ),
+            batch_size=2_000,
+        )
+        scope.versions._default_manager.bulk_create(
+            (
+                scope.versions(**common, bucket=bucket, model_version_id=version, mention_count=n)
+                for (bucket, version), n in versions.items()
             ),
             batch_size=2_000,
         )
@@ -352,6 +387,7 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
     from django.utils import timezone
 
     from listening.analytics.models import AffinityCluster, AffinityRun
+    from listening.analytics.provenance import model_provenance
     from listening.analytics.queries import latest_embeddings, net_sentiment
     from listening.analytics.topics import cluster, ctfidf_terms, decode_embedding, label_of, normalise
     from listening.mentions.models import Mention
@@ -376,7 +412,13 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
             version=(last or 0) + 1,
             window_starts_at=start,
             window_ends_at=now,
-            params={"seed": seed, "max_authors": AFFINITY_MAX_AUTHORS, "window_days": AFFINITY_WINDOW.days},
+            params={
+                "seed": seed,
+                "max_authors": AFFINITY_MAX_AUTHORS,
+                "window_days": AFFINITY_WINDOW.days,
+                # The versions whose labels and embeddings the clusters are built from.
+                "model": model_provenance(BRAND_SCOPE, [brand.pk], brand.organization_id, start, now),
+            },
         )
     try:
         # Authors of the brand, most active first.

@@ -83,16 +83,27 @@ def _rounded(labels: Sequence[str], probs: Sequence[float]) -> dict[str, float]:
 
 
 def enrichment_rows(
-    version: ModelVersion,
-    mentions: Sequence[tuple[int, int, str, str]],
-    predictions: Predictions,
+    version: ModelVersion, mentions: Sequence[tuple[int, int]], predictions: Predictions
 ) -> list[Enrichment]:
-    """Enrichment rows for (mention id, organization id, kind, model text) tuples in prediction order."""
+    """Enrichment rows for (mention id, organization id) pairs in prediction order.
+
+    Whether each may show an intent depends on its kind and text (:func:`served_fields`): both are
+    read here in one query, so every writer (new mentions, the history re-read) applies the rule.
+    """
+    ids = [mention_id for mention_id, _ in mentions]
+    read = {
+        pk: (kind, model_text or clean_text)
+        for pk, kind, model_text, clean_text in Mention.objects.filter(pk__in=ids).values_list(
+            "pk", "kind", "model_text", "clean_text"
+        )
+    }
+    # A mention deleted meanwhile shows no intent; the writer drops its row anyway.
+    rows = [read.get(pk, ("", "")) for pk in ids]
     fields = served_fields(
         load_version(version),
         predictions,
-        [text for _, _, _, text in mentions],
-        support=[kind == SourceKind.SUPPORT for _, _, kind, _ in mentions],
+        [text for _, text in rows],
+        support=[kind == SourceKind.SUPPORT for kind, _ in rows],
     )
     return [
         Enrichment(
@@ -102,8 +113,29 @@ def enrichment_rows(
             embedding=predictions.embedding[row].astype("<f4").tobytes(),
             **fields[row],
         )
-        for row, (mention_id, org_id, _, _) in enumerate(mentions)
+        for row, (mention_id, org_id) in enumerate(mentions)
     ]
+
+
+def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
+    """Store readings and make them their mentions' current ones, in the caller's transaction.
+
+    Writes the Enrichment rows (an existing (mention, version) row is kept), copies the labels onto
+    the mentions and their brand links, and sends ``mentions_enriched`` (rollups follow in the same
+    transaction). Returns the mention ids. Enrichment of new mentions and the history re-read after
+    a promotion (``listening.learning.reread``) both write through here.
+    """
+    now = timezone.now()
+    Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
+    updates = [
+        Mention(id=e.mention_id, sentiment=e.sentiment, model_version_id=e.model_version_id, enriched_at=now)
+        for e in enrichments
+    ]
+    Mention.objects.bulk_update(updates, ["sentiment", "model_version", "enriched_at"], batch_size=1000)
+    ids = [m.id for m in updates]
+    do_copy_sentiment_to_links(ids)
+    mentions_enriched.send(sender=Mention, mention_ids=ids)
+    return ids
 
 
 def do_enrich_pending(
@@ -125,28 +157,23 @@ def do_enrich_pending(
                 # NO KEY: a push linking a new duplicate to one of these (a FOR KEY SHARE check) need
                 # not wait for the whole inference batch.
                 .select_for_update(skip_locked=True, no_key=True)
-                .values_list("id", "organization_id", "kind", "model_text", "clean_text")[
+                .values_list("id", "organization_id", "model_text", "clean_text")[
                     : min(batch_size, limit - done)
                 ]
             )
             if not claimed:
                 break
-            by_org: dict[int, list[tuple[int, int, str, str]]] = defaultdict(list)
-            for mention_id, org_id, kind, model_text, clean_text in claimed:
-                by_org[org_id].append((mention_id, org_id, kind, model_text or clean_text))
-            now = timezone.now()
-            updates: list[Mention] = []
+            by_org: dict[int, list[tuple[int, str]]] = defaultdict(list)
+            for mention_id, org_id, model_text, clean_text in claimed:
+                by_org[org_id].append((mention_id, model_text or clean_text))
+            readings: list[Enrichment] = []
             for org_id, rows in by_org.items():
                 version = get_active_version(org_id)
-                predictions = predict(version, [text for *_, text in rows])
-                enrichments = enrichment_rows(version, rows, predictions)
-                Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
-                updates += [
-                    Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
-                ]
-            Mention.objects.bulk_update(updates, ["sentiment", "enriched_at"], batch_size=1000)
-            do_copy_sentiment_to_links([m.id for m in updates])
-            mentions_enriched.send(sender=Mention, mention_ids=[m.id for m in updates])
+                predictions = predict(version, [text for _, text in rows])
+                readings += enrichment_rows(
+                    version, [(mention_id, org_id) for mention_id, _ in rows], predictions
+                )
+            store_enrichments(readings)
             done += len(claimed)
     if done:
         log.info("mentions_enriched", count=done, organization_id=organization_id)

@@ -80,6 +80,20 @@ class Mention(models.Model):
     # "" until enriched.
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True, default="")
     enriched_at = models.DateTimeField(null=True, blank=True)
+    # The version whose enrichment ``sentiment`` (and every other stored reading) comes from: what
+    # the history re-read compares with the active version, and what analytics count per version.
+    # No constraint: a copy of the newest Enrichment's version (whose key is enforced), added to a
+    # large table without the scan and lock of validating a foreign key; no index (nothing looks
+    # mentions up by version).
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     brands = models.ManyToManyField(Brand, through="BrandMention", related_name="mentions")
     campaigns = models.ManyToManyField(Campaign, through="CampaignMention", related_name="mentions")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from listening.learning.reread import do_reread_batch, do_resume_rereads
 from listening.mentions.enrichment import analyze_texts, do_enrich_pending
 from workers.celery_app import listening_task, send_or_defer
 from workers.queues import Queue
@@ -19,6 +20,22 @@ def enrich_pending(organization_id: int | None = None) -> int:
     if done >= PENDING_PER_TASK:  # there may be more: continue in a fresh message
         send_or_defer(enrich_pending, [organization_id], queue=Queue.ENRICH, reason="backlog")
     return done
+
+
+# Idempotent: a batch is written only if its pass is still at the position it was read from.
+@listening_task(name="enrich.reread", queue=Queue.ENRICH, idempotent=True, soft_time_limit=900)
+def reread(reread_id: int, version_id: int) -> int:
+    """One batch of the history re-read after a promotion or rollback; queues the next batch."""
+    step = do_reread_batch(reread_id, version_id)
+    if step.more:
+        send_or_defer(reread, [reread_id, version_id], queue=Queue.ENRICH, reason="history re-read")
+    return step.read
+
+
+@listening_task(name="enrich.resume_rereads", queue=Queue.MAINTENANCE, idempotent=True, soft_time_limit=60)
+def resume_rereads() -> list[int]:
+    """Beat: send again the re-read passes that stopped moving (a lost message, a killed worker)."""
+    return do_resume_rereads()
 
 
 @listening_task(

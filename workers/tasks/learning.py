@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from listening.learning.services import do_check_training_triggers, do_run_training_cycle
+from listening.learning.services import CycleCannotRun, do_check_training_triggers, do_run_training_cycle
 from workers.celery_app import listening_task
 from workers.queues import Queue
 
 
 @listening_task(name="learning.check_triggers", queue=Queue.MAINTENANCE, idempotent=True, soft_time_limit=120)
 def check_triggers() -> list[int]:
-    """Beat: queue a cycle wherever enough new labels, feedback or raw text arrived, then run it."""
+    """Beat: queue a cycle wherever enough new labels or human feedback arrived, then run it."""
     cycles = do_check_training_triggers()
     for cycle_id in cycles:
         run_cycle.delay(cycle_id)
@@ -18,5 +18,8 @@ def check_triggers() -> list[int]:
 # queue runs with concurrency 1 on the GPU host (celery -A workers worker -Q train -c 1).
 @listening_task(name="learning.run_cycle", queue=Queue.TRAIN, idempotent=True, soft_time_limit=3 * 3600)
 def run_cycle(cycle_id: int) -> int | None:
-    outcome = do_run_training_cycle(cycle_id)
+    try:
+        outcome = do_run_training_cycle(cycle_id)
+    except CycleCannotRun:
+        return None  # a normal outcome: recorded on the cycle and logged; retrying changes nothing
     return outcome.version.pk if outcome.version is not None else None

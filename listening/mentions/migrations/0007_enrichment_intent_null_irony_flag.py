@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mentions', '0004_mention_list_indexes'),
+        ('mentions', '0006_backfill_mention_model_version'),
     ]
 
     operations = [
