@@ -182,6 +182,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several "kind" fields with different choices: name the source kinds' enum, not a hash.
+    "ENUM_NAME_OVERRIDES": {"SourceKindEnum": "listening.mentions.models.SourceKind"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },

@@ -17,7 +17,7 @@ A model version directory holds::
                   "weights": "reference"|"included"|"delta"},
      "max_length": int, "heads": {task: [labels in output order]},
      "metrics": {...}, "training": {...},           # free-form, JSON
-     "serving": {"intent_min_confidence": float, "irony_threshold": float},  # optional
+     "serving": {"intent_min_confidence": float, "irony_threshold": float},  # optional: models.serving
      "files": {relative path: sha256}, "checksum": sha256 over the sorted "files" entries}
 """
 

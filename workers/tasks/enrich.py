@@ -41,6 +41,6 @@ def resume_rereads() -> list[int]:
 @listening_task(
     name="enrich.analyze", queue=Queue.ANALYZE, idempotent=True, soft_time_limit=60, ignore_result=False
 )
-def analyze(texts: list[str], organization_id: int) -> dict[str, Any]:
-    """Score ad-hoc texts for ``POST /api/v1/analyze``; stores nothing."""
-    return analyze_texts(texts, organization_id)
+def analyze(texts: list[str], organization_id: int, kind: str | None = None) -> dict[str, Any]:
+    """Score ad-hoc texts for ``POST /api/v1/analyze``; stores nothing. ``kind``: their source kind."""
+    return analyze_texts(texts, organization_id, kind)
