@@ -155,7 +155,8 @@ class BrandTopicsView(APIView):
 
 
 class BrandAffinitiesView(APIView):
-    """The brand's audience clusters from the latest nightly run.
+    """The brand's audience clusters from the latest nightly run; ``model`` is what its labels and
+    embeddings came from when it was built.
 
     Before the first run it answers 200 with ``status: "not_built"`` and an explanation."""
 

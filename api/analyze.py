@@ -15,12 +15,20 @@ from rest_framework.views import APIView
 
 from api.permissions import caller_key
 from api.schema import ERROR
+from api.serializers import ReadingSerializer
 from ingestion.push import invalid_unicode_at
+from listening.mentions.models import SourceKind
 from listening.tenancy.models import Role
 
 
 class AnalyzeRequestSerializer(serializers.Serializer[Any]):
     texts = serializers.ListField(child=serializers.CharField(allow_blank=False, trim_whitespace=False))
+    kind = serializers.ChoiceField(
+        choices=SourceKind.choices,
+        required=False,
+        help_text="Where the texts come from. With support every text may show an intent; otherwise "
+        "(and by default) only questions and complaints do.",
+    )
 
     def validate_texts(self, value: list[str]) -> list[str]:
         if not value:
@@ -48,7 +56,7 @@ class AnalyzeView(APIView):
                 "AnalyzeResponse",
                 {
                     "model_version": serializers.CharField(),
-                    "results": serializers.ListField(child=serializers.DictField()),
+                    "results": ReadingSerializer(many=True),
                 },
             ),
             503: ERROR,
@@ -59,7 +67,8 @@ class AnalyzeView(APIView):
         serializer.is_valid(raise_exception=True)
         from workers.tasks.enrich import analyze  # imports no torch: the model loads in the worker
 
-        result = analyze.delay(serializer.validated_data["texts"], caller_key(request).organization_id)
+        body = serializer.validated_data
+        result = analyze.delay(body["texts"], caller_key(request).organization_id, body.get("kind"))
         try:
             payload = result.get(timeout=float(settings.ANALYZE_TIMEOUT_SECONDS))
         except CeleryTimeout:

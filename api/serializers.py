@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.fields import AsIsFieldsMixin, OrgScopedPrimaryKeyRelatedField, bounded_json
@@ -191,20 +192,33 @@ class SourceSerializer(_UniqueNameMixin, serializers.ModelSerializer[Source]):
         return attrs
 
 
+# What one model reading of one text shows: the fields enrichment stores and ``POST /analyze``
+# returns (``listening.mentions.enrichment.served_fields``). intent/intent_prob may be null.
+READING_FIELDS = [
+    "sentiment",
+    "sentiment_probs",
+    "emotion",
+    "emotion_probs",
+    "irony_prob",
+    "irony",
+    "intent",
+    "intent_prob",
+]
+
+
 class EnrichmentSerializer(AsIsFieldsMixin, serializers.ModelSerializer[Enrichment]):
     class Meta:
         model = Enrichment
-        fields = [
-            "model_version",
-            "sentiment",
-            "sentiment_probs",
-            "emotion",
-            "emotion_probs",
-            "irony_prob",
-            "intent",
-            "intent_prob",
-            "created_at",
-        ]
+        fields = ["model_version", *READING_FIELDS, "created_at"]
+        read_only_fields = fields
+
+
+class ReadingSerializer(serializers.ModelSerializer[Enrichment]):
+    """One text's reading as ``POST /analyze`` returns it: an enrichment's fields, stored nowhere."""
+
+    class Meta:
+        model = Enrichment
+        fields = READING_FIELDS
         read_only_fields = fields
 
 
@@ -269,6 +283,7 @@ class MentionSerializer(AsIsFieldsMixin, serializers.ModelSerializer[Mention]):
         # every time, which was a fifth of a 50-mention page's serialization.
         return EnrichmentSerializer(context=self.context)
 
+    @extend_schema_field(EnrichmentSerializer(allow_null=True, help_text="Null until enriched."))
     def get_enrichment(self, obj: Mention) -> dict[str, Any] | None:
         latest = self._relations(obj).latest_enrichment.get(obj.pk)
         return self._enrichment.to_representation(latest) if latest is not None else None

@@ -32,6 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("LISTENING_TORCH_THREADS", str(os.cpu_count() or 2))
 
+from benchmarks.common import fit_tfidf_lr, line
 from models import datasets
 from models.datasets import LabelledTexts
 from models.settings import DEFAULT_MODEL_DIR
@@ -40,24 +41,6 @@ from models.training.data import TrainingData, replay_sample
 from models.training.evaluate import evaluate_version
 from models.training.gate import gate
 from models.training.trainer import CHECKPOINT_FILE, examples_from, train_cycle
-
-
-def tfidf_baseline(train: LabelledTexts, val: LabelledTexts) -> float:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import recall_score
-    from sklearn.pipeline import make_pipeline
-
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-        LogisticRegression(max_iter=2000, class_weight="balanced", C=2.0),
-    )
-    model.fit(train.texts, train.labels)
-    return 100 * float(recall_score(val.labels, model.predict(val.texts), average="macro"))
-
-
-def line(label: str, value: str) -> None:
-    print(f"{label:<58} {value}", flush=True)
 
 
 def split(data: LabelledTexts, n: int, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
@@ -224,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if "supervised" in only:
         started = time.perf_counter()
-        baseline = tfidf_baseline(train, val)
+        baseline = fit_tfidf_lr(train, val)
         line(
             "TF-IDF + LR on all of train.tsv, val macro recall",
-            f"{baseline:.1f} ({time.perf_counter() - started:.0f} s)",
+            f"{baseline.val_macro_recall:.1f} (C={baseline.c} chosen on val, "
+            f"{time.perf_counter() - started:.0f} s)",
         )
         rows = train_shuffled.head(args.rows)
         data = TrainingData(examples=examples_from(rows))

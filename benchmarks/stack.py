@@ -301,7 +301,14 @@ def seed_enrichments(organization_id: int) -> int:
             """,
             [version.pk, organization_id],
         )
-        return cursor.rowcount
+        added = cursor.rowcount
+        # The mentions' labels are that version's (what analytics count per version).
+        cursor.execute(
+            "UPDATE mentions_mention SET model_version_id = %s "
+            "WHERE organization_id = %s AND sentiment <> '' AND model_version_id IS DISTINCT FROM %s",
+            [version.pk, organization_id, version.pk],
+        )
+        return added
 
 
 def existing(now: datetime) -> dict[str, Any]:
@@ -403,6 +410,17 @@ def sql_build_rollups(org_id: int) -> float:
             )
             cursor.execute(
                 f"""
+                INSERT INTO analytics_{subject}versionday
+                    (organization_id, {subject}_id, bucket, model_version_id, mention_count)
+                SELECT l.organization_id, l.{subject}_id, date_trunc('day', l.published_at, 'UTC'),
+                    m.model_version_id, count(*)
+                FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
+                WHERE l.organization_id = %s AND m.model_version_id IS NOT NULL
+                GROUP BY 1, 2, 3, 4""",
+                [org_id],
+            )
+            cursor.execute(
+                f"""
                 INSERT INTO analytics_{subject}termweek
                     (organization_id, {subject}_id, bucket, term, mention_count)
                 SELECT organization_id, {subject}_id, date_trunc('week', bucket, 'UTC'), term,
@@ -421,7 +439,13 @@ def sql_build_rollups(org_id: int) -> float:
 
 def check_sql_matches_python(brand_id: int, day: datetime) -> bool:
     """Recompute one brand-day with ``recompute_subject_days`` and compare with the SQL rows."""
-    from listening.analytics.models import BrandRollup, BrandTermDay, BrandTermWeek, BrandTotals
+    from listening.analytics.models import (
+        BrandRollup,
+        BrandTermDay,
+        BrandTermWeek,
+        BrandTotals,
+        BrandVersionDay,
+    )
     from listening.analytics.services import recompute_subject_days
     from listening.analytics.vocabulary import BRAND_SCOPE, DAY, WEEK, floor_week
 
@@ -456,6 +480,11 @@ def check_sql_matches_python(brand_id: int, day: datetime) -> bool:
                 )
             },
             set(BrandTermDay.objects.filter(**window).values_list("bucket", "term", "mention_count")),
+            set(
+                BrandVersionDay.objects.filter(**window).values_list(
+                    "bucket", "model_version_id", "mention_count"
+                )
+            ),
             set(
                 BrandTermWeek.objects.filter(
                     brand_id=brand_id, bucket__gte=week, bucket__lt=week + WEEK

@@ -42,6 +42,8 @@ class TaskName(StrEnum):
     PULL_SOURCE = "ingest.pull_source"
     PULL_DUE = "ingest.pull_due"
     ENRICH_PENDING = "enrich.pending"
+    REREAD = "enrich.reread"
+    RESUME_REREADS = "enrich.resume_rereads"
     ANALYZE = "enrich.analyze"
     CHECK_RULES = "alerts.check_rules"
     CHECK_RULE = "alerts.check_rule"

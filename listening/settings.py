@@ -184,6 +184,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several "kind" fields with different choices: name the source kinds' enum, not a hash.
+    "ENUM_NAME_OVERRIDES": {"SourceKindEnum": "listening.mentions.models.SourceKind"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}}
     },
@@ -239,6 +241,8 @@ ENRICH_RESCAN_SECONDS = env_float("ENRICH_RESCAN_SECONDS", default=60.0, minimum
 ANALYZE_MAX_TEXTS = env_int("ANALYZE_MAX_TEXTS", default=100, minimum=1, maximum=1000)
 ANALYZE_MAX_CHARS = env_int("ANALYZE_MAX_CHARS", default=5000, minimum=100)
 ANALYZE_TIMEOUT_SECONDS = env_float("ANALYZE_TIMEOUT_SECONDS", default=30.0, minimum=1.0)
+# Mentions per task of the history re-read after a promotion or rollback (one transaction each).
+ENRICH_REREAD_BATCH = env_int("ENRICH_REREAD_BATCH", default=512, minimum=1, maximum=10_000)
 
 # --- alerts and webhooks ------------------------------------------------------------------------
 # How often beat runs the spike check, and how much history each check reads (the baseline).
@@ -281,10 +285,10 @@ REPORTS_MAX_ATTEMPTS = env_int("REPORTS_MAX_ATTEMPTS", default=3, minimum=1, max
 
 # --- continual learning -------------------------------------------------------------------------
 MODELS_DIR = Path(env_str("LEARNING_MODELS_DIR", default=str(VAR_DIR / "models")))
-# A cycle starts when any of these has arrived since the active version was made.
+# A cycle starts when either has arrived since the active version was made: new labels, or new
+# human feedback (corrections and rankings together). Raw text alone never starts one.
 LEARNING_MIN_NEW_LABELS = env_int("LEARNING_MIN_NEW_LABELS", default=200, minimum=1)
 LEARNING_MIN_NEW_FEEDBACK = env_int("LEARNING_MIN_NEW_FEEDBACK", default=50, minimum=1)
-LEARNING_MIN_NEW_RAW = env_int("LEARNING_MIN_NEW_RAW", default=5000, minimum=1)
 LEARNING_CHECK_SECONDS = env_float("LEARNING_CHECK_SECONDS", default=900.0, minimum=10.0)
 LEARNING_FEEDBACK_CAP_PER_USER = env_int("LEARNING_FEEDBACK_CAP_PER_USER", default=200, minimum=0)
 LEARNING_FEEDBACK_CAP_PER_CYCLE = env_int("LEARNING_FEEDBACK_CAP_PER_CYCLE", default=2000, minimum=0)
@@ -298,5 +302,7 @@ LEARNING_GATE_CLASS_MARGIN = env_float("LEARNING_GATE_CLASS_MARGIN", default=2.0
 LEARNING_GATE_RECENT_MARGIN = env_float("LEARNING_GATE_RECENT_MARGIN", default=0.0, minimum=0.0)
 LEARNING_GATE_RECENT_NOISE_Z = env_float("LEARNING_GATE_RECENT_NOISE_Z", default=1.0, minimum=0.0)
 LEARNING_AUTO_PROMOTE = env_bool("LEARNING_AUTO_PROMOTE", default=True)
-# Rows of the held-out validation file used by the gate (0: all; tests use a few hundred).
+# After a promotion or rollback, re-read the mentions of the last N UTC days (today included); 0: all.
+LEARNING_REREAD_DAYS = env_int("LEARNING_REREAD_DAYS", default=0, minimum=0)
+# Rows of the shipped general check set the gate reads (0: all 1,200; tests use a few hundred).
 LEARNING_HELDOUT_LIMIT = env_int("LEARNING_HELDOUT_LIMIT", default=0, minimum=0)

@@ -6,14 +6,18 @@ A model version directory holds::
     heads.safetensors      head weights and temperatures
     backbone/              only when the backbone was fine-tuned: a Hugging Face checkpoint
                            (save_pretrained), used instead of the backbone reference's weights
+    backbone-delta.safetensors
+                           or, instead of backbone/ ("weights": "delta"): float16 differences from
+                           the reference's weights for the tensors fine-tuning changed
 
 ``manifest.json``::
 
     {"format": "listening-model-version/1", "version": str, "created_at": ISO-8601,
      "backbone": {"reference": str, "pooling": "mean"|"last", "hidden_size": int,
-                  "weights": "reference"|"included"},
+                  "weights": "reference"|"included"|"delta"},
      "max_length": int, "heads": {task: [labels in output order]},
      "metrics": {...}, "training": {...},           # free-form, JSON
+     "serving": {"intent_min_confidence": float, "irony_threshold": float},  # optional: models.serving
      "files": {relative path: sha256}, "checksum": sha256 over the sorted "files" entries}
 """
 
@@ -28,6 +32,7 @@ FORMAT = "listening-model-version/1"
 MANIFEST = "manifest.json"
 HEADS_FILE = "heads.safetensors"
 BACKBONE_DIR = "backbone"
+BACKBONE_DELTA_FILE = "backbone-delta.safetensors"
 
 
 class ArtifactError(ValueError):

@@ -12,6 +12,9 @@ Speed comes from four deliberate choices, each measured in ``benchmarks/inferenc
   hostile 1 MB text).
 
 One model load per process: :func:`load_model` is cached on its arguments.
+
+What is served follows the version's ``serving`` thresholds (:mod:`models.serving`): an intent is
+None where the head abstains or is unsure, and irony is also a flag at the version's threshold.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 from transformers import BatchEncoding
 
 from models.heads import ListeningNetwork, NetworkOutput
+from models.serving import ServingThresholds, served_intents
 from models.settings import DTYPES, QUANTIZE_MODES, ModelSettings
 from models.version import load_model_version
 
@@ -41,15 +45,23 @@ MAX_CHARS = 20_000
 
 @dataclass(frozen=True)
 class Predictions:
-    """Per-text outputs, row i belongs to input text i. Label arrays hold label strings."""
+    """Per-text outputs, row i belongs to input text i. Label arrays hold label strings.
+
+    ``intent`` is never a forced label: it is None where the head's top label is the abstention
+    class (``models.labels.NO_INTENT``) or its calibrated probability is below the version's
+    ``serving.intent_min_confidence``. Whether a text should show an intent at all (support
+    transcripts, questions, complaints) is :func:`models.serving.shows_intent`, applied by callers
+    that know the text's source.
+    """
 
     sentiment_probs: np.ndarray  # [N, 3] float32, columns in label_maps["sentiment"] order
     sentiment: np.ndarray  # [N] str
     emotion_probs: np.ndarray  # [N, 4] float32
     emotion: np.ndarray  # [N] str
     irony_prob: np.ndarray  # [N] float32, probability of "irony"
-    intent: np.ndarray  # [N] str
-    intent_prob: np.ndarray  # [N] float32, probability of the predicted intent
+    irony: np.ndarray  # [N] bool, irony_prob >= serving.irony_threshold
+    intent: np.ndarray  # [N] object: an intent label (str), or None (abstained or unsure)
+    intent_prob: np.ndarray  # [N] float32, probability of the head's top label (also where intent is None)
     embedding: np.ndarray  # [N, D] float32, L2-normalised
 
     def __len__(self) -> int:
@@ -112,6 +124,7 @@ class ListeningModel:
         if missing := required - set(network.heads.tasks):
             raise ValueError(f"model version lacks heads {sorted(missing)}")
         self.manifest = manifest
+        self.serving = ServingThresholds.from_manifest(manifest)
         self.device = device
         self.dtype = dtype
         self.max_length = max_length
@@ -206,15 +219,19 @@ class ListeningModel:
         def labels_of(task: str) -> np.ndarray:
             return np.asarray(maps[task], dtype=object)[probs[task].argmax(axis=1)].astype(str)
 
-        irony_col = maps["irony"].index("irony")
+        intent, intent_prob = served_intents(
+            probs["intent"], maps["intent"], self.serving.intent_min_confidence
+        )
+        irony_prob = probs["irony"][:, maps["irony"].index("irony")].copy()
         return Predictions(
             sentiment_probs=probs["sentiment"],
             sentiment=labels_of("sentiment"),
             emotion_probs=probs["emotion"],
             emotion=labels_of("emotion"),
-            irony_prob=probs["irony"][:, irony_col].copy(),
-            intent=labels_of("intent"),
-            intent_prob=probs["intent"].max(axis=1) if n else np.zeros(0, dtype=np.float32),
+            irony_prob=irony_prob,
+            irony=irony_prob >= self.serving.irony_threshold,
+            intent=intent,
+            intent_prob=intent_prob,
             embedding=embedding,
         )
 

@@ -16,6 +16,11 @@ def build_schedule() -> dict[str, dict[str, Any]]:
         "pull-due-sources": {"task": TaskName.PULL_DUE.value, "schedule": settings.PULL_CHECK_SECONDS},
         # Re-scan for unenriched mentions: covers enqueues lost while the broker was down.
         "enrich-pending": {"task": TaskName.ENRICH_PENDING.value, "schedule": settings.ENRICH_RESCAN_SECONDS},
+        # Re-send history re-reads (after a promotion or rollback) that stopped moving.
+        "enrich-resume-rereads": {
+            "task": TaskName.RESUME_REREADS.value,
+            "schedule": settings.ENRICH_RESCAN_SECONDS,
+        },
         "alerts-check-rules": {"task": TaskName.CHECK_RULES.value, "schedule": settings.ALERT_CHECK_SECONDS},
         # Re-scan for due webhook deliveries: retries, and enqueues lost while the broker was down.
         "alerts-deliver-due": {

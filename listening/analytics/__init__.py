@@ -14,6 +14,9 @@ Public entry points
 * ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics`` and
   ``affinities.brand_affinities``: what the endpoints in ``api/analytics.py`` answer, in the shapes
   of ``answers``; dashboards' counts come from rollups only.
+* ``provenance.model_provenance(scope, subject_ids, organization_id, start, end)``: the ``model``
+  block each of those answers (and each affinity run) carries: which versions produced its numbers
+  and how far the history re-read after a promotion has got, from the ``*VersionDay`` rollup.
 
 ``vocabulary`` holds what writes and reads share (``Scope``, bucket floors, ``author_key``,
 ``net_sentiment``); ``audiences`` clusters and describes one brand's audience without Django.

@@ -32,6 +32,7 @@ def brand_affinities(brand: Brand) -> BrandAffinities:
             "status": "not_built",
             "detail": "No audience clustering has run for this brand yet; it is built nightly.",
             "clusters": [],
+            "model": None,
         }
     return {
         "brand": brand.pk,
@@ -42,6 +43,8 @@ def brand_affinities(brand: Brand) -> BrandAffinities:
         "author_count": run.author_count,
         "detail": run.message,
         "params": run.params,
+        # As the run was built (null for runs built before versions were recorded).
+        "model": run.params.get("model"),
         "clusters": [
             {
                 "index": c.index,

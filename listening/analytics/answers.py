@@ -26,6 +26,29 @@ RangeInfo = TypedDict(
 )
 
 
+class VersionMentions(TypedDict):
+    name: str  # the model version's name (``GET /api/v1/models/``)
+    mentions: int  # mentions of the answer whose stored labels this version produced
+
+
+class RereadProgress(TypedDict):
+    """How far the history re-read after the last promotion or rollback has got over the answer."""
+
+    done: int  # mentions inside the re-read window labelled by the active version
+    total: int  # enriched mentions inside the re-read window
+    complete: bool  # no number inside the window comes from another version
+    since: str | None  # ISO 8601 start (a UTC day) of the re-read window; null: all history
+
+
+class ModelProvenance(TypedDict):
+    """Which model versions produced an answer's numbers (``provenance.model_provenance``), over its
+    subjects and the UTC days its range touches; mentions not enriched yet are in neither count."""
+
+    versions: list[VersionMentions]  # most mentions first
+    active: str | None  # the version enriching the organization's mentions now
+    reread: RereadProgress
+
+
 class SentimentSplit(TypedDict):
     positive: int
     neutral: int
@@ -108,6 +131,7 @@ class CampaignMetrics(Summary):
     lift: CampaignLift
     buckets: list[str]
     series: Series
+    model: NotRequired[ModelProvenance]
 
 
 class ShareOfVoice(TypedDict):
@@ -163,6 +187,7 @@ class Comparison(TypedDict):
     buckets: list[str]
     brands: list[ComparedBrand]
     topics: NotRequired[list[ComparedTopic]]
+    model: NotRequired[ModelProvenance]
 
 
 class BrandRef(TypedDict):
@@ -202,6 +227,7 @@ class BrandTopics(TypedDict):
     k: int
     silhouette: NotRequired[float | None]  # absent when nothing was clustered
     topics: list[Topic]
+    model: NotRequired[ModelProvenance]
 
 
 class Interest(TypedDict):
@@ -252,3 +278,5 @@ class BrandAffinities(TypedDict):
     window: NotRequired[AffinityWindow]
     author_count: NotRequired[int]
     params: NotRequired[dict[str, Any]]
+    # As the run was built: null before the first run and for runs built before versions were recorded.
+    model: NotRequired[ModelProvenance | None]

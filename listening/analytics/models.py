@@ -1,6 +1,6 @@
 """Pre-aggregated views of mentions, so dashboards never count raw rows.
 
-Four kinds of rollup, each kept for brands and for campaigns (the "subject"):
+Five kinds of rollup, each kept for brands and for campaigns (the "subject"):
 
 * ``*Rollup``: per (subject, interval hour|day, bucket, source kind, sentiment, language) the
   mention count and engagement sum. ``sentiment`` is ``""`` for mentions not enriched yet.
@@ -9,6 +9,8 @@ Four kinds of rollup, each kept for brands and for campaigns (the "subject"):
   their number and their set as sorted digests (``listening.analytics.authors``). Chart series read
   these rows as they are; unique authors over a range is the size of the union of its buckets' sets
   (exact: a sum of per-bucket counts would count a returning author twice).
+* ``*VersionDay``: per (subject, UTC day, model version) the number of mentions whose stored
+  labels that version produced: the provenance every analytics answer carries.
 * ``*TermDay`` / ``*TermWeek``: per (subject, UTC day or ISO week starting Monday, term) the number
   of mentions containing the term (document frequency; terms are words and #hashtags, see
   ``listening.analytics.terms``). Top terms, emerging themes and leads/lags read whole weeks from
@@ -182,6 +184,52 @@ class CampaignTermWeek(TermCountBase):
 
     def __str__(self) -> str:
         return f"campaign {self.campaign_id} week of {self.bucket:%Y-%m-%d} {self.term}"
+
+
+class VersionDayBase(models.Model):
+    """Mentions of a subject on one UTC day labelled by one model version (``Mention.model_version``;
+    mentions not enriched yet have no row): which versions produced a range's numbers, and how far
+    the history re-read after a promotion has got (``listening.analytics.provenance``)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()  # start of the UTC day
+    model_version = models.ForeignKey(
+        "learning.ModelVersion", on_delete=models.CASCADE, related_name="%(class)s_rows", db_index=False
+    )
+    mention_count = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class BrandVersionDay(VersionDayBase):
+    # No index of its own: the unique constraint below starts with it.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "bucket", "model_version"], name="uniq_brand_version_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id} {self.bucket:%Y-%m-%d} version {self.model_version_id}"
+
+
+class CampaignVersionDay(VersionDayBase):
+    # No index of its own: the unique constraint below starts with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "bucket", "model_version"], name="uniq_campaign_version_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.bucket:%Y-%m-%d} version {self.model_version_id}"
 
 
 class AffinityRun(models.Model):

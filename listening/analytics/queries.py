@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from listening.analytics import authors as author_sets
 from listening.analytics.models import Interval
+from listening.analytics.provenance import model_provenance, provenance_key
 from listening.analytics.vocabulary import (
     BRAND_SCOPE,
     CAMPAIGN_SCOPE,
@@ -508,6 +509,7 @@ def campaign_metrics(
         },
         "buckets": bucket_labels(rng),
         "series": series[cid],
+        "model": model_provenance(CAMPAIGN_SCOPE, [cid], campaign.organization_id, rng.start, rng.end),
     }
 
 
@@ -602,6 +604,7 @@ def brand_comparison(
     total_engagement = sum(s["engagement"] for s in summaries.values())
     answer: dict[str, Any] = {
         "range": rng.describe(),
+        "model": model_provenance(BRAND_SCOPE, ids, brands[0].organization_id, rng.start, rng.end),
         "buckets": bucket_labels(rng),
         "brands": [
             {
@@ -716,6 +719,7 @@ def brand_topics(
     # Clustering costs seconds; the answer only changes when the brand's mentions in the range do.
     links = BrandMention.objects.filter(brand=brand, published_at__gte=rng.start, published_at__lt=rng.end)
     state = links.aggregate(n=Count("id"), last=Max("mention_id"))
+    model = model_provenance(BRAND_SCOPE, [brand.pk], brand.organization_id, rng.start, rng.end)
     key = ":".join(
         str(part)
         for part in (
@@ -726,13 +730,14 @@ def brand_topics(
             k,
             seed,
             *state.values(),
+            provenance_key(model),  # a re-read changes the labels topics show, not the mentions
         )
     )
     cached = cache.get(key)
     if cached is None:
         cached = _brand_topics(brand, rng, k=k, seed=seed)
         cache.set(key, cached, timeout=TOPIC_CACHE_SECONDS)
-    return cached
+    return {**cached, "model": model}
 
 
 def _brand_topics(brand: Brand, rng: Range, *, k: int | None, seed: int) -> dict[str, Any]:

@@ -22,9 +22,11 @@ from django.utils import timezone
 
 from listening.analytics import authors as author_sets
 from listening.analytics.models import AffinityCluster, AffinityRun, Interval
+from listening.analytics.provenance import model_provenance
 from listening.analytics.queries import latest_embeddings
 from listening.analytics.terms import extract_terms
 from listening.analytics.vocabulary import (
+    BRAND_SCOPE,
     DAY,
     SCOPES,
     WEEK,
@@ -116,6 +118,7 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
                 "mention__author_handle",
                 "mention__clean_text",
                 "mention__text",
+                "mention__model_version_id",
             )
             .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
         )
@@ -123,7 +126,20 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
         engagement: Counter[tuple[str, datetime, str, str, str]] = Counter()
         bucket_authors: dict[tuple[str, datetime], set[bytes]] = defaultdict(set)
         terms: Counter[tuple[datetime, str]] = Counter()
-        for published_at, mention_id, kind, sentiment, language, eng, a_id, a_handle, clean, text in rows:
+        versions: Counter[tuple[datetime, int]] = Counter()
+        for (
+            published_at,
+            mention_id,
+            kind,
+            sentiment,
+            language,
+            eng,
+            a_id,
+            a_handle,
+            clean,
+            text,
+            version,
+        ) in rows:
             hour, day = floor_hour(published_at), floor_day(published_at)
             digest = author_sets.digest(author_key(a_id, a_handle, mention_id))
             for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
@@ -133,9 +149,11 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
                 bucket_authors[(interval, bucket)].add(digest)
             for term in extract_terms(clean or text):
                 terms[(day, term)] += 1
+            if version is not None:
+                versions[(day, version)] += 1
 
         subject = {scope.fk: subject_id}
-        for model in (scope.rollup, scope.totals, scope.terms):
+        for model in (scope.rollup, scope.totals, scope.terms, scope.versions):
             model._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
         common = {"organization_id": organization_id, **subject}
         scope.rollup._default_manager.bulk_create(
@@ -162,6 +180,13 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
             (
                 scope.terms(**common, bucket=bucket, term=term, mention_count=n)
                 for (bucket, term), n in terms.items()
+            ),
+            batch_size=2_000,
+        )
+        scope.versions._default_manager.bulk_create(
+            (
+                scope.versions(**common, bucket=bucket, model_version_id=version, mention_count=n)
+                for (bucket, version), n in versions.items()
             ),
             batch_size=2_000,
         )
@@ -351,7 +376,13 @@ def _open_affinity_run(brand: Brand, start: datetime, end: datetime, *, seed: in
             version=(last or 0) + 1,
             window_starts_at=start,
             window_ends_at=end,
-            params={"seed": seed, "max_authors": AFFINITY_MAX_AUTHORS, "window_days": AFFINITY_WINDOW.days},
+            params={
+                "seed": seed,
+                "max_authors": AFFINITY_MAX_AUTHORS,
+                "window_days": AFFINITY_WINDOW.days,
+                # The versions whose labels and embeddings the clusters are built from.
+                "model": model_provenance(BRAND_SCOPE, [brand.pk], brand.organization_id, start, end),
+            },
         )
 
 

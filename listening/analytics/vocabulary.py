@@ -19,10 +19,12 @@ from listening.analytics.models import (
     BrandTermDay,
     BrandTermWeek,
     BrandTotals,
+    BrandVersionDay,
     CampaignRollup,
     CampaignTermDay,
     CampaignTermWeek,
     CampaignTotals,
+    CampaignVersionDay,
 )
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import BrandMention, CampaignMention
@@ -44,10 +46,19 @@ class Scope:
     totals: type[models.Model]
     terms: type[models.Model]
     term_weeks: type[models.Model]
+    versions: type[models.Model]  # per-day mention counts by the model version that labelled them
 
 
 BRAND_SCOPE = Scope(
-    "brand", Brand, BrandMention, "brand_id", BrandRollup, BrandTotals, BrandTermDay, BrandTermWeek
+    "brand",
+    Brand,
+    BrandMention,
+    "brand_id",
+    BrandRollup,
+    BrandTotals,
+    BrandTermDay,
+    BrandTermWeek,
+    BrandVersionDay,
 )
 CAMPAIGN_SCOPE = Scope(
     "campaign",
@@ -58,6 +69,7 @@ CAMPAIGN_SCOPE = Scope(
     CampaignTotals,
     CampaignTermDay,
     CampaignTermWeek,
+    CampaignVersionDay,
 )
 SCOPES = (BRAND_SCOPE, CAMPAIGN_SCOPE)
 

@@ -3,6 +3,10 @@
 Imports torch (through ``models.training``): only ``train`` workers and ``manage.py train`` load it.
 The cycle pins the ids of what it learns from in ``TrainingCycle.inputs`` on its first start, so a
 run killed at any point and started again trains on the same data and resumes from its checkpoint.
+
+Nothing here reads the development data folder: beside the organization's own rows, a cycle reads
+the general check set and replay sample shipped with the default version (``models.shipped``), so
+it runs on any installation.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from listening.learning.models import (
 )
 from listening.learning.queries import raw_since
 from listening.learning.services import (
+    CycleCannotRun,
     CycleOutcome,
     cycle_checkpoint_dir,
     do_promote,
@@ -36,9 +41,10 @@ from listening.learning.services import (
     version_directory,
 )
 from listening.mentions.models import Enrichment, Mention
-from models import datasets
-from models.datasets import DatasetMissing, LabelledTexts
+from models.artifacts import ArtifactError, read_manifest
+from models.datasets import LabelledTexts
 from models.labels import SENTIMENT
+from models.shipped import GENERAL_SETS_HOME, read_check_set, read_replay_sample
 from models.training.config import TrainingConfig
 from models.training.data import (
     Example,
@@ -59,6 +65,15 @@ from models.training.trainer import train_cycle
 log = structlog.get_logger(__name__)
 
 HELD_OUT = "held out for the recent slice"
+# The gate's slice names: the shipped general check set (the fixed held-out set) and the
+# organization's own held-out labels and corrections.
+CHECK = "check"
+RECENT = "recent"
+NOTHING_TO_LEARN = (
+    "nothing new to learn from: this organization has no new labels, corrections or rankings to train "
+    "on since its last cycle (raw text alone does not start one); import labelled examples or correct "
+    "some mentions' labels first"
+)
 
 
 def collect_inputs(organization_id: int, parent: ModelVersion, seed: int) -> dict[str, Any]:
@@ -160,17 +175,16 @@ def build_data(inputs: dict[str, Any], heads: dict[str, list[str]]) -> tuple[Tra
         Example(row.text, row.label, "replay", row.task)
         for row in LabelledExample.objects.filter(id__in=inputs["replay_labelled"]).order_by("id")
     ]
+    # The organization's earlier labels first; the shipped sample fills the rest of the replay
+    # budget (all of it on a first cycle). "replay_dataset" is that budget, pinned with the inputs.
     missing = inputs["replay_dataset"] - len(replay)
     if missing > 0:
-        try:
-            base = datasets.sentiment("train")
-            replay += replay_sample(
-                [Example(t, label) for t, label in zip(base.texts, base.labels, strict=True)],
-                missing,
-                seed=inputs["seed"],
-            )
-        except DatasetMissing:
-            log.warning("replay_dataset_missing")
+        shipped = read_replay_sample(GENERAL_SETS_HOME)
+        replay += replay_sample(
+            [Example(t, label) for t, label in zip(shipped.texts, shipped.labels, strict=True)],
+            missing,
+            seed=inputs["seed"],
+        )
     preferences: list[PreferencePair] = []
     for pref in Preference.objects.filter(id__in=inputs["preferences"]).select_related("first", "second"):
         first_text = pref.first.model_text or pref.first.clean_text
@@ -193,7 +207,7 @@ def build_data(inputs: dict[str, Any], heads: dict[str, list[str]]) -> tuple[Tra
         .exclude(sentiment="")
         .order_by("id")
     ]
-    recent = LabelledTexts([t for t, _ in recent_rows], [label for _, label in recent_rows], "recent")
+    recent = LabelledTexts([t for t, _ in recent_rows], [label for _, label in recent_rows], RECENT)
     data = TrainingData(examples=examples + replay, preferences=preferences, raw_texts=[t for t in raw if t])
     return data, recent
 
@@ -214,6 +228,25 @@ def _mark_used(cycle: TrainingCycle, version: ModelVersion) -> None:
     Preference.objects.filter(id__in=inputs["preferences"]).update(used_in=version, disposition="trained")
 
 
+def _heads_of(version: ModelVersion) -> dict[str, list[str]]:
+    """The label maps of ``version`` (task → labels), its files verified first: a cycle on a missing
+    or damaged parent fails here with a message, not an hour later inside the trainer."""
+    try:
+        heads: dict[str, list[str]] = read_manifest(version_directory(version), verify=True)["heads"]
+    except ArtifactError as exc:
+        raise CycleCannotRun(
+            f"the files of model version {version.name!r}, which this cycle trains from, are missing or "
+            f"damaged ({exc}); restore them or roll back to another version"
+        ) from exc
+    return heads
+
+
+def _has_signal(data: TrainingData) -> bool:
+    """Labelled signal of the organization's own: raw text, pseudo-labels (the parent's own
+    predictions) and replay alone are no reason to train (SimCSE alone was measured not to help)."""
+    return bool(data.preferences) or any(e.kind in ("gold", "feedback") for e in data.examples)
+
+
 def run_cycle(
     cycle: TrainingCycle,
     *,
@@ -221,27 +254,33 @@ def run_cycle(
     config_overrides: dict[str, Any],
     on_step: Callable[[int, int, dict[str, float]], None] | None,
 ) -> CycleOutcome:
+    """Raises CycleCannotRun (nothing to learn from; a version's or the shipped sets' files missing
+    or damaged) before it pins any input, so the same cycle is never retried on stale inputs."""
     organization_id = cycle.organization_id
+    check = read_check_set(GENERAL_SETS_HOME)
+    if settings.LEARNING_HELDOUT_LIMIT:
+        check = check.head(settings.LEARNING_HELDOUT_LIMIT)
     if not cycle.inputs:
         parent = get_active_version(organization_id)
-        cycle.parent = parent
-        cycle.inputs = collect_inputs(organization_id, parent, seed=13 + cycle.pk)
+        inputs = collect_inputs(organization_id, parent, seed=13 + cycle.pk)
+        data, recent = build_data(inputs, _heads_of(parent))
+        if not _has_signal(data):
+            raise CycleCannotRun(NOTHING_TO_LEARN)
+        cycle.parent, cycle.inputs = parent, inputs
         cycle.save(update_fields=["parent", "inputs"])
-    parent = cycle.parent or get_active_version(organization_id)
-    from models.artifacts import read_manifest
-
-    data, recent = build_data(cycle.inputs, read_manifest(version_directory(parent), verify=False)["heads"])
+    else:
+        parent = cycle.parent or get_active_version(organization_id)
+        data, recent = build_data(cycle.inputs, _heads_of(parent))
     snapshot = data.snapshot() | {
+        "replay_own": len(cycle.inputs["replay_labelled"]),
         "recent_slice": len(recent),
+        "check_set": len(check),
         "feedback_dropped": len(cycle.inputs["feedback_dropped"]),
     }
     TrainingCycle.objects.filter(pk=cycle.pk).update(data_snapshot=snapshot)
     name = f"org{organization_id}-c{cycle.pk}"
     out = Path(settings.MODELS_DIR) / name
     config = TrainingConfig.from_env(**config_overrides)
-    validation = datasets.sentiment("val")
-    if settings.LEARNING_HELDOUT_LIMIT:
-        validation = validation.head(settings.LEARNING_HELDOUT_LIMIT)
 
     def step_callback(step: int, total: int, record: dict[str, float]) -> None:
         if step == 1 or step == total or step % 10 == 0:
@@ -257,12 +296,12 @@ def run_cycle(
             version=name,
             config=config,
             checkpoint_dir=cycle_checkpoint_dir(cycle),
-            calibration=validation,
+            calibration=check,
             progress=progress,
             on_step=step_callback,
         )
     manifest = read_manifest(out, verify=True)
-    slices = {"val": validation, "recent": recent}
+    slices = {CHECK: check, RECENT: recent}
     candidate_metrics = evaluate_version(out, slices)
     parent_metrics = evaluate_version(version_directory(parent), slices)
     rules = GateRules(
@@ -271,7 +310,14 @@ def run_cycle(
         recent_margin=settings.LEARNING_GATE_RECENT_MARGIN,
         recent_noise_z=settings.LEARNING_GATE_RECENT_NOISE_Z,
     )
-    decision = gate(candidate_metrics, parent_metrics, rules=rules, feedback=cycle.inputs["feedback_stats"])
+    decision = gate(
+        candidate_metrics,
+        parent_metrics,
+        rules=rules,
+        heldout=CHECK,
+        recent=RECENT,
+        feedback=cycle.inputs["feedback_stats"],
+    )
     metrics = {"candidate": candidate_metrics, "parent": parent_metrics, "gate": decision.checks}
     with transaction.atomic():
         version = ModelVersion.objects.filter(name=name).first() or register_version(

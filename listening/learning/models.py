@@ -177,3 +177,46 @@ class TrainingCycle(models.Model):
 
     def __str__(self) -> str:
         return f"cycle {self.pk} ({self.status})"
+
+
+class Reread(models.Model):
+    """One pass of the active version over an organization's stored mentions, newest first.
+
+    Created in the transaction of the promotion or rollback that made ``version`` the
+    organization's active one (``listening.learning.reread``); the next promotion or rollback marks
+    it superseded. ``cursor_published_at``/``cursor_id`` is the last mention the pass got to: every
+    enriched mention after it, down to ``since``, is labelled by ``version``. ``since`` is a UTC day
+    start (``LEARNING_REREAD_DAYS``), or null for all history.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        SUPERSEDED = "superseded", "Superseded"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="rereads")
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="rereads")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    since = models.DateTimeField(null=True, blank=True)
+    cursor_published_at = models.DateTimeField(null=True, blank=True)
+    cursor_id = models.BigIntegerField(null=True, blank=True)
+    read = models.PositiveIntegerField(default=0)  # mentions re-enriched so far
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A newer promotion supersedes the running pass before it starts its own.
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(status="running"),
+                name="one_running_reread_per_org",
+            )
+        ]
+        # The latest pass of an organization (analytics provenance reads its ``since``).
+        indexes = [models.Index(fields=["organization", "-id"], name="reread_org_latest")]
+
+    def __str__(self) -> str:
+        return f"re-read of org {self.organization_id} by {self.version_id} ({self.status})"

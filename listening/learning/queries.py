@@ -10,6 +10,7 @@ from listening.learning.models import (
     Feedback,
     LabelledExample,
     ModelVersion,
+    Preference,
     TrainingCycle,
 )
 from listening.mentions.models import Mention
@@ -40,12 +41,19 @@ def new_data_counts(organization_id: int) -> dict[str, int]:
             organization_id=organization_id, used_in__isnull=True
         ).count(),
         "feedback": Feedback.objects.filter(organization_id=organization_id, disposition="").count(),
+        "preferences": Preference.objects.filter(
+            organization_id=organization_id, used_in__isnull=True, disposition=""
+        ).count(),
         "raw": raw_since(organization_id).count(),
     }
 
 
 def organizations_due_for_training() -> list[int]:
-    """Organizations with enough new labels, feedback or raw text (any one) and no open cycle."""
+    """Organizations with no open cycle and enough new labels, or enough new human feedback
+    (corrections and rankings together).
+
+    Raw text alone never queues a cycle: it feeds SimCSE and pseudo-labels inside a cycle that has
+    labelled signal, but on its own it was measured not to help (docs/learning.md)."""
     busy = set(
         TrainingCycle.objects.filter(status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING]).values_list(
             "organization_id", flat=True
@@ -58,8 +66,7 @@ def organizations_due_for_training() -> list[int]:
         counts = new_data_counts(organization_id)
         if (
             counts["labels"] >= settings.LEARNING_MIN_NEW_LABELS
-            or counts["feedback"] >= settings.LEARNING_MIN_NEW_FEEDBACK
-            or counts["raw"] >= settings.LEARNING_MIN_NEW_RAW
+            or counts["feedback"] + counts["preferences"] >= settings.LEARNING_MIN_NEW_FEEDBACK
         ):
             due.append(organization_id)
     return due

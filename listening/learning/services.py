@@ -32,6 +32,7 @@ from listening.learning.models import (
 )
 from listening.mentions.models import Mention, Sentiment
 from listening.tenancy.models import ApiKey, Organization
+from models.artifacts import ArtifactError  # no torch
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +43,12 @@ SHIPPED_VERSION_NAME = "shipped-default"
 
 class LearningError(ValueError):
     """A learning request that cannot be honoured (shown to API callers as a 4xx)."""
+
+
+class CycleCannotRun(LearningError):
+    """A training cycle stopped for a reason its user can act on: nothing new to learn from, or a
+    model version's (or the shipped check set's) files missing or damaged. Recorded on the cycle
+    and reported as a message, not a crash."""
 
 
 def get_active_version(organization_id: int | None) -> ModelVersion:
@@ -91,7 +98,8 @@ def version_directory(version: ModelVersion) -> Path:
 def do_promote(version: ModelVersion, *, reason: str = "") -> ModelVersion:
     """Make ``version`` the active one of its organization (the previous active one is retired).
 
-    New enrichments use it from their next batch on.
+    New enrichments use it from their next batch on; stored mentions are re-read by it in the
+    background once this commits (``listening.learning.reread``).
     """
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == ModelStatus.ACTIVE:
@@ -110,6 +118,9 @@ def do_promote(version: ModelVersion, *, reason: str = "") -> ModelVersion:
         version.gate_reason = f"{version.gate_reason}\n{reason}".strip()
     version.save(update_fields=["status", "promoted_at", "gate_reason"])
     log.info("model_version_promoted", version=version.name, organization_id=version.organization_id)
+    from listening.learning.reread import do_queue_rereads  # it imports enrichment, which imports this
+
+    do_queue_rereads(version.organization_id)
     return version
 
 
@@ -145,10 +156,14 @@ def do_rollback(organization_id: int) -> ModelVersion:
     current.gate_reason = f"{current.gate_reason}\nrolled back at {timezone.now().isoformat()}".strip()
     current.save(update_fields=["status", "gate_reason"])
     log.info("model_version_rolled_back", version=current.name, organization_id=organization_id)
+    from listening.learning.reread import do_queue_rereads  # it imports enrichment, which imports this
+
     if previous is None:
+        do_queue_rereads(organization_id)
         return get_active_version(organization_id)
     previous.status = ModelStatus.ACTIVE
     previous.save(update_fields=["status"])
+    do_queue_rereads(organization_id)
     return previous
 
 
@@ -309,6 +324,8 @@ def do_run_training_cycle(
     evaluate, register the candidate, and promote it when the gate passes (and auto-promotion is on).
 
     Safe to call again after a crash: the cycle's pinned inputs and checkpoint make it resume.
+    Raises CycleCannotRun (the cycle is marked failed with the message) when there is nothing new to
+    learn from or a version's files are missing or damaged.
     """
     from listening.learning.cycle import run_cycle  # imports torch: train workers only
 
@@ -320,12 +337,22 @@ def do_run_training_cycle(
     TrainingCycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.RUNNING, started_at=timezone.now())
     try:
         return run_cycle(cycle, progress=progress, config_overrides=config_overrides or {}, on_step=on_step)
+    except (CycleCannotRun, ArtifactError) as exc:
+        _mark_failed(cycle, str(exc))
+        log.warning("training_cycle_cannot_run", cycle_id=cycle.pk, reason=str(exc))
+        if isinstance(exc, CycleCannotRun):
+            raise
+        raise CycleCannotRun(str(exc)) from exc
     except Exception as exc:
-        TrainingCycle.objects.filter(pk=cycle.pk).update(
-            status=CycleStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
+        _mark_failed(cycle, f"{type(exc).__name__}: {exc}")
         log.exception("training_cycle_failed", cycle_id=cycle.pk)
         raise
+
+
+def _mark_failed(cycle: TrainingCycle, error: str) -> None:
+    TrainingCycle.objects.filter(pk=cycle.pk).update(
+        status=CycleStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
 
 
 def cycle_checkpoint_dir(cycle: TrainingCycle) -> Path:

@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from listening.learning.models import ModelVersion
 from listening.learning.services import get_active_version
-from listening.mentions.models import Enrichment, Mention
+from listening.mentions.models import Enrichment, Mention, SourceKind
 from listening.mentions.services import do_copy_sentiment_to_links
 from listening.mentions.signals import mentions_enriched
+from models.serving import shows_intent
 
 if TYPE_CHECKING:
     from models.inference import ListeningModel, Predictions
@@ -41,37 +42,100 @@ def predict(version: ModelVersion, texts: Sequence[str]) -> Predictions:
     return load_version(version).predict(list(texts))
 
 
+# Probabilities are stored and returned with this many decimals.
+PROB_DIGITS = 5
+
+
+def served_fields(
+    model: ListeningModel, predictions: Predictions, texts: Sequence[str], *, support: Sequence[bool]
+) -> list[dict[str, Any]]:
+    """What enrichment stores and ``/analyze`` returns for each text, in prediction order.
+
+    ``texts`` are the texts the model read and ``support`` says, per text, whether it is a support
+    transcript: intent is kept only where :func:`models.serving.shows_intent` allows it (support
+    text, questions, complaints) and is None elsewhere, and so is ``intent_prob`` with it.
+    """
+    labels = model.label_maps
+    rows = []
+    for i, (text, is_support) in enumerate(zip(texts, support, strict=True)):
+        sentiment = str(predictions.sentiment[i])
+        intent = predictions.intent[i]
+        if intent is not None and not shows_intent(text, support=is_support, sentiment=sentiment):
+            intent = None
+        intent_prob = None if intent is None else round(float(predictions.intent_prob[i]), PROB_DIGITS)
+        rows.append(
+            {
+                "sentiment": sentiment,
+                "sentiment_probs": _rounded(labels["sentiment"], predictions.sentiment_probs[i]),
+                "emotion": str(predictions.emotion[i]),
+                "emotion_probs": _rounded(labels["emotion"], predictions.emotion_probs[i]),
+                "irony_prob": round(float(predictions.irony_prob[i]), PROB_DIGITS),
+                "irony": bool(predictions.irony[i]),
+                "intent": None if intent is None else str(intent),
+                "intent_prob": intent_prob,
+            }
+        )
+    return rows
+
+
+def _rounded(labels: Sequence[str], probs: Sequence[float]) -> dict[str, float]:
+    return {label: round(float(p), PROB_DIGITS) for label, p in zip(labels, probs, strict=True)}
+
+
 def enrichment_rows(
     version: ModelVersion, mentions: Sequence[tuple[int, int]], predictions: Predictions
 ) -> list[Enrichment]:
-    """Enrichment rows for (mention id, organization id) pairs in prediction order."""
-    model = load_version(version)
-    sentiment_labels = model.label_maps["sentiment"]
-    emotion_labels = model.label_maps["emotion"]
-    rows = []
-    for row, (mention_id, org_id) in enumerate(mentions):
-        rows.append(
-            Enrichment(
-                organization_id=org_id,
-                mention_id=mention_id,
-                model_version=version,
-                sentiment=str(predictions.sentiment[row]),
-                sentiment_probs={
-                    label: round(float(p), 5)
-                    for label, p in zip(sentiment_labels, predictions.sentiment_probs[row], strict=True)
-                },
-                emotion=str(predictions.emotion[row]),
-                emotion_probs={
-                    label: round(float(p), 5)
-                    for label, p in zip(emotion_labels, predictions.emotion_probs[row], strict=True)
-                },
-                irony_prob=round(float(predictions.irony_prob[row]), 5),
-                intent=str(predictions.intent[row]),
-                intent_prob=round(float(predictions.intent_prob[row]), 5),
-                embedding=predictions.embedding[row].astype("<f4").tobytes(),
-            )
+    """Enrichment rows for (mention id, organization id) pairs in prediction order.
+
+    Whether each may show an intent depends on its kind and text (:func:`served_fields`): both are
+    read here in one query, so every writer (new mentions, the history re-read) applies the rule.
+    """
+    ids = [mention_id for mention_id, _ in mentions]
+    read = {
+        pk: (kind, model_text or clean_text)
+        for pk, kind, model_text, clean_text in Mention.objects.filter(pk__in=ids).values_list(
+            "pk", "kind", "model_text", "clean_text"
         )
-    return rows
+    }
+    # A mention deleted meanwhile shows no intent; the writer drops its row anyway.
+    rows = [read.get(pk, ("", "")) for pk in ids]
+    fields = served_fields(
+        load_version(version),
+        predictions,
+        [text for _, text in rows],
+        support=[kind == SourceKind.SUPPORT for kind, _ in rows],
+    )
+    return [
+        Enrichment(
+            organization_id=org_id,
+            mention_id=mention_id,
+            model_version=version,
+            embedding=predictions.embedding[row].astype("<f4").tobytes(),
+            **fields[row],
+        )
+        for row, (mention_id, org_id) in enumerate(mentions)
+    ]
+
+
+def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
+    """Store readings and make them their mentions' current ones, in the caller's transaction.
+
+    Writes the Enrichment rows (an existing (mention, version) row is kept), copies the labels onto
+    the mentions and their brand links, and sends ``mentions_enriched`` (rollups follow in the same
+    transaction). Returns the mention ids. Enrichment of new mentions and the history re-read after
+    a promotion (``listening.learning.reread``) both write through here.
+    """
+    now = timezone.now()
+    Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
+    updates = [
+        Mention(id=e.mention_id, sentiment=e.sentiment, model_version_id=e.model_version_id, enriched_at=now)
+        for e in enrichments
+    ]
+    Mention.objects.bulk_update(updates, ["sentiment", "model_version", "enriched_at"], batch_size=1000)
+    ids = [m.id for m in updates]
+    do_copy_sentiment_to_links(ids)
+    mentions_enriched.send(sender=Mention, mention_ids=ids)
+    return ids
 
 
 def do_enrich_pending(
@@ -102,47 +166,30 @@ def do_enrich_pending(
             by_org: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for mention_id, org_id, model_text, clean_text in claimed:
                 by_org[org_id].append((mention_id, model_text or clean_text))
-            now = timezone.now()
-            updates: list[Mention] = []
+            readings: list[Enrichment] = []
             for org_id, rows in by_org.items():
                 version = get_active_version(org_id)
                 predictions = predict(version, [text for _, text in rows])
-                enrichments = enrichment_rows(
+                readings += enrichment_rows(
                     version, [(mention_id, org_id) for mention_id, _ in rows], predictions
                 )
-                Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
-                updates += [
-                    Mention(id=e.mention_id, sentiment=e.sentiment, enriched_at=now) for e in enrichments
-                ]
-            Mention.objects.bulk_update(updates, ["sentiment", "enriched_at"], batch_size=1000)
-            do_copy_sentiment_to_links([m.id for m in updates])
-            mentions_enriched.send(sender=Mention, mention_ids=[m.id for m in updates])
+            store_enrichments(readings)
             done += len(claimed)
     if done:
         log.info("mentions_enriched", count=done, organization_id=organization_id)
     return done
 
 
-def analyze_texts(texts: Sequence[str], organization_id: int | None) -> dict[str, Any]:
-    """Score ad-hoc texts with the caller's active version, storing nothing."""
+def analyze_texts(
+    texts: Sequence[str], organization_id: int | None, kind: str | None = None
+) -> dict[str, Any]:
+    """Score ad-hoc texts with the caller's active version, storing nothing.
+
+    ``kind`` (a ``SourceKind`` value, optional) is the texts' source kind: with ``support`` every
+    text may show an intent; otherwise only questions and complaints do.
+    """
     version = get_active_version(organization_id)
     model = load_version(version)
     predictions = model.predict(list(texts))
-    labels = model.label_maps
-    return {
-        "model_version": version.name,
-        "results": [
-            {
-                "sentiment": str(predictions.sentiment[i]),
-                "sentiment_probs": {
-                    k: round(float(p), 4)
-                    for k, p in zip(labels["sentiment"], predictions.sentiment_probs[i], strict=True)
-                },
-                "emotion": str(predictions.emotion[i]),
-                "irony_prob": round(float(predictions.irony_prob[i]), 4),
-                "intent": str(predictions.intent[i]),
-                "intent_prob": round(float(predictions.intent_prob[i]), 4),
-            }
-            for i in range(len(predictions))
-        ],
-    }
+    results = served_fields(model, predictions, texts, support=[kind == SourceKind.SUPPORT] * len(texts))
+    return {"model_version": version.name, "results": results}

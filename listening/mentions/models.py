@@ -80,6 +80,20 @@ class Mention(models.Model):
     # "" until enriched.
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True, default="")
     enriched_at = models.DateTimeField(null=True, blank=True)
+    # The version whose enrichment ``sentiment`` (and every other stored reading) comes from: what
+    # the history re-read compares with the active version, and what analytics count per version.
+    # No constraint: a copy of the newest Enrichment's version (whose key is enforced), added to a
+    # large table without the scan and lock of validating a foreign key; no index (nothing looks
+    # mentions up by version).
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     brands = models.ManyToManyField(Brand, through="BrandMention", related_name="mentions")
     campaigns = models.ManyToManyField(Campaign, through="CampaignMention", related_name="mentions")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -157,9 +171,22 @@ class Enrichment(models.Model):
     sentiment_probs = models.JSONField(default=dict)  # {"negative": p, "neutral": p, "positive": p}
     emotion = models.CharField(max_length=32, blank=True, default="")
     emotion_probs = models.JSONField(default=dict, blank=True)
-    irony_prob = models.FloatField(null=True, blank=True)
-    intent = models.CharField(max_length=64, blank=True, default="")
-    intent_prob = models.FloatField(null=True, blank=True)
+    irony_prob = models.FloatField(null=True, blank=True, help_text="Probability that the text is ironic.")
+    irony = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="irony_prob at or above the model version's irony threshold; "
+        "null on readings from before versions had one.",
+    )
+    # Null, not "": "no intent" must never be counted as a label.
+    intent = models.CharField(  # noqa: DJ001
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="The support intent, or null for no intent: the model abstained or was below its "
+        "confidence threshold, or the text is neither a support transcript, a question nor a complaint.",
+    )
+    intent_prob = models.FloatField(null=True, blank=True, help_text="Probability of intent; null with it.")
     embedding = models.BinaryField(null=True, blank=True)  # float32 little-endian, L2-normalised
     created_at = models.DateTimeField(auto_now_add=True)
 

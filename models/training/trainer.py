@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +42,7 @@ from transformers import get_linear_schedule_with_warmup
 from models.datasets import LabelledTexts
 from models.head_training import fit_temperature
 from models.heads import ListeningNetwork, set_seed
-from models.inference import configure_threads, resolve_device
+from models.inference import configure_threads, cpu_has_native_bf16, resolve_device
 from models.settings import ModelSettings
 from models.training.config import TrainingConfig
 from models.training.data import Example, TrainingData
@@ -99,6 +100,26 @@ def _plan(n: int, batch: int, count: int, rng: np.random.Generator) -> list[np.n
     return [order[i * batch : (i + 1) * batch] for i in range(count)]
 
 
+GROUP_BATCHES = 50  # batches sorted by length together: similar lengths, order still random
+
+
+def group_by_length(
+    plan: list[np.ndarray], lengths: np.ndarray, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Re-cut each run of ``GROUP_BATCHES`` batches so each batch holds texts of similar token
+    length (each pads only to its own longest), then shuffle the batches of the run. Every example
+    keeps its place in the run, so epochs and the resume plan are unchanged; only padding is saved."""
+    grouped: list[np.ndarray] = []
+    for start in range(0, len(plan), GROUP_BATCHES):
+        run = plan[start : start + GROUP_BATCHES]
+        sizes = [len(batch) for batch in run]
+        flat = np.concatenate(run) if run else np.zeros(0, dtype=np.int64)
+        flat = flat[np.argsort(lengths[flat], kind="stable")]
+        cuts = np.split(flat, np.cumsum(sizes)[:-1])
+        grouped.extend(cuts[i] for i in rng.permutation(len(cuts)))
+    return grouped
+
+
 class _Cycle:
     def __init__(
         self, network: ListeningNetwork, data: TrainingData, config: TrainingConfig, device: torch.device
@@ -122,7 +143,9 @@ class _Cycle:
             "pseudo": config.weight_pseudo,
             "replay": config.weight_replay,
         }
-        self.autocast = device.type == "cuda" and config.mixed_precision
+        self.autocast = config.mixed_precision and (
+            device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+        )
         self.class_weights = {
             task: torch.tensor(weights, device=device)
             for task, weights in class_weights(self.targets, maps, config.class_balance).items()
@@ -241,6 +264,39 @@ def _trainable(network: ListeningNetwork) -> dict[str, torch.nn.Parameter]:
     return {name: p for name, p in network.named_parameters() if p.requires_grad}
 
 
+_LAYER = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
+
+
+def parameter_groups(
+    trainable: Mapping[str, torch.nn.Parameter], config: TrainingConfig
+) -> list[dict[str, Any]]:
+    """AdamW groups: the heads at ``head_learning_rate``; backbone tensors at ``learning_rate``,
+    decayed layer by layer from the top when ``layer_decay < 1`` (embeddings lowest).
+
+    Layers are found by name (``encoder.layer.3.``, ``layers.3.``...), so any Hugging Face
+    encoder or decoder works; a tensor outside every layer other than the embeddings (a final
+    norm, a pooler) trains at the full rate."""
+    depths: dict[str, int | None] = {}
+    for name in trainable:
+        if name.startswith("heads."):
+            continue
+        match = _LAYER.search(name)
+        depths[name] = int(match.group(1)) + 1 if match else (0 if "embed" in name else None)
+    top = max((d for d in depths.values() if d is not None), default=0)
+    rates: dict[float, list[torch.nn.Parameter]] = {}
+    for name, depth in depths.items():
+        rate = config.learning_rate * config.layer_decay ** (top - depth if depth is not None else 0)
+        rates.setdefault(rate, []).append(trainable[name])
+    groups = [{"params": params, "lr": rate} for rate, params in sorted(rates.items())]
+    groups.append(
+        {
+            "params": [p for n, p in trainable.items() if n.startswith("heads.")],
+            "lr": config.head_learning_rate,
+        }
+    )
+    return groups
+
+
 def _prepare(network: ListeningNetwork, config: TrainingConfig) -> None:
     if config.method == "lora":
         from peft import LoraConfig, get_peft_model
@@ -256,6 +312,11 @@ def _prepare(network: ListeningNetwork, config: TrainingConfig) -> None:
         network.backbone.model = get_peft_model(network.backbone.model, lora)  # type: ignore[assignment]
     for p in network.heads.parameters():
         p.requires_grad_(True)
+    if config.freeze_word_embeddings:
+        embeddings = network.backbone.model.get_input_embeddings()
+        if isinstance(embeddings, torch.nn.Module):
+            for p in embeddings.parameters():
+                p.requires_grad_(False)
 
 
 def train_cycle(
@@ -317,20 +378,24 @@ def train_cycle(
     micro = total * acc
     pref_batch = max(1, config.batch_size // 4)
     sup_plan = _plan(n_sup, config.batch_size, micro, rng)
+    if config.length_grouping and n_sup:
+        lengths = np.array(
+            [
+                len(ids)
+                for ids in cycle.tokenizer(
+                    [e.text for e in data.examples], truncation=True, max_length=config.max_length
+                )["input_ids"]
+            ]
+        )
+        sup_plan = group_by_length(sup_plan, lengths, rng)
     raw_plan = (
         _plan(len(data.raw_texts), config.simcse_batch_size, micro, rng) if config.simcse_weight > 0 else None
     )
     pref_plan = _plan(len(data.preferences), pref_batch, micro, rng) if config.preference_weight > 0 else None
 
     trainable = _trainable(network)
-    head_names = {n for n in trainable if n.startswith("heads.")}
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": [p for n, p in trainable.items() if n not in head_names], "lr": config.learning_rate},
-            {"params": [p for n, p in trainable.items() if n in head_names], "lr": config.head_learning_rate},
-        ],
-        weight_decay=config.weight_decay,
-    )
+    optimizer = torch.optim.AdamW(parameter_groups(trainable, config), weight_decay=config.weight_decay)
+    logger.info("training %s on %s, %s", version, resolved, "bf16 autocast" if cycle.autocast else "float32")
     scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total), total)
     fingerprint = _fingerprint(config, str(parent_manifest.get("checksum", "")), data)
 
@@ -385,7 +450,8 @@ def train_cycle(
             "loss": round(sum(parts.values()), 5),
             **{k: round(v, 5) for k, v in parts.items()},
         }
-        record["lr"] = scheduler.get_last_lr()[0]
+        rates = scheduler.get_last_lr()
+        record["lr"] = rates[-2] if len(rates) > 1 else rates[0]  # the top backbone layer's
         losses.append(record)
         logger.info("train_step %s", json.dumps({"version": version, "total": total, **record}))
         bar.update(1)

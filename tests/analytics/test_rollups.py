@@ -14,10 +14,12 @@ from listening.analytics.models import (
     BrandTermDay,
     BrandTermWeek,
     BrandTotals,
+    BrandVersionDay,
     CampaignRollup,
     CampaignTermDay,
     CampaignTermWeek,
     CampaignTotals,
+    CampaignVersionDay,
 )
 from listening.analytics.services import do_rebuild_rollups, do_update_rollups
 from listening.mentions.models import Mention
@@ -69,6 +71,8 @@ TABLES: list[tuple[Any, tuple[str, ...]]] = [
     (CampaignTermDay, ("campaign_id", "bucket", "term", "mention_count")),
     (BrandTermWeek, ("brand_id", "bucket", "term", "mention_count")),
     (CampaignTermWeek, ("campaign_id", "bucket", "term", "mention_count")),
+    (BrandVersionDay, ("brand_id", "bucket", "model_version_id", "mention_count")),
+    (CampaignVersionDay, ("campaign_id", "bucket", "model_version_id", "mention_count")),
 ]
 
 

