@@ -19,7 +19,10 @@ from models.version import load_model_version, save_model_version
 TEXTS = ["love it", "hate it", "it is a phone", "where is my card?"]
 
 
-def _save(model: ListeningModel, directory: Path, *, include_backbone: bool = False) -> dict[str, Any]:
+def _save(
+    model: ListeningModel, directory: Path, *, include_backbone: bool = True, backbone_delta: bool = True
+) -> dict[str, Any]:
+    """Save the (fine-tuned) default's network; by default as the shipped delta format."""
     return save_model_version(
         model.network,
         directory,
@@ -27,6 +30,7 @@ def _save(model: ListeningModel, directory: Path, *, include_backbone: bool = Fa
         max_length=model.max_length,
         metrics={"x": 1},
         include_backbone=include_backbone,
+        backbone_delta=include_backbone and backbone_delta,
     )
 
 
@@ -109,7 +113,7 @@ def test_round_trip_restores_heads_labels_and_outputs(default_model: ListeningMo
 
 
 def test_round_trip_with_included_backbone(default_model: ListeningModel, tmp_path: Path) -> None:
-    manifest = _save(default_model, tmp_path / "v", include_backbone=True)
+    manifest = _save(default_model, tmp_path / "v", backbone_delta=False)
     assert manifest["backbone"]["weights"] == "included"
     assert any(path.startswith("backbone/") for path in manifest["files"])
     network, _ = load_model_version(tmp_path / "v", cache_dir=tmp_path / "cache")
