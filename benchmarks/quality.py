@@ -508,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             builder(work / "cold-start", **cold_start_arguments())
             built = time.perf_counter() - started
             version = load_version(
-                "cold start", work / "cold-start", args, f", built by {how} in {built:.0f} s"
+                "cold start", work / "cold-start", args, warm_up, f", built by {how} in {built:.0f} s"
             )
             version.setup_seconds += built
             systems.append(version)
