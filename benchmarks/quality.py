@@ -406,13 +406,10 @@ def load_suite(limit: int | None) -> Suite:
 
 
 def cold_start_builder() -> tuple[Callable[..., Any], str]:
-    """The function that builds the frozen-feature cold start, and its name: ``build_cold_start``
-    where ``models.build_default`` has it, else ``build`` (its name before the trained default)."""
-    from models import build_default
+    """The function that builds the frozen-feature cold start, and its name."""
+    from models.build_default import build_cold_start
 
-    if hasattr(build_default, "build_cold_start"):
-        return build_default.build_cold_start, "models.build_default.build_cold_start"
-    return build_default.build, "models.build_default.build"
+    return build_cold_start, "models.build_default.build_cold_start"
 
 
 def cold_start_arguments() -> dict[str, Any]:
