@@ -406,13 +406,10 @@ def load_suite(limit: int | None) -> Suite:
 
 
 def cold_start_builder() -> tuple[Callable[..., Any], str]:
-    """The function that builds the frozen-feature cold start, and its name: ``build_cold_start``
-    where ``models.build_default`` has it, else ``build`` (its name before the trained default)."""
-    from models import build_default
+    """The function that builds the frozen-feature cold start, and its name."""
+    from models.build_default import build_cold_start
 
-    if hasattr(build_default, "build_cold_start"):
-        return build_default.build_cold_start, "models.build_default.build_cold_start"
-    return build_default.build, "models.build_default.build"
+    return build_cold_start, "models.build_default.build_cold_start"
 
 
 def cold_start_arguments() -> dict[str, Any]:
@@ -508,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             builder(work / "cold-start", **cold_start_arguments())
             built = time.perf_counter() - started
             version = load_version(
-                "cold start", work / "cold-start", args, f", built by {how} in {built:.0f} s"
+                "cold start", work / "cold-start", args, warm_up, f", built by {how} in {built:.0f} s"
             )
             version.setup_seconds += built
             systems.append(version)

@@ -87,7 +87,8 @@ def test_intent_is_null_where_the_head_abstains_or_is_below_the_threshold(
 ) -> None:
     texts = [text for text, _ in SUPPORT_REQUESTS] + ORDINARY_POSTS + TEXTS
     shipped = default_model.predict(texts)
-    threshold = float(np.median(shipped.intent_prob))
+    # The support requests' median: the fine-tuned head is near-certain on ordinary posts ("none").
+    threshold = float(np.median(shipped.intent_prob[: len(SUPPORT_REQUESTS)]))
     irony_threshold = float(np.median(shipped.irony_prob))
     model = load_model(
         variant_version(

@@ -19,7 +19,10 @@ from models.version import load_model_version, save_model_version
 TEXTS = ["love it", "hate it", "it is a phone", "where is my card?"]
 
 
-def _save(model: ListeningModel, directory: Path, *, include_backbone: bool = False) -> dict[str, Any]:
+def _save(
+    model: ListeningModel, directory: Path, *, include_backbone: bool = True, backbone_delta: bool = True
+) -> dict[str, Any]:
+    """Save the (fine-tuned) default's network; by default as the shipped delta format."""
     return save_model_version(
         model.network,
         directory,
@@ -27,6 +30,7 @@ def _save(model: ListeningModel, directory: Path, *, include_backbone: bool = Fa
         max_length=model.max_length,
         metrics={"x": 1},
         include_backbone=include_backbone,
+        backbone_delta=include_backbone and backbone_delta,
     )
 
 
@@ -72,7 +76,7 @@ def test_delta_round_trip_matches_the_fine_tuned_weights(
 ) -> None:
     network, _ = load_model_version(DEFAULT_MODEL_DIR, cache_dir=tmp_path / "cache")
     with torch.no_grad():  # a change only in one layer: only that layer's tensors are stored
-        layer = network.backbone.model.encoder.layer[2].output.dense
+        layer: Any = network.backbone.model.encoder.layer[2].output.dense  # type: ignore[union-attr,index]
         layer.weight.add_(torch.randn_like(layer.weight) * 1e-2)
     manifest = save_model_version(
         network, tmp_path / "v", version="delta", max_length=64, include_backbone=True, backbone_delta=True
@@ -81,7 +85,10 @@ def test_delta_round_trip_matches_the_fine_tuned_weights(
     assert not any(path.startswith("backbone/") for path in manifest["files"])
     loaded, _ = load_model_version(tmp_path / "v", cache_dir=tmp_path / "cache")
     torch.testing.assert_close(
-        loaded.backbone.model.encoder.layer[2].output.dense.weight, layer.weight, rtol=0, atol=2e-5
+        loaded.backbone.model.state_dict()["encoder.layer.2.output.dense.weight"],
+        layer.weight,
+        rtol=0,
+        atol=2e-5,
     )
     word = loaded.backbone.model.get_input_embeddings().weight
     torch.testing.assert_close(word, network.backbone.model.get_input_embeddings().weight, rtol=0, atol=0)
@@ -109,7 +116,7 @@ def test_round_trip_restores_heads_labels_and_outputs(default_model: ListeningMo
 
 
 def test_round_trip_with_included_backbone(default_model: ListeningModel, tmp_path: Path) -> None:
-    manifest = _save(default_model, tmp_path / "v", include_backbone=True)
+    manifest = _save(default_model, tmp_path / "v", backbone_delta=False)
     assert manifest["backbone"]["weights"] == "included"
     assert any(path.startswith("backbone/") for path in manifest["files"])
     network, _ = load_model_version(tmp_path / "v", cache_dir=tmp_path / "cache")
