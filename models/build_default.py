@@ -55,6 +55,7 @@ from models.heads import ListeningHeads, ListeningNetwork, set_seed
 from models.inference import ListeningModel, configure_threads, resolve_device, resolve_dtype
 from models.labels import EMOTION, INTENT, IRONY, NO_INTENT, SENTIMENT
 from models.lexicon import vader_labels, weak_sentiment_labels
+from models.serving import served_intents
 from models.settings import DEFAULT_MODEL_DIR, ModelSettings
 from models.training.config import TrainingConfig, TrainingConfigError, parse_overrides
 from models.training.data import Example, TrainingData
@@ -319,6 +320,19 @@ def _macro_recall(logits: np.ndarray, truth: np.ndarray) -> float:
     return 100 * float(np.mean([np.mean(pred[truth == k] == k) for k in np.unique(truth)]))
 
 
+def _fit_task_temperature(
+    model: ListeningModel, task: str, data: LabelledTexts, labels: Sequence[str]
+) -> tuple[dict[str, Any], float]:
+    """Fit ``task``'s temperature on the even rows of ``data`` and install it; returns the task's
+    validation metrics (with the odd-row calibration report) and the temperature."""
+    logits = model.logits(data.texts)[task].astype(np.float64)
+    temperature = fit_temperature(logits[0::2], _index(data.labels, labels)[0::2])
+    model.network.heads.set_temperature(task, temperature)
+    pred = np.asarray(labels)[logits.argmax(axis=1)]
+    metrics = classification_metrics(data.labels, pred, labels).as_dict()
+    return metrics | _calibration_report(logits, data.labels, labels, temperature), temperature
+
+
 def calibrate(network: ListeningNetwork, intents: IntentData) -> tuple[dict[str, Any], dict[str, Any]]:
     """Phase 3, on validation data only: offsets, temperatures, irony prior, intent threshold.
 
@@ -368,21 +382,9 @@ def calibrate(network: ListeningNetwork, intents: IntentData) -> tuple[dict[str,
         "vader_on_val": classification_metrics(val.labels, vader_labels(val.texts), SENTIMENT).as_dict(),
     }
 
-    emotion = datasets.emotion("val")
-    logits = model.logits(emotion.texts)["emotion"].astype(np.float64)
-    temperature = fit_temperature(logits[0::2], _index(emotion.labels, EMOTION)[0::2])
-    heads.set_temperature("emotion", temperature)
-    pred = np.asarray(EMOTION)[logits.argmax(axis=1)]
-    metrics["emotion"] = classification_metrics(emotion.labels, pred, EMOTION).as_dict()
-    metrics["emotion"] |= _calibration_report(logits, emotion.labels, EMOTION, temperature)
-
+    metrics["emotion"], _ = _fit_task_temperature(model, "emotion", datasets.emotion("val"), EMOTION)
     irony = datasets.irony("val")
-    logits = model.logits(irony.texts)["irony"].astype(np.float64)
-    temperature = fit_temperature(logits[0::2], _index(irony.labels, IRONY)[0::2])
-    heads.set_temperature("irony", temperature)
-    pred = np.asarray(IRONY)[logits.argmax(axis=1)]
-    metrics["irony"] = classification_metrics(irony.labels, pred, IRONY).as_dict()
-    metrics["irony"] |= _calibration_report(logits, irony.labels, IRONY, temperature)
+    metrics["irony"], temperature = _fit_task_temperature(model, "irony", irony, IRONY)
     # Prior shift (Saerens et al., 2002): add log-odds(base rate) - log-odds(training share) to the
     # irony logit. Two logits, so half of it goes to each side (in calibrated units: times T).
     share = float(np.mean(np.asarray(datasets.irony("train").labels) == "irony"))
@@ -433,12 +435,13 @@ def choose_intent_threshold(probs: np.ndarray, truth: np.ndarray) -> float:
 def _served_intents(
     model: ListeningModel, texts: Sequence[str], threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(argmax intent labels, whether serving answers them: not ``none`` and confident enough)."""
-    heads = model.network.heads
+    """(argmax intent labels, whether serving answers them), by the serving rule itself."""
     logits = model.logits(texts)["intent"].astype(np.float64)
-    probs = _softmax(logits / float(heads.temperature("intent")))
-    labels = np.asarray(INTENT)[probs.argmax(axis=1)]
-    return labels, (labels != NO_INTENT) & (probs.max(axis=1) >= threshold)
+    probs = _softmax(logits / float(model.network.heads.temperature("intent")))
+    served, _ = served_intents(probs, INTENT, threshold)
+    return np.asarray(INTENT)[probs.argmax(axis=1)], np.array(
+        [label is not None for label in served], dtype=bool
+    )
 
 
 def intent_metrics(model: ListeningModel, held_out: LabelledTexts, threshold: float) -> dict[str, Any]:
