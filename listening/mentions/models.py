@@ -15,6 +15,13 @@ class SourceKind(models.TextChoices):
     SUPPORT = "support", "Support transcript"
 
 
+class AuthorRole(models.TextChoices):
+    """Who wrote a message in a conversation: the brand's customer or the brand's own agent."""
+
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Brand agent"
+
+
 class Sentiment(models.TextChoices):
     NEGATIVE = "negative", "Negative"
     NEUTRAL = "neutral", "Neutral"
@@ -69,6 +76,15 @@ class Mention(models.Model):
     engagement_total = models.PositiveBigIntegerField(default=0)
     rating = models.SmallIntegerField(null=True, blank=True)  # reviews: 1..5
     extra = models.JSONField(default=dict, blank=True)  # e.g. support conversation turns
+    # Where inside the source it was said: a subreddit, a news site, an app and territory, a
+    # channel name. A filter and group-by facet ("share of voice by channel"); "" when the source has one.
+    channel = models.CharField(max_length=120, blank=True, default="")
+    # Conversations: which thread a message belongs to (X conversation_id, a ticket id, a Reddit
+    # post), which message of the same source it answers (its external id), and who wrote it. A
+    # customer's message followed by the brand agent's answer is a reply-training pair. "" = unknown.
+    conversation_id = models.CharField(max_length=255, blank=True, default="")
+    in_reply_to = models.CharField(max_length=255, blank=True, default="")
+    author_role = models.CharField(max_length=16, choices=AuthorRole.choices, blank=True, default="")
     bot_score = models.FloatField(default=0.0)
     content_hash = models.CharField(max_length=64, blank=True, default="")
     # Near-duplicates (retweets, copy-paste campaigns) point at one canonical mention that counts them.
@@ -109,6 +125,17 @@ class Mention(models.Model):
             models.Index(fields=["organization", "-published_at", "-id"], name="mention_org_time"),
             models.Index(fields=["organization", "content_hash"], name="mention_org_hash"),
             models.Index(fields=["organization", "enriched_at"], name="mention_org_enriched"),
+            # A thread's messages, and the replies to one message; most mentions are in no thread.
+            models.Index(
+                fields=["organization", "source", "conversation_id"],
+                name="mention_conversation",
+                condition=~models.Q(conversation_id=""),
+            ),
+            models.Index(
+                fields=["organization", "source", "in_reply_to"],
+                name="mention_in_reply_to",
+                condition=~models.Q(in_reply_to=""),
+            ),
         ]
 
     def __str__(self) -> str:
