@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count
 
 from listening.analytics import queries as analytics
 from listening.analytics.affinities import latest_affinity_run
+from listening.analytics.answers import VersionMentions
 from listening.analytics.models import Interval
-from listening.analytics.vocabulary import HOUR, net_sentiment
+from listening.analytics.provenance import model_provenance
+from listening.analytics.vocabulary import BRAND_SCOPE, HOUR, net_sentiment
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import Enrichment
 from listening.reports.models import ReportRun, ReportSchedule
 
 TOPICS_PER_BRAND = 5
@@ -51,7 +51,7 @@ class ReportContent:
     themes: list[dict[str, Any]] = field(default_factory=list)  # {"brand": name, "topics": [...]}
     affinities: list[dict[str, Any]] = field(default_factory=list)  # {"brand": name, "run": ... | None}
     alerts: list[dict[str, Any]] | None = None  # None: the alerts app is not installed
-    model_versions: list[dict[str, Any]] = field(default_factory=list)  # {"name", "mentions"}
+    model_versions: list[VersionMentions] = field(default_factory=list)
 
     @property
     def total_volume(self) -> int:
@@ -101,19 +101,13 @@ def alerts_of_period(
     return [dict(row) for row in rows]
 
 
-def model_versions_of_period(brand_ids: list[int], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The model versions that enriched these brands' mentions of the period, most used first."""
-    rows = (
-        Enrichment.objects.filter(
-            mention__brand_mentions__brand_id__in=brand_ids,
-            mention__brand_mentions__published_at__gte=start,
-            mention__brand_mentions__published_at__lt=end,
-        )
-        .values("model_version__name")
-        .annotate(mentions=Count("mention", distinct=True))
-        .order_by("-mentions", "model_version__name")
-    )
-    return [{"name": row["model_version__name"], "mentions": row["mentions"]} for row in rows]
+def model_versions_of_period(
+    organization_id: int, brand_ids: list[int], start: datetime, end: datetime
+) -> list[VersionMentions]:
+    """The model versions whose stored labels these brands' mentions of the period carry, most
+    mentions first: the analytics answers' ``model`` block, so a re-read history counts under
+    the version that relabelled it, not once per version that ever read it."""
+    return model_provenance(BRAND_SCOPE, brand_ids, organization_id, start, end)["versions"]
 
 
 def _interest_names(interests: dict[str, Any], limit: int = 5) -> list[str]:
@@ -252,5 +246,5 @@ def report_content(run: ReportRun, now: datetime) -> ReportContent:
         themes=[{"brand": b.name, "topics": _themes(b, start, end, now)} for b in brands],
         affinities=[{"brand": b.name, "run": latest_affinities(b)} for b in brands],
         alerts=alerts_of_period(schedule.organization_id, brand_ids, start, end),
-        model_versions=model_versions_of_period(brand_ids, start, end),
+        model_versions=model_versions_of_period(schedule.organization_id, brand_ids, start, end),
     )

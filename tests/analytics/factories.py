@@ -89,6 +89,9 @@ def enrich(mention: Mention, vector: np.ndarray, version: ModelVersion, sentimen
             "embedding": vector.astype("<f4").tobytes(),
         },
     )
+    # As the enrich path does: the mention's stored labels now come from this version.
+    Mention.objects.filter(pk=mention.pk).update(model_version=version)
+    mention.model_version = version
 
 
 @dataclass

@@ -8,12 +8,14 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 
 from listening.reports import services
 from listening.reports.models import ReportRun, RunStatus
 from listening.reports.render.layout import EMPTY_MESSAGE
+from tests.analytics.factories import enrich, model_version
 from tests.conftest import Tenant
 from tests.reports.helpers import FIRE, make_run, make_schedule, pdf_text, seed_week
 
@@ -21,6 +23,22 @@ from tests.reports.helpers import FIRE, make_run, make_schedule, pdf_text, seed_
 @pytest.fixture(autouse=True)
 def _reports_dir(tmp_path: Path, settings: object) -> None:
     settings.REPORTS_DIR = tmp_path / "reports"  # type: ignore[attr-defined]
+
+
+def test_model_versions_count_each_mention_under_the_version_whose_labels_it_carries(alice: Tenant) -> None:
+    """After a re-read, the report names the version that relabelled the period, not every version
+    that ever read a mention of it."""
+    builder = seed_week(alice)
+    newer = model_version("encoder-v8")
+    for mention in builder.created:
+        if mention.enrichments.exists():
+            enrich(mention, np.ones(16), newer, mention.sentiment)
+    builder.roll_up()
+    run = make_run(make_schedule(alice))
+    assert services.do_render_run(run.pk, now=FIRE) == "succeeded"
+    run.refresh_from_db()
+    assert run.summary["model_versions"] == ["encoder-v8"]
+    assert "encoder-v8 (6 mentions)" in _files(run)["html"].decode()
 
 
 def _files(run: ReportRun) -> dict[str, bytes]:

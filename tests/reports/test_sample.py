@@ -46,6 +46,7 @@ def _enrich_cheaply(organization_id: int) -> None:
     for mention, text, vector in zip(mentions, texts, vectors, strict=True):
         score = vader.polarity_scores(text)["compound"]
         mention.sentiment = "positive" if score >= 0.3 else "negative" if score <= -0.2 else "neutral"
+        mention.model_version = version
         rows.append(
             Enrichment(
                 organization_id=organization_id,
@@ -56,7 +57,7 @@ def _enrich_cheaply(organization_id: int) -> None:
             )
         )
     Enrichment.objects.bulk_create(rows)
-    Mention.objects.bulk_update(mentions, ["sentiment"])
+    Mention.objects.bulk_update(mentions, ["sentiment", "model_version"])
     do_update_rollups([m.pk for m in mentions])
 
 
