@@ -60,7 +60,7 @@ from models.settings import DEFAULT_MODEL_DIR, ModelSettings
 
 TARGET_VAL_MACRO_RECALL = 74.0
 VAL = "sentiment/val"
-ORDINARY = (VAL, "brands")  # ordinary social posts: irony should be rare, intents absent
+ORDINARY = (VAL, "brands/unseen")  # ordinary social posts: irony should be rare, intents absent
 DEFAULT_IRONY_THRESHOLD = 0.5
 DEFAULT_INTENT_MIN_CONFIDENCE = 0.0  # a version that sets none abstains only on "none"
 QUICK_ROWS, QUICK_TRAIN_ROWS = 200, 4000
@@ -384,7 +384,9 @@ def load_suite(limit: int | None) -> Suite:
     domains = [subset(datasets.sentiment("val"), limit)]
     optional: list[tuple[str, Callable[[], LabelledTexts]]] = [
         ("reviews", datasets.reviews),
-        ("brands", datasets.brands),
+        # 96 % of the brand tweets are in sentiment/train, which the default and the TF-IDF
+        # baseline train on: only the rest measures anything.
+        ("brands", lambda: datasets.unseen(datasets.brands(), datasets.sentiment("train"))),
         *((f"rated/{name}", lambda name=name: datasets.rated(name)) for name in datasets.RATED_FILES),
     ]
     for name, reader in optional:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,23 @@ class LabelledTexts:
 
     def head(self, n: int) -> LabelledTexts:
         return LabelledTexts(self.texts[:n], self.labels[:n], f"{self.name}[:{n}]")
+
+
+_NON_WORD = re.compile(r"\W+")
+
+
+def text_key(text: str) -> str:
+    """What two copies of one tweet share: case, punctuation and spacing dropped (files of the
+    same pool differ in those: ``text`` vs ``text_tweeteval_style``)."""
+    return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+def unseen(data: LabelledTexts, seen: LabelledTexts) -> LabelledTexts:
+    """The rows of ``data`` whose text (by :func:`text_key`) is not in ``seen``: an evaluation set
+    that overlaps a training pool, scored only on what the model was not trained on."""
+    known = {text_key(text) for text in seen.texts}
+    rows = [(t, label) for t, label in zip(data.texts, data.labels, strict=True) if text_key(t) not in known]
+    return LabelledTexts([t for t, _ in rows], [label for _, label in rows], f"{data.name}/unseen")
 
 
 def _path(relative: str, root: Path | None) -> Path:
@@ -136,7 +154,10 @@ _FIVE_POINT = {"-2": "negative", "-1": "negative", "0": "neutral", "1": "positiv
 
 
 def brands(*, root: Path | None = None) -> LabelledTexts:
-    """Brand-topic tweets with sentiment folded to three classes (5-point -2..2 → neg/neu/pos)."""
+    """Brand-topic tweets with sentiment folded to three classes (5-point -2..2 → neg/neu/pos).
+
+    Most of them (4,045 of 4,233) are also in ``sentiment/train.tsv`` (the same SemEval-2017
+    pool): score a model trained on that file with ``unseen(brands(), sentiment("train"))``."""
     texts, labels = [], []
     for row in _rows(_path("brands/brand_topic_tweets.tsv", root)):
         label = row["label"].strip()

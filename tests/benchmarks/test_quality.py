@@ -39,7 +39,7 @@ TWEETS = LabelledTexts(
 BRANDS = LabelledTexts(
     ["love my new nike shoes", "xbox live is down again, terrible", "apple event on tuesday"],
     ["positive", "negative", "neutral"],
-    "brands",
+    "brands/unseen",
 )
 IRONY = LabelledTexts(
     ["oh great, another monday", "the train is on time", "wow I just love being ignored", "lunch was fine"],

@@ -29,6 +29,18 @@ def test_domain_sets_fold_to_three_classes(shared_data: Path) -> None:
     assert all(text.strip() for text in reviews.texts)
 
 
+def test_brand_tweets_unseen_by_the_training_pool(shared_data: Path) -> None:
+    """Scoring on the brand tweets a model trained on sentiment/train never saw."""
+    train = datasets.sentiment("train")
+    fresh = datasets.unseen(datasets.brands(), train)
+    assert len(fresh) == 4233 - 4045 and fresh.name == "brands/unseen"
+    keys = {datasets.text_key(t) for t in train.texts}
+    assert not any(datasets.text_key(t) in keys for t in fresh.texts)
+    assert datasets.text_key("Loving the new @Nike  shoes!!") == datasets.text_key(
+        "loving the new nike shoes "
+    )
+
+
 def test_quoted_fields_are_unquoted(shared_data: Path) -> None:
     texts = datasets.sentiment("val").texts
     assert (
