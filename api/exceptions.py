@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from listening.analytics.queries import RangeError
+from listening.learning.errors import LearningConflict, LearningError
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +25,10 @@ log = structlog.get_logger(__name__)
 DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str | None], ...] = (
     # A range that cannot be answered (from after to, beyond the bucket limit): about ``from``.
     (RangeError, status.HTTP_400_BAD_REQUEST, "from"),
+    # The registry's state refuses it (nothing to roll back, a blocked candidate without force).
+    (LearningConflict, status.HTTP_409_CONFLICT, None),
+    # A feedback or learning request whose values cannot be honoured.
+    (LearningError, status.HTTP_400_BAD_REQUEST, None),
 )
 
 

@@ -23,15 +23,10 @@ from rest_framework.views import APIView
 
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
-from listening.learning.models import Feedback, ModelStatus, ModelVersion, Preference
+from listening.learning.feedback import do_record_feedback, do_record_preference
+from listening.learning.models import Feedback, ModelVersion, Preference
 from listening.learning.queries import versions_for
-from listening.learning.services import (
-    LearningError,
-    do_promote,
-    do_record_feedback,
-    do_record_preference,
-    do_rollback,
-)
+from listening.learning.registry import do_promote, do_rollback
 from listening.mentions.models import Mention, Sentiment
 from listening.tenancy.models import Role
 
@@ -87,26 +82,14 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
         version = get_object_or_404(ModelVersion, pk=pk, organization_id=organization_id)
         body = PromoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        blocked = version.status == ModelStatus.CANDIDATE and version.gate_reason.startswith("blocked")
-        if blocked and not body.validated_data["force"]:
-            return Response(
-                {
-                    "detail": f"The evaluation gate blocked this version: {version.gate_reason}. "
-                    "Send force=true to promote it anyway."
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
         username = caller_key(request).membership.user.get_username()
-        promoted = do_promote(version, reason=f"promoted by {username}")
+        promoted = do_promote(version, reason=f"promoted by {username}", force=body.validated_data["force"])
         return Response(ModelVersionSerializer(promoted).data)
 
     @extend_schema(request=None, responses={200: ModelVersionSerializer})
     def rollback(self, request: Request) -> Response:
         """Retire the active version and restore the previous one (or the shared default)."""
-        try:
-            active = do_rollback(caller_key(request).organization_id)
-        except LearningError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        active = do_rollback(caller_key(request).organization_id)
         return Response(ModelVersionSerializer(active).data)
 
 
@@ -225,16 +208,13 @@ class PreferenceView(APIView):
         body = PreferenceSerializer(data=request.data, organization_id=key.organization_id)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
-            preference = do_record_preference(
-                key,
-                kind=data["kind"],
-                first=data["first"],
-                second=data.get("second"),
-                first_label=data.get("first_label", ""),
-                second_label=data.get("second_label", ""),
-                choice=data["choice"],
-            )
-        except LearningError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        preference = do_record_preference(
+            key,
+            kind=data["kind"],
+            first=data["first"],
+            second=data.get("second"),
+            first_label=data.get("first_label", ""),
+            second_label=data.get("second_label", ""),
+            choice=data["choice"],
+        )
         return Response(PreferenceSerializer(preference).data, status=status.HTTP_201_CREATED)

@@ -10,7 +10,6 @@ neither side imports the other for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from django.db import models
 
@@ -29,9 +28,20 @@ from listening.analytics.models import (
 from listening.brands.models import Brand, Campaign
 from listening.mentions.models import BrandMention, CampaignMention
 
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-WEEK = timedelta(days=7)
+# The bucket sizes and floors live below every app (the learning app's re-read aligns days too).
+from listening.periods import DAY, HOUR, WEEK, floor_day, floor_hour, floor_week
+
+__all__ = [
+    "DAY",
+    "HOUR",
+    "WEEK",
+    "Scope",
+    "author_key",
+    "floor_day",
+    "floor_hour",
+    "floor_week",
+    "net_sentiment",
+]
 
 
 @dataclass(frozen=True)
@@ -72,21 +82,6 @@ CAMPAIGN_SCOPE = Scope(
     CampaignVersionDay,
 )
 SCOPES = (BRAND_SCOPE, CAMPAIGN_SCOPE)
-
-
-def floor_day(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_week(moment: datetime) -> datetime:
-    """The start of the ISO week (Monday 00:00 UTC), as PostgreSQL's ``date_trunc('week', ...)``."""
-    day = floor_day(moment)
-    return day - day.weekday() * DAY
 
 
 def author_key(author_id: str, author_handle: str, mention_id: int) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from listening.learning.errors import CycleCannotRun
 from listening.learning.models import (
     CycleStatus,
     Feedback,
@@ -31,15 +33,7 @@ from listening.learning.models import (
     TrainingCycle,
 )
 from listening.learning.queries import raw_since
-from listening.learning.services import (
-    CycleCannotRun,
-    CycleOutcome,
-    cycle_checkpoint_dir,
-    do_promote,
-    get_active_version,
-    register_version,
-    version_directory,
-)
+from listening.learning.registry import do_promote, get_active_version, register_version, version_directory
 from listening.mentions.models import Enrichment, Mention
 from models.artifacts import ArtifactError, read_manifest
 from models.datasets import LabelledTexts
@@ -74,6 +68,17 @@ NOTHING_TO_LEARN = (
     "on since its last cycle (raw text alone does not start one); import labelled examples or correct "
     "some mentions' labels first"
 )
+
+
+@dataclass
+class CycleOutcome:
+    cycle: TrainingCycle
+    version: ModelVersion | None
+    promoted: bool
+
+
+def cycle_checkpoint_dir(cycle: TrainingCycle) -> Path:
+    return Path(settings.MODELS_DIR) / ".checkpoints" / f"cycle-{cycle.pk}"
 
 
 def collect_inputs(organization_id: int, parent: ModelVersion, seed: int) -> dict[str, Any]:

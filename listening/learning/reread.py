@@ -27,12 +27,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from listening.analytics.vocabulary import DAY, floor_day
 from listening.jobs import Queue, TaskName, send_or_defer
 from listening.learning.models import ModelStatus, ModelVersion, Reread
-from listening.learning.services import get_active_version
+from listening.learning.registry import get_active_version
 from listening.mentions.enrichment import enrichment_rows, predict, store_enrichments
 from listening.mentions.models import Enrichment, Mention
+from listening.periods import DAY, floor_day
 from listening.tenancy.models import Organization
 
 log = structlog.get_logger(__name__)

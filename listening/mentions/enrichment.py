@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from listening.learning.models import ModelVersion
-from listening.learning.services import get_active_version
+from listening.learning.registry import get_active_version
 from listening.mentions.models import Enrichment, Mention, SourceKind
 from listening.mentions.services import do_copy_sentiment_to_links
 from listening.mentions.signals import mentions_enriched

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from listening.learning.models import Feedback, ModelStatus, ModelVersion
-from listening.learning.services import get_active_version
+from listening.learning.registry import get_active_version
 from listening.mentions.enrichment import do_enrich_pending
 from listening.mentions.models import Enrichment, Mention, SourceKind
 from listening.tenancy.models import Role

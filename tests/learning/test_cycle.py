@@ -11,6 +11,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from listening.learning.cycle import build_data
+from listening.learning.errors import CycleCannotRun
+from listening.learning.feedback import do_import_labelled, do_record_feedback, do_record_preference
 from listening.learning.models import (
     CycleStatus,
     Feedback,
@@ -19,17 +21,8 @@ from listening.learning.models import (
     Preference,
     TrainingCycle,
 )
-from listening.learning.services import (
-    CycleCannotRun,
-    do_check_training_triggers,
-    do_import_labelled,
-    do_promote,
-    do_queue_cycle,
-    do_record_feedback,
-    do_record_preference,
-    do_run_training_cycle,
-    get_active_version,
-)
+from listening.learning.registry import do_promote, get_active_version
+from listening.learning.services import do_check_training_triggers, do_queue_cycle, do_run_training_cycle
 from listening.tenancy.models import ApiKey, Role
 from models.artifacts import HEADS_FILE, read_manifest
 from models.shipped import GENERAL_SETS_HOME, read_replay_sample

@@ -17,8 +17,8 @@ from django.utils import timezone
 from listening.analytics.services import do_build_affinities
 from listening.jobs import Queue
 from listening.learning.models import ModelStatus, ModelVersion, Reread
+from listening.learning.registry import do_promote, do_rollback, get_active_version
 from listening.learning.reread import do_reread_batch, do_resume_rereads
-from listening.learning.services import do_promote, do_rollback, get_active_version
 from listening.mentions.enrichment import do_enrich_pending
 from listening.mentions.models import Enrichment, Mention
 from listening.mentions.queries import relations_of

@@ -121,7 +121,7 @@ def _active_version(t: Tenant) -> ModelVersion:
 
 def _rollback_ready(t: Tenant) -> dict[str, int]:
     """Two promoted versions of the tenant, so a rollback has somewhere to go."""
-    from listening.learning.services import do_promote
+    from listening.learning.registry import do_promote
 
     for _ in range(2):
         do_promote(objects.new_model_version(t))

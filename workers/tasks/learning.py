@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from listening.jobs import Queue, TaskName
-from listening.learning.services import CycleCannotRun, do_check_training_triggers, do_run_training_cycle
+from listening.learning.errors import CycleCannotRun
+from listening.learning.services import do_check_training_triggers, do_run_training_cycle
 from workers.celery_app import listening_task
 
 

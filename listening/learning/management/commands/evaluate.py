@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from listening.learning.models import ModelVersion
-from listening.learning.services import get_active_version
+from listening.learning.registry import get_active_version
 
 
 class Command(BaseCommand):

@@ -5,14 +5,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from listening.learning.errors import CycleCannotRun
+from listening.learning.feedback import do_import_labelled
 from listening.learning.models import CycleStatus, TrainingCycle
 from listening.learning.queries import new_data_counts
-from listening.learning.services import (
-    CycleCannotRun,
-    do_import_labelled,
-    do_queue_cycle,
-    do_run_training_cycle,
-)
+from listening.learning.services import do_queue_cycle, do_run_training_cycle
 from listening.tenancy.models import Organization
 
 
