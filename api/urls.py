@@ -12,6 +12,7 @@ from api import (
     learning,
     mentions,
     reports,
+    root,
     sources,
     tenancy,
     webhooks,
@@ -33,6 +34,7 @@ router.register("models", learning.ModelVersionViewSet, basename="model-version"
 router.register("feedback", learning.FeedbackViewSet, basename="feedback")
 
 urlpatterns = [
+    path("", root.ApiRootView.as_view(), name="api-root"),
     path("me/", tenancy.MeView.as_view(), name="me"),
     path("ingest", ingest.IngestView.as_view(), name="ingest"),
     path("analyze", analyze.AnalyzeView.as_view(), name="analyze"),

@@ -141,6 +141,10 @@ MENTION_COLUMNS = (
     "extra",
     "bot_score",
     "content_hash",
+    "channel",
+    "conversation_id",
+    "in_reply_to",
+    "author_role",
     "duplicate_count",
     "sentiment",
     "created_at",
@@ -202,6 +206,10 @@ def _copy_lines(org_id: int, source_id: int, items: list[PreparedMention]) -> st
             esc(json.dumps(item.extra)) if item.extra else "{}",
             repr(float(item.bot_score)),
             esc(item.content_hash),
+            esc(item.channel),
+            esc(item.conversation_id),
+            esc(item.in_reply_to),
+            esc(item.author_role),
         )
         lines.append(head + "\t".join(fields) + tail)
     lines.append("")  # COPY wants every line terminated
@@ -285,6 +293,10 @@ def _insert_mentions(
                     extra=item.extra,
                     bot_score=item.bot_score,
                     content_hash=item.content_hash,
+                    channel=item.channel,
+                    conversation_id=item.conversation_id,
+                    in_reply_to=item.in_reply_to,
+                    author_role=item.author_role,
                 )
                 for item in items
             ],

@@ -41,6 +41,11 @@ class PreparedMention:
     extra: dict[str, Any] = field(default_factory=dict)
     bot_score: float = 0.0
     content_hash: str = ""
+    # Facet and conversation (see Mention): "" when the source has none.
+    channel: str = ""
+    conversation_id: str = ""
+    in_reply_to: str = ""
+    author_role: str = ""
     # Set when this item repeats an earlier one (retweet, copy-paste): the canonical's content_hash
     # or external id within the batch; the canonical's duplicate_count goes up by one.
     duplicate_of_hash: str = ""
@@ -152,6 +157,10 @@ def prepare_batch(
             extra=extra,
             bot_score=result.bot_score,
             content_hash=result.content_hash,
+            channel=item.channel,
+            conversation_id=item.conversation_id,
+            in_reply_to=item.in_reply_to,
+            author_role=item.author_role,
             duplicate_of_hash=result.canonical_key,
             brand_ids=matchers.brands.match(text_index),
             campaign_ids=campaign_ids,

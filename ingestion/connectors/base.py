@@ -58,6 +58,10 @@ class ItemKind(StrEnum):
     SUPPORT = "support"
 
 
+# Matches ``listening.mentions.models.AuthorRole`` values, plus "" for "the source does not say".
+AUTHOR_ROLES = frozenset({"", "customer", "agent"})
+
+
 @dataclass(frozen=True)
 class Author:
     id: str = ""
@@ -75,6 +79,11 @@ class RawItem:
     ``ticket_id`` and ``turns`` for support transcripts; it is JSON-serialisable. ``raw`` is the
     original JSON (for a ticket: ``{"ticket": ..., "comments": [...]}``), kept for quarantine and
     re-parsing.
+
+    ``channel`` is where inside the source it was said (a subreddit, a site, an app and territory).
+    ``conversation_id`` names the thread, ``in_reply_to`` the external id (same source) of the
+    message this one answers, and ``author_role`` is ``"customer"`` or ``"agent"`` (the brand's own
+    account) where the source tells them; ``""`` where it does not.
     """
 
     external_id: str
@@ -86,6 +95,10 @@ class RawItem:
     engagement: dict[str, int] = field(default_factory=dict)
     language: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    channel: str = ""
+    conversation_id: str = ""
+    in_reply_to: str = ""
+    author_role: str = ""
     raw: Any = None
 
     def __post_init__(self) -> None:
@@ -93,6 +106,8 @@ class RawItem:
             raise ValueError("external_id must not be empty")
         if self.published_at.tzinfo is None:
             raise ValueError("published_at must be timezone-aware")
+        if self.author_role not in AUTHOR_ROLES:
+            raise ValueError(f"author_role must be one of {sorted(AUTHOR_ROLES)}, got {self.author_role!r}")
 
 
 @dataclass(frozen=True)

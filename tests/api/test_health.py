@@ -54,3 +54,13 @@ def test_not_ready_when_broker_is_unreachable(client: Client, settings: object) 
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def test_api_root_lists_docs_and_resources_without_a_key(client: Client) -> None:
+    """What a new user opening the printed API address sees: links they can follow, no data."""
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["docs"].endswith("/api/docs/")
+    assert body["resources"]["brands"].endswith("/api/v1/brands/")
+    assert client.get(body["resources"]["brands"]).status_code in (401, 403)  # the data needs a key
