@@ -149,12 +149,6 @@ MENTION_COLUMNS = (
     "sentiment",
     "created_at",
     "updated_at",
-    # Conversation fields (migration mentions 0008): NOT NULL with no database default, so COPY
-    # must name them; the pipeline does not fill them yet ("" = unknown).
-    "channel",
-    "conversation_id",
-    "in_reply_to",
-    "author_role",
 )
 
 
@@ -181,8 +175,8 @@ def _copy_lines(org_id: int, source_id: int, items: list[PreparedMention]) -> st
     (organization, source, timestamps) are formatted once here."""
     now = timezone.now().isoformat()
     head = f"{org_id}\t{source_id}\t"
-    # duplicate_count, sentiment (none yet), created_at, updated_at, then the four conversation fields
-    tail = f"\t1\t\t{now}\t{now}\t\t\t\t"
+    # duplicate_count, sentiment (none yet), created_at, updated_at
+    tail = f"\t1\t\t{now}\t{now}"
     esc = _copy_text
     lines = []
     for item in items:
