@@ -32,7 +32,7 @@ serve:
 	  --schedule var/celerybeat-schedule > var/worker.log 2>&1 & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
 	KEY=$$(awk '/API key/{print $$3}' var/demo.txt); \
-	echo; echo "  API:     http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/"; \
+	echo; echo "  API:     http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/   dashboard: http://$(HOST):$(PORT)/ (log in with the key below)"; \
 	echo "  API key: $$KEY"; \
 	echo "  try:     curl -H 'Authorization: Api-Key $$KEY' http://$(HOST):$(PORT)/api/v1/brands/"; \
 	echo "  worker log: var/worker.log   (Ctrl-C stops both)"; echo; \

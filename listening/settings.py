@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "listening.analytics",
     "listening.reports",
     "listening.operations",
+    # The reference dashboard at / (templates and static files only; it reads the public API).
+    "api.dashboard.apps.DashboardConfig",
     # Loads the Celery app that listening.jobs sends through (workers/apps.py).
     "workers.apps.WorkersConfig",
 ]
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the dashboard's static files from the same process (gunicorn or runserver).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -195,6 +199,10 @@ SPECTACULAR_SETTINGS = {
 # --- static, i18n -----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise reads the apps' static folders directly (the dashboard's few files), so no
+# collectstatic step is needed before the process starts.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one on every start
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"

@@ -29,6 +29,8 @@ urlpatterns = [
         name="redoc",
     ),
     path("", include("django_prometheus.urls")),  # /metrics
+    # The reference dashboard at / (its pages call the public API above with the analyst's key).
+    path("", include("api.dashboard.urls")),
 ]
 
 handler400 = "api.fallbacks.bad_request"

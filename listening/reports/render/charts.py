@@ -22,16 +22,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-DASHES = ["-", "--", "-.", ":"]
-SENTIMENT_COLOURS = {
-    "positive": "#009E73",
-    "neutral": "#BBBBBB",
-    "negative": "#D55E00",
-    "unscored": "#E8E8E8",
-}
-SENTIMENT_HATCHES = {"positive": "", "neutral": "..", "negative": "//", "unscored": ""}
+from listening.reports.palette import DASHES, MARKERS, OKABE_ITO, SENTIMENT_COLOURS, SENTIMENT_HATCHES
+
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.3, 150
 HALF_DAY = timedelta(hours=12)
 
