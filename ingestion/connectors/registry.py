@@ -6,6 +6,7 @@ from typing import Any
 
 from ingestion.connectors.base import Connector
 from ingestion.connectors.errors import ConnectorConfigError
+from ingestion.connectors.feeds import FeedConnector
 from ingestion.connectors.reddit import RedditConnector
 from ingestion.connectors.trustpilot import TrustpilotReviewsConnector
 from ingestion.connectors.x import XRecentSearchConnector
@@ -18,6 +19,7 @@ CONNECTORS: dict[str, type[Connector[Any, Any]]] = {
         TrustpilotReviewsConnector,
         ZendeskTicketsConnector,
         RedditConnector,
+        FeedConnector,
     )
 }
 
