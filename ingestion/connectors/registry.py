@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingestion.connectors.appstore import AppStoreReviewsConnector
 from ingestion.connectors.base import Connector
 from ingestion.connectors.errors import ConnectorConfigError
 from ingestion.connectors.feeds import FeedConnector
@@ -20,6 +21,7 @@ CONNECTORS: dict[str, type[Connector[Any, Any]]] = {
         ZendeskTicketsConnector,
         RedditConnector,
         FeedConnector,
+        AppStoreReviewsConnector,
     )
 }
 
