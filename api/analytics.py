@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from api.permissions import caller_key
 from api.schema import ERROR, typed
-from listening.analytics import affinities, queries
+from listening.analytics import affinities, channels, queries
 from listening.analytics.answers import BrandAffinities, BrandTopics, CampaignMetrics, Comparison
 from listening.analytics.models import Interval
 from listening.brands.models import Brand, Campaign
@@ -54,6 +54,7 @@ class ComparisonQuerySerializer(RangeQuerySerializer):
             "brands": serializers.CharField(max_length=400, help_text="Comma-separated brand ids (1 to 20)."),
             "topics": serializers.BooleanField(required=False, default=False),
             "seed": serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0),
+            "group_by": serializers.ChoiceField(choices=channels.GROUP_BY_CHOICES, required=False),
         }
 
     def validate_brands(self, value: str) -> list[int]:
@@ -99,6 +100,13 @@ class ComparisonView(APIView):
         parameters=[
             *RANGE_PARAMETERS,
             OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
+            OpenApiParameter(
+                "group_by",
+                str,
+                enum=list(channels.GROUP_BY_CHOICES),
+                description="Also answer share of voice by channel (subreddit, site, app and territory) "
+                "or by source kind, in `groups`.",
+            ),
         ],
         responses={200: typed(Comparison), 404: ERROR},
     )
@@ -112,16 +120,18 @@ class ComparisonView(APIView):
         if len(found) != len(ids):
             raise NotFound("One or more brands do not exist.")
         brands = [found[pk] for pk in ids]
-        return Response(
-            queries.brand_comparison(
-                brands,
-                params["interval"],
-                params.get("from"),
-                params.get("to"),
-                topics=params["topics"],
-                seed=params["seed"],
-            )
+        answer = queries.brand_comparison(
+            brands,
+            params["interval"],
+            params.get("from"),
+            params.get("to"),
+            topics=params["topics"],
+            seed=params["seed"],
         )
+        if params.get("group_by"):
+            span = answer["range"]
+            answer["groups"] = channels.share_by_channel(ids, span["from"], span["to"], by=params["group_by"])
+        return Response(answer)
 
 
 class TopicQuerySerializer(RangeQuerySerializer):

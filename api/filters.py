@@ -45,6 +45,9 @@ class MentionFilter(django_filters.FilterSet):
     campaign = IdFilter(method="filter_campaign", help_text="Campaign id")
     source = IdFilter(field_name="source_id", help_text="Source id")
     source_kind = django_filters.ChoiceFilter(field_name="kind", choices=SourceKind.choices)
+    channel = django_filters.CharFilter(
+        max_length=120, help_text="Where in the source: a subreddit (r/acme), a site, an app and territory"
+    )
     sentiment = django_filters.ChoiceFilter(choices=Sentiment.choices)
     language = django_filters.CharFilter(max_length=8, help_text="ISO 639-1 code, e.g. en")
     since = UtcDateTimeFilter(field_name="published_at", lookup_expr="gte")

@@ -244,6 +244,7 @@ class MentionSerializer(AsIsFieldsMixin, serializers.ModelSerializer[Mention]):
             "id",
             "source",
             "kind",
+            "channel",
             "external_id",
             "text",
             "clean_text",

@@ -85,7 +85,8 @@ def _support_turns(extra: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 # Connector kinds → the cleaning pipeline's kinds.
-_CLEAN_KIND = {"social": "post", "review": "review", "support": "support"}
+# Articles are cleaned as posts: no name redaction (bylines and quoted people are public).
+_CLEAN_KIND = {"social": "post", "review": "review", "support": "support", "news": "post"}
 
 
 def prepare_batch(

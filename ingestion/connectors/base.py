@@ -56,6 +56,7 @@ class ItemKind(StrEnum):
     SOCIAL = "social"
     REVIEW = "review"
     SUPPORT = "support"
+    NEWS = "news"
 
 
 # Matches ``listening.mentions.models.AuthorRole`` values, plus "" for "the source does not say".
@@ -201,6 +202,15 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         """Fetch the page that starts at ``cursor`` (``None``: the first pull of this source)."""
 
+    def auth_error(self, status: int, detail: str) -> ConnectorAuthError:
+        """The refusal worded for the Source's ``last_error``: what to fix, and the API's words."""
+        said = f" The API said: {detail}" if detail else ""
+        return ConnectorAuthError(
+            f"{self.title} refused the credentials (HTTP {status}). {self.credentials_help}{said}",
+            status=status,
+            detail=detail,
+        )
+
     def get_json(
         self,
         url: str,
@@ -213,12 +223,16 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
         try:
             return self.http.get_json(url, params=params, headers=headers, auth=auth)
         except ConnectorAuthError as exc:
-            said = f" The API said: {exc.detail}" if exc.detail else ""
-            raise ConnectorAuthError(
-                f"{self.title} refused the credentials (HTTP {exc.status}). {self.credentials_help}{said}",
-                status=exc.status,
-                detail=exc.detail,
-            ) from exc
+            raise self.auth_error(exc.status, exc.detail) from exc
+
+    def post_form_json(
+        self, url: str, *, data: Mapping[str, str], auth: tuple[str, str] | None = None
+    ) -> JsonResponse:
+        """``http.post_form_json`` (an OAuth token request) with the same auth-error wording."""
+        try:
+            return self.http.post_form_json(url, data=data, auth=auth)
+        except ConnectorAuthError as exc:
+            raise self.auth_error(exc.status, exc.detail) from exc
 
 
 GetJson = Callable[..., JsonResponse]  # Connector.get_json, handed to each source's client

@@ -12,7 +12,8 @@ Retry policy (the Saleor/AWS habit: sort failures before retrying):
   (a Celery worker should not idle for the 15 minutes of an X rate-limit window): the client raises
   at once with ``resume_at``, and the caller reschedules.
 
-Only GETs go through it: every request is idempotent, so retrying after a read timeout is safe.
+Only GETs go through it, and OAuth token POSTs (idempotent too: a second token is as good as the
+first), so retrying after a read timeout is safe.
 
 Why not ``urllib3.util.Retry`` on the adapter: it sleeps inside the transport (no injectable clock,
 so tests would wait for real backoffs), records no attempts, knows nothing of ``x-rate-limit-reset``
@@ -110,7 +111,9 @@ class RateLimitInfo:
     def from_headers(cls, headers: Mapping[str, str], now: datetime) -> RateLimitInfo | None:
         """Reads ``x-rate-limit-limit/remaining/reset`` (X; reset in epoch seconds; Zendesk sends
         ``x-rate-limit`` for the limit) or the IETF
-        draft ``ratelimit-limit/remaining/reset`` (reset in seconds from now)."""
+        draft ``ratelimit-limit/remaining/reset`` (reset in seconds from now), or Reddit's
+        ``x-ratelimit-used/remaining/reset`` (remaining may be fractional; reset in seconds from now;
+        the limit is used + remaining)."""
         limit = _int_header(headers, "x-rate-limit-limit") or _int_header(headers, "x-rate-limit")
         remaining = _int_header(headers, "x-rate-limit-remaining")
         reset_epoch = _int_header(headers, "x-rate-limit-reset")
@@ -119,6 +122,12 @@ class RateLimitInfo:
             limit = _int_header(headers, "ratelimit-limit")
             remaining = _int_header(headers, "ratelimit-remaining")
             reset_delta = _int_header(headers, "ratelimit-reset")
+            reset_at = now + timedelta(seconds=reset_delta) if reset_delta is not None else None
+        if limit is None and remaining is None and reset_at is None:
+            used = _int_header(headers, "x-ratelimit-used")
+            remaining = _int_header(headers, "x-ratelimit-remaining")
+            reset_delta = _int_header(headers, "x-ratelimit-reset")
+            limit = used + remaining if used is not None and remaining is not None else None
             reset_at = now + timedelta(seconds=reset_delta) if reset_delta is not None else None
         if limit is None and remaining is None and reset_at is None:
             return None
@@ -149,6 +158,22 @@ class JsonResponse:
     data: Any  # the decoded JSON document
     rate_limit: RateLimitInfo | None
     attempts: int  # requests it took, retries included
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """A response whose body is not JSON (a feed), or a ``304 Not Modified`` (``body`` empty)."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    rate_limit: RateLimitInfo | None
+    attempts: int
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 class _Retry(Exception):
@@ -212,10 +237,52 @@ class HttpClient:
         ``ConnectorRateLimited`` / ``ConnectorTransientError`` once retries run out, and
         ``MalformedPageError`` when a 2xx body is not JSON or is larger than ``max_body_bytes``.
         """
+        raw = self._request("GET", url, params=params, headers=headers, auth=auth, data=None, decode=True)
+        assert isinstance(raw, JsonResponse)
+        return raw
+
+    def post_form_json(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str],
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> JsonResponse:
+        """POST a form and decode the JSON answer: only for OAuth token requests, which are
+        idempotent (asking twice yields two valid tokens), so the retry policy applies unchanged."""
+        raw = self._request("POST", url, params=None, headers=headers, auth=auth, data=data, decode=True)
+        assert isinstance(raw, JsonResponse)
+        return raw
+
+    def get_raw(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawResponse:
+        """GET ``url`` and return its body undecoded (feeds, HTML pages). A ``304 Not Modified``
+        (answer to ``If-None-Match`` / ``If-Modified-Since``) is a normal outcome, not a redirect."""
+        raw = self._request("GET", url, params=params, headers=headers, auth=None, data=None, decode=False)
+        assert isinstance(raw, RawResponse)
+        return raw
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+        auth: tuple[str, str] | None,
+        data: Mapping[str, str] | None,
+        decode: bool,
+    ) -> JsonResponse | RawResponse:
         safe_url = _without_query(url)
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                return self._attempt(url, safe_url, params, headers, auth, attempt)
+                return self._attempt(method, url, safe_url, params, headers, auth, data, decode, attempt)
             except _Retry as failure:
                 server_wait = failure.server_wait
                 wait = server_wait if server_wait is not None else self.retry.backoff(attempt - 1, self.rng)
@@ -240,18 +307,26 @@ class HttpClient:
 
     def _attempt(
         self,
+        method: str,
         url: str,
         safe_url: str,
         params: Mapping[str, str | int] | None,
         headers: Mapping[str, str] | None,
         auth: tuple[str, str] | None,
+        data: Mapping[str, str] | None,
+        decode: bool,
         attempt: int,
-    ) -> JsonResponse:
+    ) -> JsonResponse | RawResponse:
         self.attempt_count += 1
+        if not decode:
+            # Feeds: let the server pick its type; an Accept of JSON alone gets a 406 from some.
+            headers = {"Accept": "*/*", **(headers or {})}
         try:
-            response = self.session.get(
+            response = self.session.request(
+                method,
                 url,
                 params=params,
+                data=dict(data) if data is not None else None,
                 headers=dict(headers or {}),
                 auth=auth,
                 timeout=(self.timeouts.connect, self.timeouts.read),
@@ -275,20 +350,26 @@ class HttpClient:
                     body = self._read_body(
                         response, safe_url, self.max_body_bytes, oversize_is_malformed=True
                     )
-                    data = _decode_json(body, safe_url)
+                    document = _decode_json(body, safe_url) if decode else None
                 except MalformedPageError as exc:
                     self._record(safe_url, status, str(exc), None)
                     raise
                 self._record(safe_url, status, "", None)
-                now = self.clock.now()
+                rate_limit = RateLimitInfo.from_headers(response.headers, self.clock.now())
+                if not decode:
+                    return RawResponse(safe_url, status, response.headers, body, rate_limit, attempt)
                 return JsonResponse(
                     url=safe_url,
                     status=status,
                     headers=response.headers,
-                    data=data,
-                    rate_limit=RateLimitInfo.from_headers(response.headers, now),
+                    data=document,
+                    rate_limit=rate_limit,
                     attempts=attempt,
                 )
+            if status == 304 and not decode:
+                self._record(safe_url, status, "", None)
+                rate_limit = RateLimitInfo.from_headers(response.headers, self.clock.now())
+                return RawResponse(safe_url, status, response.headers, b"", rate_limit, attempt)
             if 300 <= status < 400:
                 location = response.headers.get("Location")
                 location = _without_query(location) if location else "(no Location)"
@@ -363,6 +444,9 @@ class HttpClient:
         reset = _int_header(headers, "x-rate-limit-reset")
         if reset is not None:
             return max(0.0, reset - now.timestamp())
+        reddit_reset = _int_header(headers, "x-ratelimit-reset")  # Reddit: seconds from now
+        if reddit_reset is not None:
+            return float(max(0, reddit_reset))
         return None
 
     def _give_up(self, failure: _Retry, safe_url: str, attempt: int) -> None:

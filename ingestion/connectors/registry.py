@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingestion.connectors.appstore import AppStoreReviewsConnector
 from ingestion.connectors.base import Connector
 from ingestion.connectors.errors import ConnectorConfigError
+from ingestion.connectors.feeds import FeedConnector
+from ingestion.connectors.reddit import RedditConnector
 from ingestion.connectors.trustpilot import TrustpilotReviewsConnector
 from ingestion.connectors.x import XRecentSearchConnector
 from ingestion.connectors.zendesk import ZendeskTicketsConnector
 
 CONNECTORS: dict[str, type[Connector[Any, Any]]] = {
-    cls.name: cls for cls in (XRecentSearchConnector, TrustpilotReviewsConnector, ZendeskTicketsConnector)
+    cls.name: cls
+    for cls in (
+        XRecentSearchConnector,
+        TrustpilotReviewsConnector,
+        ZendeskTicketsConnector,
+        RedditConnector,
+        FeedConnector,
+        AppStoreReviewsConnector,
+    )
 }
 
 

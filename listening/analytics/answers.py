@@ -180,6 +180,17 @@ class ComparedTopic(TypedDict):
     share_by_brand: dict[str, float | None]  # brand id (as text) → share of its clustered mentions
 
 
+class ChannelShare(TypedDict):
+    """One place: ``mentions`` and ``share`` are keyed by brand id (as text); ``share`` is the
+    brand's part of the place's mentions (None when the place has none)."""
+
+    kind: str  # source kind: social, review, support, news
+    channel: str  # "" where the source has no finer place; "other" for the long tail
+    total: int
+    mentions: dict[str, int]
+    share: dict[str, float | None]
+
+
 class Comparison(TypedDict):
     """``GET /comparisons/``."""
 
@@ -188,6 +199,7 @@ class Comparison(TypedDict):
     brands: list[ComparedBrand]
     topics: NotRequired[list[ComparedTopic]]
     model: NotRequired[ModelProvenance]
+    groups: NotRequired[list[ChannelShare]]  # with group_by=channel or source_kind
 
 
 class BrandRef(TypedDict):

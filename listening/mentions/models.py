@@ -13,6 +13,7 @@ class SourceKind(models.TextChoices):
     SOCIAL = "social", "Social post"
     REVIEW = "review", "Product review"
     SUPPORT = "support", "Support transcript"
+    NEWS = "news", "News or blog article"
 
 
 class AuthorRole(models.TextChoices):

@@ -303,3 +303,31 @@ def test_a_corrupt_stored_cursor_is_a_config_error_without_a_request(x_api: XApi
     with pytest.raises(ConnectorConfigError, match="invalid stored X recent search cursor: since_id"):
         connector(x_api, clock).fetch_page({"since_id": "12; DROP TABLE"})
     assert x_api.requests == []
+
+
+def test_conversations_keep_the_thread_and_the_brand_is_the_agent(x_api: XApi, clock: FakeClock) -> None:
+    x_api.tweets = []
+    x_api.add_user(make_user("99", "AcmeSupport", "Acme Support"))
+    question = make_tweet(FIRST_ID + 100, "my #acme order never came", "12", minutes_ago=5)
+    answer = make_tweet(FIRST_ID + 101, "@grumpy sorry! DM us #acme", "99", minutes_ago=3)
+    answer["conversation_id"] = question["id"]
+    answer["referenced_tweets"] = [{"type": "replied_to", "id": question["id"]}]
+    alone = make_tweet(FIRST_ID + 102, "nice #acme jacket", "11", minutes_ago=1)
+    alone["public_metrics"]["reply_count"] = 0
+    x_api.add_tweets(question, answer, alone)
+    items = {
+        i.external_id: i for i in connector(x_api, clock, brand_handle="@acmesupport").fetch_page(None).items
+    }
+    reply, asked, lone = items[answer["id"]], items[question["id"]], items[alone["id"]]
+    assert (reply.conversation_id, reply.in_reply_to, reply.author_role) == (
+        question["id"],
+        question["id"],
+        "agent",
+    )
+    assert (asked.conversation_id, asked.in_reply_to, asked.author_role) == (question["id"], "", "customer")
+    assert lone.author_role == ""  # not in a conversation
+    # Without a brand handle nobody is labelled, but the thread structure stays.
+    plain = {i.external_id: i for i in connector(x_api, clock).fetch_page(None).items}
+    assert plain[answer["id"]].author_role == "" and plain[answer["id"]].in_reply_to == question["id"]
+    requested = x_api.requests_to(SEARCH_PATH)[0].query["tweet.fields"].split(",")
+    assert {"conversation_id", "referenced_tweets"} <= set(requested)

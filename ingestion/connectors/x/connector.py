@@ -1,7 +1,9 @@
 """X API v2 recent search as a pull connector.
 
 Config: ``query`` (X search syntax, required), ``max_results`` (10..100, default 100),
-``base_url`` (default ``https://api.x.com``). Credentials: ``bearer_token`` (an app-only token).
+``base_url`` (default ``https://api.x.com``), ``brand_handle`` (optional: the brand's own
+account; its posts are the "agent" side of conversations, others' "customer").
+Credentials: ``bearer_token`` (an app-only token).
 
 Cursor: a sweep walks from the newest matching post back to ``since_id`` (exclusive) through
 ``next_token``; X returns the newest page first, so the first page's ``meta.newest_id`` is the
@@ -30,6 +32,8 @@ class XConfig(SettingsModel):
     query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
     max_results: int = Field(default=100, ge=10, le=100)
     base_url: BaseUrl = "https://api.x.com"
+    # The brand's own account (without "@"): its posts get author_role "agent".
+    brand_handle: Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9_]{1,15}$")] | None = None
 
 
 class XCredentials(SettingsModel):
@@ -65,7 +69,10 @@ class XRecentSearchConnector(Connector[XConfig, XCredentials]):
         )
         meta = result.envelope.meta
         users = index_users(result.envelope.includes.users)
-        items, skipped = convert_items(result.envelope.data, lambda obj: tweet_to_item(obj, users))
+        handle = config.brand_handle.lstrip("@") if config.brand_handle else None
+        items, skipped = convert_items(
+            result.envelope.data, lambda obj: tweet_to_item(obj, users, brand_handle=handle)
+        )
 
         # The first page of a sweep carries its newest id; later pages keep the one remembered.
         newest_id = state.newest_id if state.next_token else meta.newest_id

@@ -84,9 +84,25 @@ def index_users(objects: list[Any]) -> dict[str, User]:
     return users
 
 
-def tweet_to_item(obj: Any, users: Mapping[str, User]) -> RawItem:
+def _role(tweet: Tweet, user: User | None, in_reply_to: str, brand_handle: str | None) -> str:
+    """ "agent" for the brand's own account; "customer" for anyone else inside a conversation
+    (a reply, or a post others replied to); "" when no brand handle is configured or the post
+    stands alone."""
+    if not brand_handle:
+        return ""
+    if user is not None and user.username.lower() == brand_handle.lower():
+        return "agent"
+    in_thread = bool(in_reply_to) or (tweet.conversation_id is not None and tweet.conversation_id != tweet.id)
+    replied_to = tweet.public_metrics is not None and tweet.public_metrics.reply_count > 0
+    return "customer" if in_thread or replied_to else ""
+
+
+def tweet_to_item(obj: Any, users: Mapping[str, User], *, brand_handle: str | None = None) -> RawItem:
+    """``brand_handle`` (without "@") is the brand's own account: its posts are the agent's side of
+    a conversation."""
     tweet = Tweet.model_validate(obj)
     user = users.get(tweet.author_id) if tweet.author_id else None
+    in_reply_to = next((ref.id for ref in tweet.referenced_tweets or [] if ref.type == "replied_to"), "")
     metrics = tweet.public_metrics or TweetMetrics()
     url = (
         f"https://x.com/{user.username}/status/{tweet.id}"
@@ -123,5 +139,8 @@ def tweet_to_item(obj: Any, users: Mapping[str, User]) -> RawItem:
         # "und" (undetermined), "zxx" (no text), "qme" (media only)... are not languages.
         language=tweet.lang if tweet.lang and len(tweet.lang) == 2 else None,
         extra=extra,
+        conversation_id=tweet.conversation_id or "",
+        in_reply_to=in_reply_to,
+        author_role=_role(tweet, user, in_reply_to, brand_handle),
         raw=obj,
     )

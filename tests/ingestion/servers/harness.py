@@ -27,6 +27,7 @@ class Request:
     path: str
     query: dict[str, str]  # the last value of each parameter
     headers: dict[str, str]  # lower-cased names
+    form: dict[str, str] = field(default_factory=dict)  # a POSTed urlencoded form
 
 
 @dataclass
@@ -97,10 +98,20 @@ def _handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
 
         def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
             parts = urlsplit(self.path)
             query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
             headers = {key.lower(): value for key, value in self.headers.items()}
-            response = api.dispatch(Request("GET", parts.path, query, headers))
+            form: dict[str, str] = {}
+            if method == "POST":
+                body = self.rfile.read(int(headers.get("content-length", "0") or 0)).decode()
+                form = {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
+            response = api.dispatch(Request(method, parts.path, query, headers, form))
             if response.delay:
                 time.sleep(response.delay)
             try:
