@@ -16,6 +16,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from listening.classifiers.apply import label_enrichments
 from listening.learning.models import ModelVersion
 from listening.learning.services import get_active_version
 from listening.mentions.models import Enrichment, Mention, SourceKind
@@ -121,7 +122,8 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     """Store readings and make them their mentions' current ones, in the caller's transaction.
 
     Writes the Enrichment rows (an existing (mention, version) row is kept), copies the labels onto
-    the mentions and their brand links, and sends ``mentions_enriched`` (rollups follow in the same
+    the mentions and their brand links, labels them with the organization's custom classifiers
+    (``listening.classifiers.apply``), and sends ``mentions_enriched`` (rollups follow in the same
     transaction). Returns the mention ids. Enrichment of new mentions and the history re-read after
     a promotion (``listening.learning.reread``) both write through here.
     """
@@ -134,6 +136,7 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     Mention.objects.bulk_update(updates, ["sentiment", "model_version", "enriched_at"], batch_size=1000)
     ids = [m.id for m in updates]
     do_copy_sentiment_to_links(ids)
+    label_enrichments(enrichments)  # custom classifiers, from the same embedding
     mentions_enriched.send(sender=Mention, mention_ids=ids)
     return ids
 
