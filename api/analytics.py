@@ -26,6 +26,8 @@ from listening.analytics import affinities, queries
 from listening.analytics.answers import BrandAffinities, BrandTopics, CampaignMetrics, Comparison
 from listening.analytics.models import Interval
 from listening.brands.models import Brand, Campaign
+from listening.classifiers.aggregation import label_mix
+from listening.classifiers.models import Classifier
 
 RANGE_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATETIME, description="Start (inclusive, ISO 8601)."),
@@ -47,7 +49,24 @@ class RangeQuerySerializer(serializers.Serializer[dict[str, Any]]):
         }
 
 
-class ComparisonQuerySerializer(RangeQuerySerializer):
+CLASSIFIER_PARAMETER = OpenApiParameter(
+    "classifier", int, description="A custom classifier's id: adds its label mix per brand (``labels``)."
+)
+
+
+class LabelledRangeQuerySerializer(RangeQuerySerializer):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {**super().get_fields(), "classifier": serializers.IntegerField(required=False, min_value=1)}
+
+
+def _classifier(request: Request, params: dict[str, Any]) -> Classifier | None:
+    if params.get("classifier") is None:
+        return None
+    organization_id = caller_key(request).organization_id
+    return get_object_or_404(Classifier, pk=params["classifier"], organization_id=organization_id)
+
+
+class ComparisonQuerySerializer(LabelledRangeQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
             **super().get_fields(),
@@ -82,13 +101,24 @@ class CampaignMetricsView(APIView):
     """Volume, sentiment, engagement, unique authors, terms, themes, lift and the time series of a
     campaign. The range defaults to the campaign's window (clamped to now)."""
 
-    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: typed(CampaignMetrics)})
+    @extend_schema(
+        parameters=[*RANGE_PARAMETERS, CLASSIFIER_PARAMETER], responses={200: typed(CampaignMetrics)}
+    )
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=pk, organization_id=caller_key(request).organization_id)
-        params = _parse(RangeQuerySerializer, request)
-        return Response(
-            queries.campaign_metrics(campaign, params["interval"], params.get("from"), params.get("to"))
-        )
+        params = _parse(LabelledRangeQuerySerializer, request)
+        classifier = _classifier(request, params)
+        answer = queries.campaign_metrics(campaign, params["interval"], params.get("from"), params.get("to"))
+        if classifier is not None:
+            answer["labels"] = label_mix(
+                classifier,
+                [campaign.brand],
+                params["interval"],
+                params.get("from"),
+                params.get("to"),
+                campaign_id=campaign.pk,
+            )
+        return Response(answer)
 
 
 class ComparisonView(APIView):
@@ -99,6 +129,7 @@ class ComparisonView(APIView):
         parameters=[
             *RANGE_PARAMETERS,
             OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
+            CLASSIFIER_PARAMETER,
         ],
         responses={200: typed(Comparison), 404: ERROR},
     )
@@ -112,16 +143,20 @@ class ComparisonView(APIView):
         if len(found) != len(ids):
             raise NotFound("One or more brands do not exist.")
         brands = [found[pk] for pk in ids]
-        return Response(
-            queries.brand_comparison(
-                brands,
-                params["interval"],
-                params.get("from"),
-                params.get("to"),
-                topics=params["topics"],
-                seed=params["seed"],
-            )
+        classifier = _classifier(request, params)
+        answer = queries.brand_comparison(
+            brands,
+            params["interval"],
+            params.get("from"),
+            params.get("to"),
+            topics=params["topics"],
+            seed=params["seed"],
         )
+        if classifier is not None:
+            answer["labels"] = label_mix(
+                classifier, brands, params["interval"], params.get("from"), params.get("to")
+            )
+        return Response(answer)
 
 
 class TopicQuerySerializer(RangeQuerySerializer):

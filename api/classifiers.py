@@ -28,10 +28,12 @@ from api.fields import OrgScopedPrimaryKeyRelatedField
 from api.learning import ModelVersionSerializer
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
+from api.schema import typed
 from api.scoping import OrganizationScopedMixin
 from listening.analytics.queries import MAX_COMPARED_BRANDS
 from listening.brands.models import Brand
 from listening.classifiers.aggregation import LabelMixError, label_mix
+from listening.classifiers.answers import LabelMix
 from listening.classifiers.models import (
     MAX_DESCRIPTION_CHARS,
     MAX_EXAMPLE_CHARS,
@@ -169,8 +171,8 @@ class MixQuerySerializer(ComparisonQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["brands"].required = False
-        fields.pop("topics")
-        fields.pop("seed")
+        for name in ("topics", "seed", "classifier"):
+            fields.pop(name)
         return fields
 
 
@@ -265,7 +267,7 @@ class ClassifierViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Classifie
             *RANGE_PARAMETERS,
             OpenApiParameter("brands", str, description="Comma-separated brand ids (default: the first 20)."),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: typed(LabelMix)},
     )
     @action(detail=True, methods=["get"])
     def mix(self, request: Request, pk: str | None = None) -> Response:

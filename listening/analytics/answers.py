@@ -13,6 +13,8 @@ to 4 places, ``None`` where the denominator is zero.
 from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
+from listening.classifiers.answers import LabelMix
+
 RangeInfo = TypedDict(
     "RangeInfo",
     {
@@ -132,6 +134,7 @@ class CampaignMetrics(Summary):
     buckets: list[str]
     series: Series
     model: NotRequired[ModelProvenance]
+    labels: NotRequired[LabelMix]  # with ``classifier=ID``: that custom classifier's label mix
 
 
 class ShareOfVoice(TypedDict):
@@ -188,6 +191,7 @@ class Comparison(TypedDict):
     brands: list[ComparedBrand]
     topics: NotRequired[list[ComparedTopic]]
     model: NotRequired[ModelProvenance]
+    labels: NotRequired[LabelMix]  # with ``classifier=ID``: each label's share per brand, leads and lags
 
 
 class BrandRef(TypedDict):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
@@ -22,6 +21,7 @@ from listening.analytics.models import Interval
 from listening.analytics.queries import RangeError, resolve_range
 from listening.analytics.vocabulary import Scope
 from listening.brands.models import Brand
+from listening.classifiers.answers import BrandLabelMix, LabelLead, LabelMix
 from listening.classifiers.models import Classifier, ClassifierReading, MentionLabel
 from listening.mentions.models import Mention
 
@@ -44,8 +44,11 @@ def label_mix(
     interval: str = Interval.DAY,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> dict[str, Any]:
-    """The answer of ``GET /classifiers/{id}/mix/`` (brands of the classifier's organization)."""
+    *,
+    campaign_id: int | None = None,
+) -> LabelMix:
+    """The answer of ``GET /classifiers/{id}/mix/`` (brands of the classifier's organization);
+    with ``campaign_id``, only that campaign's mentions count."""
     now = timezone.now()
     try:
         window = resolve_range(
@@ -56,11 +59,15 @@ def label_mix(
     labels = list(classifier.labels.values_list("name", flat=True))
     ids = [brand.pk for brand in brands]
     trunc = TruncHour if window.interval == Interval.HOUR else TruncDay
+    only: dict[str, int] = (
+        {} if campaign_id is None else {"mention__campaign_mentions__campaign_id": campaign_id}
+    )
     readings = ClassifierReading.objects.filter(
         classifier=classifier,
         published_at__gte=window.start,
         published_at__lt=window.end,
         mention__brand_mentions__brand_id__in=ids,
+        **only,
     )
     totals: dict[tuple[int, datetime], int] = {
         (row["brand"], row["bucket"]): row["n"]
@@ -75,6 +82,7 @@ def label_mix(
             published_at__gte=window.start,
             published_at__lt=window.end,
             mention__brand_mentions__brand_id__in=ids,
+            **only,
         )
         .annotate(bucket=trunc("published_at"))
         .values("label", "bucket", brand=F(BRAND))
@@ -87,7 +95,7 @@ def label_mix(
     for (brand_id, label, _), n in counts.items():
         brand_label[(brand_id, label)] += n
     buckets = sorted({bucket for _, bucket in totals})
-    per_brand: list[dict[str, Any]] = []
+    per_brand: list[BrandLabelMix] = []
     for brand in brands:
         total = brand_total[brand.pk]
         per_brand.append(
@@ -112,7 +120,7 @@ def label_mix(
                 ],
             }
         )
-    leads = []
+    leads: list[LabelLead] = []
     for label in labels:
         shares = [
             (row["labels"][label]["share"], row["brand"])
@@ -136,10 +144,13 @@ def label_mix(
         )
     return {
         "classifier": classifier.pk,
+        "name": classifier.name,
         "labels": labels,
-        "interval": window.interval.value,
-        "from": window.start.isoformat(),
-        "to": window.end.isoformat(),
+        "range": {
+            "interval": window.interval.value,
+            "from": window.start.isoformat(),
+            "to": window.end.isoformat(),
+        },
         "brands": per_brand,
         "leads": leads,
     }

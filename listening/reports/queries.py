@@ -221,10 +221,7 @@ def label_mixes_of_period(
     active = Classifier.objects.filter(organization_id=organization_id, versions__status="active").order_by(
         "name"
     )
-    return [
-        {"name": classifier.name, **label_mix(classifier, brands, Interval.DAY, start, end)}
-        for classifier in active.distinct()
-    ]
+    return [dict(label_mix(classifier, brands, Interval.DAY, start, end)) for classifier in active.distinct()]
 
 
 def report_content(run: ReportRun, now: datetime) -> ReportContent:

@@ -175,3 +175,29 @@ def test_active_learning_lists_the_least_certain_untagged_mentions_first(alice: 
     assert listed[0]["uncertainty"] == 0.9 and listed[0]["text"] == "text 0"
     assert alice.client().get(f"{URL}{classifier.pk}/uncertain/?limit=0").status_code == 400
     assert alice.client().get(f"{URL}{classifier.pk}/uncertain/?limit=abc").status_code == 400
+
+
+def test_beat_retrains_when_enough_new_tags_arrived(alice: Tenant, settings: Any) -> None:
+    from listening.classifiers.services import classifiers_due_for_training
+
+    settings.CLASSIFIER_MIN_NEW_TAGS = 3
+    classifier = make_classifier(alice)
+    extra = [
+        Mention.objects.create(
+            organization=alice.org,
+            source=alice.source,
+            external_id=f"due-{n}",
+            kind="social",
+            text=f"parcel {n} late",
+            published_at=alice.mention.published_at,
+        )
+        for n in range(3)
+    ]
+    url = f"{URL}{classifier.pk}/tags/"
+    for m in extra[:2]:
+        alice.client().post(url, {"mention": m.pk, "labels": ["delivery"]}, format="json")
+    assert classifiers_due_for_training() == []
+    alice.client().post(url, {"mention": extra[2].pk, "labels": ["delivery"]}, format="json")
+    assert classifiers_due_for_training() == [classifier.pk]
+    ClassifierTag.objects.update(disposition="trained")  # what a training does with them
+    assert classifiers_due_for_training() == []

@@ -115,6 +115,13 @@ def test_create_train_apply_backfill_and_aggregate(alice: Tenant) -> None:
     assert lead["delivery"]["leader"] == alice.competitor.pk
     assert sum(point["labels"]["sizing"] for point in ours["series"]) == 2
     assert client.get(f"/api/v1/classifiers/{classifier.pk}/mix/?brands=999999").status_code == 404
+    # Comparisons and campaign metrics carry the same mix when asked for a classifier.
+    compared = client.get(f"/api/v1/comparisons/?brands={ids}&classifier={classifier.pk}").json()
+    assert compared["labels"]["brands"] == mix["brands"] and compared["labels"]["leads"] == mix["leads"]
+    assert client.get(f"/api/v1/comparisons/?brands={ids}&classifier=999999").status_code == 404
+    metrics = client.get(f"/api/v1/campaigns/{alice.campaign.pk}/metrics/?classifier={classifier.pk}").json()
+    assert [row["brand"] for row in metrics["labels"]["brands"]] == [alice.brand.pk]
+    assert metrics["labels"]["brands"][0]["labelled"] == 1  # the campaign has one mention: the fixture's
 
     # A second training with nothing new does not beat the active version: not promoted.
     again = do_train_classifier(classifier.pk)
