@@ -21,9 +21,10 @@ from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from api.scoping import OrganizationScopedMixin
 from listening.alerts.detection import threshold_for
-from listening.alerts.models import Alert, AlertRule
+from listening.alerts.models import Alert, AlertRule, Metric
 from listening.alerts.services import do_mark_false_positive
 from listening.brands.models import Brand, Campaign
+from listening.classifiers.models import Classifier
 
 # --- serializers --------------------------------------------------------------------------------
 
@@ -32,6 +33,12 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
     brand = OrgScopedPrimaryKeyRelatedField(queryset=Brand.objects.all(), required=False, allow_null=True)
     campaign = OrgScopedPrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True
+    )
+    classifier = OrgScopedPrimaryKeyRelatedField(
+        queryset=Classifier.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="label_volume / label_share: the custom classifier whose label is watched.",
     )
     sensitivity = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
     window_minutes = serializers.IntegerField(min_value=5, max_value=1440, required=False)
@@ -48,6 +55,8 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
             "brand",
             "campaign",
             "metric",
+            "classifier",
+            "label",
             "sensitivity",
             "threshold",
             "min_volume",
@@ -75,6 +84,21 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
         campaign = attrs.get("campaign", getattr(self.instance, "campaign", None))
         if (brand is None) == (campaign is None):
             raise serializers.ValidationError("Give exactly one of brand and campaign.")
+        metric = attrs.get("metric", getattr(self.instance, "metric", Metric.NEGATIVE_VOLUME))
+        classifier = attrs.get("classifier", getattr(self.instance, "classifier", None))
+        label = attrs.get("label", getattr(self.instance, "label", ""))
+        if metric in (Metric.LABEL_VOLUME, Metric.LABEL_SHARE):
+            if classifier is None:
+                raise serializers.ValidationError({"classifier": "A label metric needs a classifier."})
+            names = list(classifier.labels.values_list("name", flat=True))
+            if label not in names:
+                raise serializers.ValidationError(
+                    {"label": f"One of the classifier's labels: {', '.join(names)}."}
+                )
+        elif classifier is not None or label:
+            raise serializers.ValidationError(
+                {"classifier": "Only label_volume and label_share watch a label."}
+            )
         return attrs
 
 

@@ -26,6 +26,8 @@ from listening.analytics import affinities, channels, queries
 from listening.analytics.answers import BrandAffinities, BrandTopics, CampaignMetrics, Comparison
 from listening.analytics.models import Interval
 from listening.brands.models import Brand, Campaign
+from listening.classifiers.aggregation import label_mix
+from listening.classifiers.models import Classifier
 
 RANGE_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATETIME, description="Start (inclusive, ISO 8601)."),
@@ -47,7 +49,24 @@ class RangeQuerySerializer(serializers.Serializer[dict[str, Any]]):
         }
 
 
-class ComparisonQuerySerializer(RangeQuerySerializer):
+CLASSIFIER_PARAMETER = OpenApiParameter(
+    "classifier", int, description="A custom classifier's id: adds its label mix per brand (``labels``)."
+)
+
+
+class LabelledRangeQuerySerializer(RangeQuerySerializer):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {**super().get_fields(), "classifier": serializers.IntegerField(required=False, min_value=1)}
+
+
+def _classifier(request: Request, params: dict[str, Any]) -> Classifier | None:
+    if params.get("classifier") is None:
+        return None
+    organization_id = caller_key(request).organization_id
+    return get_object_or_404(Classifier, pk=params["classifier"], organization_id=organization_id)
+
+
+class ComparisonQuerySerializer(LabelledRangeQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
             **super().get_fields(),
@@ -83,13 +102,24 @@ class CampaignMetricsView(APIView):
     """Volume, sentiment, engagement, unique authors, terms, themes, lift and the time series of a
     campaign. The range defaults to the campaign's window (clamped to now)."""
 
-    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: typed(CampaignMetrics)})
+    @extend_schema(
+        parameters=[*RANGE_PARAMETERS, CLASSIFIER_PARAMETER], responses={200: typed(CampaignMetrics)}
+    )
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=pk, organization_id=caller_key(request).organization_id)
-        params = _parse(RangeQuerySerializer, request)
-        return Response(
-            queries.campaign_metrics(campaign, params["interval"], params.get("from"), params.get("to"))
-        )
+        params = _parse(LabelledRangeQuerySerializer, request)
+        classifier = _classifier(request, params)
+        answer = queries.campaign_metrics(campaign, params["interval"], params.get("from"), params.get("to"))
+        if classifier is not None:
+            answer["labels"] = label_mix(
+                classifier,
+                [campaign.brand],
+                params["interval"],
+                params.get("from"),
+                params.get("to"),
+                campaign_id=campaign.pk,
+            )
+        return Response(answer)
 
 
 class ComparisonView(APIView):
@@ -107,6 +137,7 @@ class ComparisonView(APIView):
                 description="Also answer share of voice by channel (subreddit, site, app and territory) "
                 "or by source kind, in `groups`.",
             ),
+            CLASSIFIER_PARAMETER,
         ],
         responses={200: typed(Comparison), 404: ERROR},
     )
@@ -120,6 +151,7 @@ class ComparisonView(APIView):
         if len(found) != len(ids):
             raise NotFound("One or more brands do not exist.")
         brands = [found[pk] for pk in ids]
+        classifier = _classifier(request, params)
         answer = queries.brand_comparison(
             brands,
             params["interval"],
@@ -131,6 +163,10 @@ class ComparisonView(APIView):
         if params.get("group_by"):
             span = answer["range"]
             answer["groups"] = channels.share_by_channel(ids, span["from"], span["to"], by=params["group_by"])
+        if classifier is not None:
+            answer["labels"] = label_mix(
+                classifier, brands, params["interval"], params.get("from"), params.get("to")
+            )
         return Response(answer)
 
 

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
 from listening.alerts.models import Alert, AlertStatus
 from listening.mentions.models import Mention, Sentiment, SourceKind
@@ -52,6 +53,11 @@ class MentionFilter(django_filters.FilterSet):
     language = django_filters.CharFilter(max_length=8, help_text="ISO 639-1 code, e.g. en")
     since = UtcDateTimeFilter(field_name="published_at", lookup_expr="gte")
     until = UtcDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    label = django_filters.CharFilter(
+        method="filter_label",
+        max_length=120,
+        help_text="A custom classifier's label, as classifier_id:label (e.g. 3:delivery)",
+    )
     q = django_filters.CharFilter(
         field_name="clean_text",
         lookup_expr="icontains",
@@ -68,6 +74,12 @@ class MentionFilter(django_filters.FilterSet):
 
     def filter_campaign(self, queryset: QuerySet[Mention], name: str, value: Any) -> QuerySet[Mention]:
         return queryset.filter(campaign_mentions__campaign_id=value)
+
+    def filter_label(self, queryset: QuerySet[Mention], name: str, value: str) -> QuerySet[Mention]:
+        classifier, _, label = value.partition(":")
+        if not classifier.isdigit() or not label:
+            raise ValidationError({"label": ["Give classifier_id:label, e.g. 3:delivery."]})
+        return queryset.filter(custom_labels__classifier_id=int(classifier), custom_labels__label=label)
 
 
 class AlertFilter(django_filters.FilterSet):

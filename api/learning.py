@@ -25,7 +25,7 @@ from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from listening.learning.feedback import do_record_feedback, do_record_preference
 from listening.learning.models import Feedback, ModelVersion, Preference
-from listening.learning.queries import versions_for
+from listening.learning.queries import intent_labels, versions_for
 from listening.learning.registry import do_promote, do_rollback
 from listening.mentions.models import Mention, Sentiment
 from listening.tenancy.models import Role
@@ -130,6 +130,9 @@ class FeedbackSerializer(serializers.ModelSerializer[Feedback]):
             raise ValidationError("Give a corrected sentiment, an intent, or both.")
         if attrs.get("sentiment") and attrs["sentiment"] not in Sentiment.values:
             raise ValidationError({"sentiment": f"One of {', '.join(Sentiment.values)}."})
+        intent = attrs.get("intent")
+        if intent and intent not in (known := intent_labels(self.context["organization_id"])):
+            raise ValidationError({"intent": f"One of the model's support intents: {', '.join(known)}."})
         return attrs
 
 
@@ -140,7 +143,7 @@ class MentionFeedbackView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         key = caller_key(request)
         mention = get_object_or_404(Mention, pk=pk, organization_id=key.organization_id)
-        body = FeedbackSerializer(data=request.data)
+        body = FeedbackSerializer(data=request.data, context={"organization_id": key.organization_id})
         body.is_valid(raise_exception=True)
         feedback = do_record_feedback(
             mention,

@@ -8,6 +8,7 @@ from api import (
     analytics,
     analyze,
     brands,
+    classifiers,
     ingest,
     learning,
     mentions,
@@ -32,6 +33,7 @@ router.register("reports", reports.ReportScheduleViewSet, basename="report")
 router.register(r"reports/(?P<report_pk>\d+)/runs", reports.ReportRunViewSet, basename="report-run")
 router.register("models", learning.ModelVersionViewSet, basename="model-version")
 router.register("feedback", learning.FeedbackViewSet, basename="feedback")
+router.register("classifiers", classifiers.ClassifierViewSet, basename="classifier")
 
 urlpatterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),

@@ -56,6 +56,9 @@ class TaskName(StrEnum):
     RENDER_REPORT = "reports.render_run"
     CHECK_TRAINING_TRIGGERS = "learning.check_triggers"
     RUN_TRAINING_CYCLE = "learning.run_cycle"
+    TRAIN_CLASSIFIER = "learning.train_classifier"
+    CHECK_CLASSIFIER_TAGS = "learning.check_classifier_tags"
+    CLASSIFIER_BACKFILL = "enrich.classifier_backfill"
 
 
 def send(

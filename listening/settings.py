@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "listening.tenancy",
     "listening.brands",
     "listening.learning",
+    "listening.classifiers",
     "listening.mentions",
     "listening.demo",
     "listening.alerts",
@@ -310,6 +311,10 @@ LEARNING_GATE_CLASS_MARGIN = env_float("LEARNING_GATE_CLASS_MARGIN", default=2.0
 LEARNING_GATE_RECENT_MARGIN = env_float("LEARNING_GATE_RECENT_MARGIN", default=0.0, minimum=0.0)
 LEARNING_GATE_RECENT_NOISE_Z = env_float("LEARNING_GATE_RECENT_NOISE_Z", default=1.0, minimum=0.0)
 LEARNING_AUTO_PROMOTE = env_bool("LEARNING_AUTO_PROMOTE", default=True)
+# Custom classifiers (listening.classifiers): beat retrains one when this many new analyst tags
+# arrived since its last training; tags used per analyst per training are capped like corrections.
+CLASSIFIER_MIN_NEW_TAGS = env_int("CLASSIFIER_MIN_NEW_TAGS", default=20, minimum=1)
+CLASSIFIER_TAG_CAP_PER_USER = env_int("CLASSIFIER_TAG_CAP_PER_USER", default=500, minimum=1)
 # After a promotion or rollback, re-read the mentions of the last N UTC days (today included); 0: all.
 LEARNING_REREAD_DAYS = env_int("LEARNING_REREAD_DAYS", default=0, minimum=0)
 # Rows of the shipped general check set the gate reads (0: all 1,200; tests use a few hundred).

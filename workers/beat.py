@@ -39,4 +39,9 @@ def build_schedule() -> dict[str, dict[str, Any]]:
             "task": TaskName.CHECK_TRAINING_TRIGGERS.value,
             "schedule": settings.LEARNING_CHECK_SECONDS,
         },
+        # Enough new analyst tags on a custom classifier? Retrain it on the train queue.
+        "classifier-tag-triggers": {
+            "task": TaskName.CHECK_CLASSIFIER_TAGS.value,
+            "schedule": settings.LEARNING_CHECK_SECONDS,
+        },
     }

@@ -22,6 +22,19 @@ from listening.tenancy.models import Organization
 class Metric(models.TextChoices):
     NEGATIVE_VOLUME = "negative_volume", "Negative volume"
     NEGATIVE_SHARE = "negative_share", "Negative share"
+    # A custom classifier's label (``classifier`` and ``label`` set): its volume, or its share of
+    # the classifier's labelled mentions (listening.alerts.labels.label_bucketed_counts).
+    LABEL_VOLUME = "label_volume", "One label's volume"
+    LABEL_SHARE = "label_share", "One label's share"
+
+
+# The detector's statistic for each metric: a label's count plays the negative count's part.
+DETECTOR_METRIC = {
+    Metric.NEGATIVE_VOLUME: "negative_volume",
+    Metric.NEGATIVE_SHARE: "negative_share",
+    Metric.LABEL_VOLUME: "negative_volume",
+    Metric.LABEL_SHARE: "negative_share",
+}
 
 
 class AlertRule(models.Model):
@@ -36,10 +49,14 @@ class AlertRule(models.Model):
     )
     name = models.CharField(max_length=160, blank=True, default="")
     metric = models.CharField(max_length=24, choices=Metric.choices, default=Metric.NEGATIVE_VOLUME)
+    classifier = models.ForeignKey(
+        "classifiers.Classifier", null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    label = models.CharField(max_length=80, blank=True, default="")
     # In [0, 1]: threshold = 2 + 6 (1 - sensitivity) in -log10 p (detection.threshold_for).
     sensitivity = models.FloatField(default=0.5)
     min_volume = models.PositiveIntegerField(default=20)  # mentions of any sentiment in the window
-    min_negative = models.PositiveIntegerField(default=5)
+    min_negative = models.PositiveIntegerField(default=5)  # label rules: mentions with the label
     cooldown_minutes = models.PositiveIntegerField(default=120)
     # The judged window and the history's bucket; must divide a day.
     window_minutes = models.PositiveIntegerField(default=60)
@@ -80,7 +97,7 @@ class AlertRule(models.Model):
     def params(self) -> DetectionParams:
         window = self.window_minutes * 60
         return DetectionParams(
-            metric=self.metric,  # type: ignore[arg-type]
+            metric=DETECTOR_METRIC[Metric(self.metric)],  # type: ignore[arg-type]
             sensitivity=self.sensitivity,
             min_volume=self.min_volume,
             min_negative=self.min_negative,

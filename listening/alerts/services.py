@@ -9,6 +9,7 @@ per rule.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -30,6 +31,7 @@ from listening.alerts.detection import (
     evaluate,
     step_episode,
 )
+from listening.alerts.labels import label_bucketed_counts, labelled_mentions
 from listening.alerts.models import Alert, AlertRule, AlertStatus
 from listening.alerts.queries import bucketed_counts, negative_mentions, negative_source_counts
 from listening.webhooks import payloads
@@ -84,9 +86,12 @@ def top_terms(window: list[str], baseline: list[str], *, limit: int = 10) -> lis
 
 def _explanation(rule: AlertRule, start: datetime, end: datetime) -> dict[str, Any]:
     subject = rule.subject
-    window = list(negative_mentions(*subject, start=start, end=end, limit=500))
+    watched = negative_mentions
+    if rule.classifier_id is not None:  # the mentions with the watched label
+        watched = functools.partial(labelled_mentions, rule.classifier_id, rule.label)
+    window = list(watched(*subject, start=start, end=end, limit=500))
     since = start - timedelta(days=BASELINE_TEXT_DAYS)
-    baseline = negative_mentions(*subject, start=since, end=start, limit=2000)
+    baseline = watched(*subject, start=since, end=start, limit=2000)
     samples = [
         {
             "id": m.pk,
@@ -115,8 +120,11 @@ def evaluate_rule(rule: AlertRule, now: datetime) -> Evaluation:
     aligned_end = datetime.fromtimestamp(epoch - epoch % size, tz=UTC)
     history_start = aligned_end - timedelta(days=settings.ALERT_HISTORY_DAYS)
     subject = rule.subject
-    past = bucketed_counts(*subject, start=history_start, end=aligned_end, bucket_seconds=size)
-    current = bucketed_counts(*subject, start=window_start, end=now, bucket_seconds=size)
+    counts = bucketed_counts
+    if rule.classifier_id is not None:  # a label's volume or share instead of the negative one
+        counts = functools.partial(label_bucketed_counts, rule.classifier_id, rule.label)
+    past = counts(*subject, start=history_start, end=aligned_end, bucket_seconds=size)
+    current = counts(*subject, start=window_start, end=now, bucket_seconds=size)
     history = History.build(past.starts, past.negative, past.total, bucket_seconds=size)
     negative = sum(current.negative)
     total = sum(current.total)
@@ -130,6 +138,9 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
         "brand": {"id": alert.brand_id, "name": alert.brand.name},
         "campaign": {"id": alert.campaign_id, "name": alert.campaign.name} if alert.campaign else None,
         "metric": alert.metric,
+        "label": {"classifier": alert.rule.classifier_id, "name": alert.rule.label}
+        if alert.rule.classifier_id is not None
+        else None,
         "status": alert.status,
         "started_at": alert.fired_at,
         "updated_at": alert.updated_at,

@@ -13,6 +13,54 @@ to 4 places, ``None`` where the denominator is zero.
 from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
+# --- a custom classifier's label mix (``listening.classifiers.aggregation.label_mix``) ----------
+# ``GET /api/v1/classifiers/{id}/mix/`` answers one, and campaign metrics and comparisons carry one
+# under ``labels`` when asked with ``classifier=ID``. Shares are ``None`` where a brand has no
+# labelled mentions.
+
+LabelMixRange = TypedDict("LabelMixRange", {"interval": str, "from": str, "to": str})
+
+
+class LabelCount(TypedDict):
+    mentions: int
+    share: float | None
+
+
+class LabelPoint(TypedDict):
+    bucket: str
+    labelled: int  # mentions the classifier read in this bucket
+    labels: dict[str, int]  # label -> mentions with it
+
+
+class BrandLabelMix(TypedDict):
+    brand: int
+    name: str
+    labelled: int
+    labels: dict[str, LabelCount]
+    series: list[LabelPoint]
+
+
+class LabelLag(TypedDict):
+    brand: int
+    behind: float  # the leader's share minus this brand's
+
+
+class LabelLead(TypedDict):
+    label: str
+    leader: int  # the brand with the highest share of this label
+    share: float
+    lags: list[LabelLag]
+
+
+class LabelMix(TypedDict):
+    classifier: int
+    name: str
+    labels: list[str]
+    range: LabelMixRange
+    brands: list[BrandLabelMix]
+    leads: list[LabelLead]
+
+
 RangeInfo = TypedDict(
     "RangeInfo",
     {
@@ -132,6 +180,7 @@ class CampaignMetrics(Summary):
     buckets: list[str]
     series: Series
     model: NotRequired[ModelProvenance]
+    labels: NotRequired[LabelMix]  # with ``classifier=ID``: that custom classifier's label mix
 
 
 class ShareOfVoice(TypedDict):
@@ -200,6 +249,7 @@ class Comparison(TypedDict):
     topics: NotRequired[list[ComparedTopic]]
     model: NotRequired[ModelProvenance]
     groups: NotRequired[list[ChannelShare]]  # with group_by=channel or source_kind
+    labels: NotRequired[LabelMix]  # with ``classifier=ID``: each label's share per brand, leads and lags
 
 
 class BrandRef(TypedDict):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
 from listening.demo import corpus
+from listening.demo.classifiers import do_seed_complaint_classifier
 from listening.mentions.models import Mention, Source, SourceKind
 from listening.tenancy.models import Membership, Organization, Role
 from listening.tenancy.services import IssuedKey, do_add_member, do_issue_api_key
@@ -109,6 +110,7 @@ def do_seed_demo() -> DemoSetup:
         metric="negative_volume",
         defaults={"name": f"{own.name}: negative spike", "min_volume": 10, "min_negative": 5},
     )
+    do_seed_complaint_classifier(org)
     key = do_issue_api_key(Membership.objects.get(pk=owner.pk), name=f"demo key {now:%Y-%m-%d %H:%M}")
     return DemoSetup(organization=org, brands=brands, campaign=campaign, sources=sources, owner_key=key)
 

@@ -19,6 +19,11 @@ class ModelVersion(models.Model):
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="model_versions"
     )
     name = models.CharField(max_length=120, unique=True)
+    # Set on a custom classifier's versions (``listening.classifiers``): the registry keeps one
+    # active version per (organization, classifier), apart from the language model's own.
+    classifier = models.ForeignKey(
+        "classifiers.Classifier", null=True, blank=True, on_delete=models.CASCADE, related_name="versions"
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )

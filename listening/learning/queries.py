@@ -22,6 +22,17 @@ def versions_for(organization_id: int) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
 
 
+def intent_labels(organization_id: int) -> tuple[str, ...]:
+    """The support intents the organization's active version can serve (its intent head's labels,
+    less the abstention class): what an analyst's corrected intent must be one of."""
+    from listening.learning.registry import get_active_version, version_directory
+    from models.artifacts import read_manifest  # no torch
+    from models.labels import NO_INTENT
+
+    manifest = read_manifest(version_directory(get_active_version(organization_id)), verify=False)
+    return tuple(label for label in manifest["heads"].get("intent", ()) if label != NO_INTENT)
+
+
 def raw_since(organization_id: int) -> QuerySet[Mention]:
     """Mentions stored since the organization's last cycle started (all of them before the first)."""
     last = (

@@ -32,10 +32,14 @@ def get_active_version(organization_id: int | None) -> ModelVersion:
     """The version that enriches this organization's new mentions: its own active one if it has
     one, else the shared active one; the shipped default is registered on first use."""
     if organization_id is not None:
-        own = ModelVersion.objects.filter(organization_id=organization_id, status=ModelStatus.ACTIVE).first()
+        own = ModelVersion.objects.filter(
+            organization_id=organization_id, classifier__isnull=True, status=ModelStatus.ACTIVE
+        ).first()
         if own is not None:
             return own
-    shared = ModelVersion.objects.filter(organization__isnull=True, status=ModelStatus.ACTIVE).first()
+    shared = ModelVersion.objects.filter(
+        organization__isnull=True, classifier__isnull=True, status=ModelStatus.ACTIVE
+    ).first()
     if shared is not None:
         return shared
     return _register_shipped()
@@ -95,6 +99,8 @@ def do_promote(version: ModelVersion, *, reason: str = "", force: bool = False) 
         if version.organization_id is not None
         else ModelVersion.objects.filter(organization__isnull=True)
     )
+    # A custom classifier's versions replace only each other (listening.classifiers).
+    same_scope = same_scope.filter(**_classifier_lookup(version.classifier_id))
     same_scope.select_for_update().filter(status=ModelStatus.ACTIVE).exclude(pk=version.pk).update(
         status=ModelStatus.RETIRED
     )
@@ -104,21 +110,31 @@ def do_promote(version: ModelVersion, *, reason: str = "", force: bool = False) 
         version.gate_reason = f"{version.gate_reason}\n{reason}".strip()
     version.save(update_fields=["status", "promoted_at", "gate_reason"])
     log.info("model_version_promoted", version=version.name, organization_id=version.organization_id)
-    active_version_changed.send(sender=ModelVersion, organization_id=version.organization_id)
+    active_version_changed.send(
+        sender=ModelVersion, organization_id=version.organization_id, classifier_id=version.classifier_id
+    )
     return version
 
 
+def _classifier_lookup(classifier_id: int | None) -> dict[str, Any]:
+    """The language model's versions (None) or one custom classifier's."""
+    return {"classifier_id": classifier_id} if classifier_id is not None else {"classifier__isnull": True}
+
+
 @transaction.atomic
-def do_rollback(organization_id: int) -> ModelVersion:
+def do_rollback(organization_id: int, *, classifier_id: int | None = None) -> ModelVersion:
     """Retire the organization's active version and re-activate the one active before it.
 
     With no earlier version of its own, the organization falls back to the shared active version.
     Returns the version that enriches the organization's mentions from now on. Raises LearningConflict
-    when the organization has no active version of its own to roll back.
+    when the organization has no active version of its own to roll back. With ``classifier_id``,
+    the same for that custom classifier's versions (with no earlier one, it has none active).
     """
     current = (
         ModelVersion.objects.select_for_update()
-        .filter(organization_id=organization_id, status=ModelStatus.ACTIVE)
+        .filter(
+            organization_id=organization_id, status=ModelStatus.ACTIVE, **_classifier_lookup(classifier_id)
+        )
         .first()
     )
     if current is None:
@@ -130,6 +146,7 @@ def do_rollback(organization_id: int) -> ModelVersion:
         .filter(
             organization_id=organization_id,
             status=ModelStatus.RETIRED,
+            **_classifier_lookup(classifier_id),
             promoted_at__lt=current.promoted_at or timezone.now(),
         )
         .exclude(pk=current.pk)
@@ -143,8 +160,12 @@ def do_rollback(organization_id: int) -> ModelVersion:
     if previous is not None:
         previous.status = ModelStatus.ACTIVE
         previous.save(update_fields=["status"])
-    active_version_changed.send(sender=ModelVersion, organization_id=organization_id)
-    return previous if previous is not None else get_active_version(organization_id)
+    active_version_changed.send(
+        sender=ModelVersion, organization_id=organization_id, classifier_id=classifier_id
+    )
+    if previous is not None:
+        return previous
+    return current if classifier_id is not None else get_active_version(organization_id)
 
 
 def register_version(
@@ -158,10 +179,12 @@ def register_version(
     data_snapshot: dict[str, Any],
     metrics: dict[str, Any],
     gate_reason: str,
+    classifier_id: int | None = None,
 ) -> ModelVersion:
     """Record a trained version (a candidate) with everything needed to reproduce and judge it."""
     return ModelVersion.objects.create(
         organization_id=organization_id,
+        classifier_id=classifier_id,
         name=name,
         parent=parent,
         backbone=str(manifest["backbone"]["reference"]),

@@ -67,7 +67,9 @@ def do_queue_rereads(organization_id: int | None) -> list[int]:
         if organization_id is not None:
             targets = {org: get_active_version(org).pk for org in locked}
         else:
-            own = ModelVersion.objects.filter(status=ModelStatus.ACTIVE, organization__isnull=False)
+            own = ModelVersion.objects.filter(
+                status=ModelStatus.ACTIVE, organization__isnull=False, classifier__isnull=True
+            )
             shared = get_active_version(None).pk
             reads_own = set(own.values_list("organization_id", flat=True))
             targets = {org: shared for org in locked if org not in reads_own}

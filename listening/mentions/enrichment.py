@@ -121,9 +121,10 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     """Store readings and make them their mentions' current ones, in the caller's transaction.
 
     Writes the Enrichment rows (an existing (mention, version) row is kept), copies the labels onto
-    the mentions and their brand links, and sends ``mentions_enriched`` (rollups follow in the same
-    transaction). Returns the mention ids. Enrichment of new mentions and the history re-read after
-    a promotion (``listening.learning.reread``) both write through here.
+    the mentions and their brand links, and sends ``mentions_enriched``: rollups and the
+    organization's custom classifiers (from the same embeddings) follow in the same transaction.
+    Returns the mention ids. Enrichment of new mentions and the history re-read after a promotion
+    (``listening.learning.reread``) both write through here.
     """
     now = timezone.now()
     Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
@@ -134,7 +135,7 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     Mention.objects.bulk_update(updates, ["sentiment", "model_version", "enriched_at"], batch_size=1000)
     ids = [m.id for m in updates]
     do_copy_sentiment_to_links(ids)
-    mentions_enriched.send(sender=Mention, mention_ids=ids)
+    mentions_enriched.send(sender=Mention, mention_ids=ids, enrichments=enrichments)
     return ids
 
 

@@ -23,6 +23,8 @@ from listening.analytics.models import Interval
 from listening.analytics.provenance import model_provenance
 from listening.analytics.vocabulary import BRAND_SCOPE, HOUR, net_sentiment
 from listening.brands.models import Brand, Campaign
+from listening.classifiers.aggregation import label_mix
+from listening.classifiers.models import Classifier
 from listening.reports.models import ReportRun, ReportSchedule
 
 TOPICS_PER_BRAND = 5
@@ -52,6 +54,8 @@ class ReportContent:
     affinities: list[dict[str, Any]] = field(default_factory=list)  # {"brand": name, "run": ... | None}
     alerts: list[dict[str, Any]] | None = None  # None: the alerts app is not installed
     model_versions: list[VersionMentions] = field(default_factory=list)
+    # ``listening.classifiers.aggregation.label_mix`` answers, one per classifier with an active version.
+    label_mixes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total_volume(self) -> int:
@@ -201,6 +205,19 @@ def _interval_for(start: datetime, end: datetime) -> Interval:
     return Interval.HOUR if hours <= analytics.MAX_BUCKETS[Interval.HOUR] else Interval.DAY
 
 
+def label_mixes_of_period(
+    organization_id: int, brands: list[Brand], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The label mix per brand of each of the organization's custom classifiers that has an active
+    version, over the period (daily buckets)."""
+    if not brands:
+        return []
+    active = Classifier.objects.filter(organization_id=organization_id, versions__status="active").order_by(
+        "name"
+    )
+    return [dict(label_mix(classifier, brands, Interval.DAY, start, end)) for classifier in active.distinct()]
+
+
 def report_content(run: ReportRun, now: datetime) -> ReportContent:
     """Gather the content of one run's report (reads only; safe to call twice)."""
     from listening.reports.schedule import parse_timezone
@@ -247,4 +264,5 @@ def report_content(run: ReportRun, now: datetime) -> ReportContent:
         affinities=[{"brand": b.name, "run": latest_affinities(b)} for b in brands],
         alerts=alerts_of_period(schedule.organization_id, brand_ids, start, end),
         model_versions=model_versions_of_period(schedule.organization_id, brand_ids, start, end),
+        label_mixes=label_mixes_of_period(schedule.organization_id, compared, start, end),
     )

@@ -7,7 +7,8 @@ Both are built from one *alert dict* (the Django layer assembles it from an Aler
 ``brand``
     ``{"id": ..., "name": str}``; ``campaign`` the same shape or absent/None.
 ``metric``
-    ``"negative_volume"`` or ``"negative_share"``.
+    ``"negative_volume"``, ``"negative_share"``, or ``"label_volume"`` / ``"label_share"`` with
+    ``label``: ``{"classifier": int, "name": str}`` (a custom classifier's label; else absent/None).
 ``status``
     ``"open"`` or ``"resolved"``.
 ``started_at``, ``updated_at``, ``resolved_at``
@@ -52,7 +53,7 @@ MAX_TERMS = 10
 MAX_SOURCES = 10
 MAX_SAMPLES = 5
 MAX_URL = 2048
-_METRICS = ("negative_volume", "negative_share")
+_METRICS = ("negative_volume", "negative_share", "label_volume", "label_share")
 _STATUSES = ("open", "resolved")
 _SLACK_SECTION_LIMIT = 3000
 _SLACK_HEADER_LIMIT = 150
@@ -151,6 +152,14 @@ def _explanation(raw: object) -> dict[str, Any]:
     return {"top_terms": terms, "sources": sources, "sample_mentions": samples}
 
 
+def _label(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or "name" not in raw:
+        raise PayloadError("label must be a mapping with a name")
+    return {"classifier": _id(raw.get("classifier")), "name": _truncate(str(raw["name"]), 80)}
+
+
 def _alert_data(alert: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(alert, Mapping):
         raise PayloadError("alert must be a mapping")
@@ -169,6 +178,7 @@ def _alert_data(alert: Mapping[str, Any]) -> dict[str, Any]:
         "brand": _ref(alert["brand"], "brand"),
         "campaign": _ref(alert.get("campaign"), "campaign"),
         "metric": alert["metric"],
+        **({"label": label} if (label := _label(alert.get("label"))) else {}),
         "status": alert["status"],
         "started_at": _iso(alert["started_at"]),
         "updated_at": _iso(alert.get("updated_at")),
@@ -234,7 +244,12 @@ def slack_payload(event_type: str, alert: Mapping[str, Any]) -> dict[str, Any]:
     subject = data["brand"]["name"]
     if data["campaign"]:
         subject += f" / {data['campaign']['name']}"
-    metric = "negative volume" if data["metric"] == "negative_volume" else "negative share"
+    metric = {
+        "negative_volume": "negative volume",
+        "negative_share": "negative share",
+        "label_volume": f"volume of '{data.get('label', {}).get('name', '')}'",
+        "label_share": f"share of '{data.get('label', {}).get('name', '')}'",
+    }[data["metric"]]
     n = data["numbers"]
     headline = f"{verb}: {metric} for {subject}"
     facts = (

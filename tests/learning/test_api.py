@@ -34,7 +34,7 @@ def new_mention(t: Tenant, n: int, text: str = "the delivery was late and suppor
 def test_feedback_is_recorded_with_who_and_what(alice: Tenant, bob: Tenant) -> None:
     url = f"/api/v1/mentions/{alice.mention.pk}/feedback"
     response = alice.client(Role.ANALYST).post(
-        url, {"sentiment": "negative", "intent": "card_arrival"}, format="json"
+        url, {"sentiment": "negative", "intent": "track_order"}, format="json"
     )
     assert response.status_code == 201, response.content
     body = response.json()
@@ -59,6 +59,9 @@ def test_feedback_is_recorded_with_who_and_what(alice: Tenant, bob: Tenant) -> N
         ({"sentiment": "furious"}, 400),
         ({"sentiment": "", "intent": ""}, 400),
         ({"sentiment": 3}, 400),
+        # A BANKING77 intent: the served intents are the consumer-support ones now.
+        ({"sentiment": "negative", "intent": "card_arrival"}, 400),
+        ({"intent": "none"}, 400),  # the abstention class is not a correction
     ],
 )
 def test_feedback_rejects_bad_bodies(alice: Tenant, body: dict[str, object], status: int) -> None:

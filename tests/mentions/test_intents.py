@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,11 @@ SENSIBLE: list[set[str | None]] = [
     {None, "review", "complaint"},  # thanks for the repair
     {"payment_issue", "get_refund", "track_refund", "check_invoice", "complaint"},  # charged twice
 ]
-REQUESTS = [0, 1, 2, 4]  # the openers that ask for something
+REQUESTS = [0, 1, 2, 4]
+# One fixed draw of the demo corpus (deterministic for a given end time): its texts and turns
+# depend on where its days fall, and on today's draw of 20 days "where is my order" was named on
+# 4 tickets of 6, so a clock-dependent draw made the 80 % rate below pass or fail by the day.
+DEMO_NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # the openers that ask for something
 
 
 @pytest.fixture
@@ -185,7 +189,7 @@ def demo_tickets(db: None) -> dict[int, list[str | None]]:
     help_desk = next(source for source in setup.sources if source.kind == SourceKind.SUPPORT)
     tickets = [
         {k: v for k, v in item.items() if k != "channel"}
-        for item in generate(timezone.now(), days=20)
+        for item in generate(DEMO_NOW, days=45)
         if item["channel"] == "support"
     ]
     ingest_items(help_desk, tickets, channel="import")

@@ -69,6 +69,7 @@ class Layout:
     alerts_note: str
     model_versions: str
     notes: list[str] = field(default_factory=list)
+    label_mixes: list[dict[str, Any]] = field(default_factory=list)  # {"classifier", "table": Table}
 
 
 def period_label(start: datetime, end: datetime) -> str:
@@ -105,7 +106,21 @@ def build_layout(content: ReportContent) -> Layout:
             or "No enriched mentions in this period."
         ),
         notes=_notes(content),
+        label_mixes=[_label_mix(mix) for mix in content.label_mixes],
     )
+
+
+def _label_mix(mix: dict[str, Any]) -> dict[str, Any]:
+    """One custom classifier's mix: a row per brand, each label's share of its labelled mentions."""
+    labels = list(mix["labels"])
+    rows = [
+        [b["name"], count(b["labelled"]), *(pct(b["labels"][label]["share"]) for label in labels)]
+        for b in mix["brands"]
+    ]
+    return {
+        "classifier": mix["name"],
+        "table": Table(["Brand", "Labelled", *labels], rows, [False, True, *([True] * len(labels))]),
+    }
 
 
 def _brands(brands: list[dict[str, Any]], primary: set[int]) -> Table:

@@ -241,6 +241,8 @@ def render_pdf(layout: Layout, charts: list[Chart]) -> bytes:
         story += [_p(a["brand"], "h3"), _p(a["note"], "meta")]
         if a["table"] is not None:
             story.append(_table(a["table"], width))
+    for mix in layout.label_mixes:
+        story += [_p(f"Label mix: {mix['classifier']}", "h2"), _table(mix["table"], width)]
     story.append(_p("Alerts", "h2"))
     if layout.alerts is not None and layout.alerts.rows:
         story.append(_table(layout.alerts, width))
