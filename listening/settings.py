@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "listening.brands",
     "listening.learning",
     "listening.mentions",
+    "listening.replies",
     "listening.demo",
     "listening.alerts",
     "listening.analytics",
