@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from workers.tasks import alerts, analytics, enrich, ingest, learning, maintenance, reports, webhooks
+from workers.tasks import alerts, analytics, enrich, ingest, learning, maintenance, replies, reports, webhooks
 
-__all__ = ["alerts", "analytics", "enrich", "ingest", "learning", "maintenance", "reports", "webhooks"]
+__all__ = [
+    "alerts",
+    "analytics",
+    "enrich",
+    "ingest",
+    "learning",
+    "maintenance",
+    "replies",
+    "reports",
+    "webhooks",
+]
