@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-QUEUES := ingest,enrich,analyze,train,alerts,reports,maintenance
+QUEUES := ingest,enrich,analyze,generate,train,alerts,reports,maintenance
 PYTEST_ARGS ?=
 
 .PHONY: install run serve test lint fmt bench clean

@@ -28,6 +28,20 @@ _ITEM_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
     "engagement": serializers.DictField(child=serializers.IntegerField(), required=False),
     "rating": serializers.IntegerField(required=False, min_value=1, max_value=5),
     "extra": serializers.DictField(required=False),
+    "conversation_id": serializers.CharField(
+        max_length=255, required=False, help_text="The thread this message belongs to."
+    ),
+    "in_reply_to": serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="External id (same source) of the message this one answers.",
+    ),
+    "author_role": serializers.ChoiceField(
+        choices=["customer", "agent"],
+        required=False,
+        help_text="agent: the brand's own reply; a customer message answered by an agent is a "
+        "reply-training pair.",
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from api import (
     ingest,
     learning,
     mentions,
+    replies,
     reports,
     root,
     sources,
@@ -48,6 +49,12 @@ urlpatterns = [
         "reports/<int:report_pk>/runs/<int:pk>/download",
         reports.ReportRunDownloadView.as_view(),
         name="report-run-download",
+    ),
+    path("mentions/<int:pk>/replies", replies.MentionRepliesView.as_view(), name="mention-replies"),
+    path(
+        "brands/<int:pk>/reply-guidelines",
+        replies.ReplyGuidelinesView.as_view(),
+        name="brand-reply-guidelines",
     ),
     path("mentions/<int:pk>/feedback", learning.MentionFeedbackView.as_view(), name="mention-feedback"),
     # The spelling (no trailing slash), like analyze; list and detail stay on the router.

@@ -35,6 +35,10 @@ class ColumnMapping:
     rating: str | None = None
     url: str | None = None
     label: str | None = None  # kept in extra["label"]: a gold label for supervised learning
+    # Conversation fields (see ``ingestion/push.py``): read where the file has these columns.
+    conversation_id: str | None = "conversation_id"
+    in_reply_to: str | None = "in_reply_to"
+    author_role: str | None = "author_role"
     extra: tuple[str, ...] = field(default_factory=tuple)  # more columns copied into extra
 
 
@@ -86,6 +90,13 @@ def _to_item(row: dict[str, Any], mapping: ColumnMapping, fallback_id: str) -> R
         item["url"] = url
     if (rating := get(mapping.rating)) not in (None, ""):
         item["rating"] = rating
+    for key, column in (
+        ("conversation_id", mapping.conversation_id),
+        ("in_reply_to", mapping.in_reply_to),
+        ("author_role", mapping.author_role),
+    ):
+        if (value := get(column)) not in (None, ""):
+            item[key] = value
     extra = {column: row[column] for column in mapping.extra if column in row}
     if (label := get(mapping.label)) not in (None, ""):
         extra["label"] = label

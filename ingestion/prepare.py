@@ -76,11 +76,13 @@ def _support_turns(extra: dict[str, Any]) -> tuple[dict[str, Any], int]:
     total = 0
     cleaned = []
     for turn in turns[:200]:
-        if not isinstance(turn, dict) or not isinstance(turn.get("text"), str):
+        # Pushed transcripts say "text", Zendesk comments "body": stored as a redacted "text" alone.
+        body = turn.get("text", turn.get("body")) if isinstance(turn, dict) else None
+        if not isinstance(body, str):
             continue
-        redaction = redact(clean_display_text(turn["text"]), names=True)
+        redaction = redact(clean_display_text(body), names=True)
         total += redaction.count
-        cleaned.append({**turn, "text": redaction.text})
+        cleaned.append({**{k: v for k, v in turn.items() if k != "body"}, "text": redaction.text})
     return {**extra, "turns": cleaned}, total
 
 

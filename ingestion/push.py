@@ -7,9 +7,12 @@ Push format (one JSON object per item)::
 
     {"external_id": "123", "text": "...", "published_at": "2026-11-01T10:00:00Z",
      "author": {"id": "42", "handle": "maya", "name": "Maya"}, "url": "https://...",
-     "language": "en", "engagement": {"likes": 3, "reposts": 1}, "rating": 4, "extra": {...}}
+     "language": "en", "engagement": {"likes": 3, "reposts": 1}, "rating": 4, "extra": {...},
+     "conversation_id": "t-9", "in_reply_to": "122", "author_role": "agent"}
 
 Only ``external_id`` and ``text`` are required; ``published_at`` defaults to the time of receipt.
+``conversation_id`` names the thread, ``in_reply_to`` is the external id (same source) of the
+message this one answers, ``author_role`` is ``customer`` or ``agent`` (the brand's own reply).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ingestion.connectors.base import Author, ItemKind, RawItem
+from ingestion.connectors.base import AUTHOR_ROLES, Author, ItemKind, RawItem
 
 MAX_ID_CHARS = 255
 MAX_FIELD_CHARS = 2000
@@ -190,6 +193,13 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
     if url and not url.startswith(("http://", "https://")):
         raise ItemError("url must be an http(s) URL")
 
+    author_role = _short_str(obj.get("author_role"), "author_role", 16).lower()
+    if author_role not in AUTHOR_ROLES:
+        raise ItemError("author_role must be 'customer', 'agent' or absent")
+    in_reply_to = _short_str(obj.get("in_reply_to"), "in_reply_to", MAX_ID_CHARS)
+    if in_reply_to and in_reply_to == external_id:
+        raise ItemError("in_reply_to must name another message, not the item itself")
+
     extra = dict(extra)
     if rating is not None:
         extra["rating"] = rating
@@ -207,5 +217,8 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
         engagement=engagement,
         language=_short_str(obj.get("language"), "language", 8).lower() or None,
         extra=extra,
+        conversation_id=_short_str(obj.get("conversation_id"), "conversation_id", MAX_ID_CHARS),
+        in_reply_to=in_reply_to,
+        author_role=author_role,
         raw=obj,
     )

@@ -38,6 +38,7 @@ from listening import jobs
 from listening.brands.models import Brand, Campaign
 from listening.jobs import Queue, TaskName
 from listening.mentions.models import Mention, QuarantinedItem, Source
+from listening.mentions.signals import mentions_stored
 
 log = structlog.get_logger(__name__)
 
@@ -181,6 +182,11 @@ def _enqueue_enrichment(organization_id: int) -> None:
     jobs.send_or_defer(TaskName.ENRICH_PENDING, [organization_id], queue=Queue.ENRICH, reason="new mentions")
 
 
+def _after_commit(organization_id: int, mention_ids: list[int]) -> None:
+    _enqueue_enrichment(organization_id)
+    mentions_stored.send(sender=Mention, organization_id=organization_id, mention_ids=mention_ids)
+
+
 # --- entry points ---------------------------------------------------------------------------------
 @collector_paused()
 def store_raw_items(
@@ -211,7 +217,7 @@ def store_raw_items(
         prepared,
         channel=channel,
         batch_ref=batch_ref,
-        on_commit=lambda ids: _enqueue_enrichment(org_id),
+        on_commit=lambda ids: _after_commit(org_id, ids),
     )
     summary = IngestSummary(outcomes, lines)
     for status, count in summary.counts().items():

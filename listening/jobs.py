@@ -27,6 +27,7 @@ class Queue(StrEnum):
     INGEST = "ingest"  # connector pulls, pushes, imports: I/O bound
     ENRICH = "enrich"  # the language model reading mentions: GPU hosts
     ANALYZE = "analyze"  # POST /analyze answers a waiting client: never queued behind batch enrichment
+    GENERATE = "generate"  # reply suggestions for a waiting client: the decoder LLM, never behind batches
     TRAIN = "train"  # fine-tuning cycles: one GPU host, concurrency 1
     ALERTS = "alerts"  # spike checks and webhook deliveries
     REPORTS = "reports"  # scheduled reports, nightly clustering
@@ -45,6 +46,7 @@ class TaskName(StrEnum):
     REREAD = "enrich.reread"
     RESUME_REREADS = "enrich.resume_rereads"
     ANALYZE = "enrich.analyze"
+    GENERATE_REPLIES = "generate.replies"
     CHECK_RULES = "alerts.check_rules"
     CHECK_RULE = "alerts.check_rule"
     DELIVER = "alerts.deliver"

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "listening.learning",
     "listening.classifiers",
     "listening.mentions",
+    "listening.replies",
     "listening.demo",
     "listening.alerts",
     "listening.analytics",
@@ -252,6 +253,15 @@ ANALYZE_MAX_CHARS = env_int("ANALYZE_MAX_CHARS", default=5000, minimum=100)
 ANALYZE_TIMEOUT_SECONDS = env_float("ANALYZE_TIMEOUT_SECONDS", default=30.0, minimum=1.0)
 # Mentions per task of the history re-read after a promotion or rollback (one transaction each).
 ENRICH_REREAD_BATCH = env_int("ENRICH_REREAD_BATCH", default=512, minimum=1, maximum=10_000)
+
+# --- reply suggestions --------------------------------------------------------------------------
+REPLIES_MAX_N = env_int("REPLIES_MAX_N", default=10, minimum=1, maximum=20)
+REPLIES_MAX_MESSAGE_CHARS = env_int("REPLIES_MAX_MESSAGE_CHARS", default=4000, minimum=280)
+REPLIES_MAX_TURNS = env_int("REPLIES_MAX_TURNS", default=20, minimum=1, maximum=200)
+REPLIES_MAX_CHARS = env_int("REPLIES_MAX_CHARS", default=600, minimum=80)  # per suggestion
+REPLIES_EXAMPLES = env_int("REPLIES_EXAMPLES", default=3, minimum=0, maximum=10)  # retrieved per prompt
+# Generation on a CPU takes seconds per suggestion: the web process waits this long for a worker.
+REPLIES_TIMEOUT_SECONDS = env_float("REPLIES_TIMEOUT_SECONDS", default=60.0, minimum=1.0)
 
 # --- alerts and webhooks ------------------------------------------------------------------------
 # How often beat runs the spike check, and how much history each check reads (the baseline).

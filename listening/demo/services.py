@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
-from listening.demo import corpus
+from listening.demo import corpus, replies
 from listening.demo.classifiers import do_seed_complaint_classifier
 from listening.mentions.models import Mention, Source, SourceKind
+from listening.replies.services import do_set_guidelines
 from listening.tenancy.models import Membership, Organization, Role
 from listening.tenancy.services import IssuedKey, do_add_member, do_issue_api_key
 
@@ -81,6 +82,7 @@ def do_seed_demo() -> DemoSetup:
     ]
     own, competitors = brands[0], brands[1:]
     own.competitors.set(competitors)
+    do_set_guidelines(own, **replies.GUIDELINES)  # type: ignore[arg-type]
 
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     starts_at = now - timedelta(days=10)
@@ -131,6 +133,8 @@ def do_load_demo_corpus(setup: DemoSetup, *, batch_size: int = 500) -> Counter[s
     by_channel: dict[str, list[dict[str, Any]]] = {}
     for item in corpus.generate(now):
         by_channel.setdefault(item.pop("channel"), []).append(item)
+    # Resolved help-desk exchanges: the past replies that reply suggestions retrieve and imitate.
+    by_channel.setdefault(SourceKind.SUPPORT, []).extend(replies.past_exchanges(now))
     totals: Counter[str] = Counter()
     for source in setup.sources:
         items = by_channel.get(source.kind, [])

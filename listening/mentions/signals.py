@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # written and ``enrichments`` (the Enrichment rows, embeddings included). Receivers that maintain
 # derived data (rollups, custom classifiers' labels) update it atomically with the enrichment.
 mentions_enriched = Signal()
+
+# Sent after an ingestion batch committed, with ``organization_id`` (int) and ``mention_ids``
+# (list[int]) of the mentions it stored. Receivers run outside the batch's transaction and must
+# not fail it: a customer's message and the agent's answer become a reply-training pair here.
+mentions_stored = Signal()

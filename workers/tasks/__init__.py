@@ -10,6 +10,7 @@ from workers.tasks import (
     ingest,
     learning,
     maintenance,
+    replies,
     reports,
     webhooks,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "ingest",
     "learning",
     "maintenance",
+    "replies",
     "reports",
     "webhooks",
 ]

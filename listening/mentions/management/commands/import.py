@@ -38,6 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--rating-col", default="")
         parser.add_argument("--url-col", default="")
         parser.add_argument("--label-col", default="", help="A gold label kept in extra.label (e.g. 'label')")
+        parser.add_argument("--conversation-col", default="conversation_id", help="The thread's id")
+        parser.add_argument(
+            "--reply-to-col", default="in_reply_to", help="External id of the message a row answers"
+        )
+        parser.add_argument("--role-col", default="author_role", help="customer or agent")
         parser.add_argument("--extra-cols", default="", help="Comma-separated columns copied into extra")
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
         parser.add_argument("--limit", type=int, default=0, help="Stop after this many records (0: all)")
@@ -65,6 +70,9 @@ class Command(BaseCommand):
             rating=col("rating_col"),
             url=col("url_col"),
             label=col("label_col"),
+            conversation_id=col("conversation_col"),
+            in_reply_to=col("reply_to_col"),
+            author_role=col("role_col"),
             extra=tuple(c.strip() for c in options["extra_cols"].split(",") if c.strip()),
         )
         try:

@@ -1,0 +1,173 @@
+"""Reply suggestions: ``POST /api/v1/mentions/{id}/replies`` drafts them through a ``generate``
+worker (the web process never loads the decoder), and each brand's voice at
+``/api/v1/brands/{id}/reply-guidelines``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+from celery.exceptions import TimeoutError as CeleryTimeout
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import caller_key
+from api.schema import ERROR
+from ingestion.push import invalid_unicode_at
+from listening import jobs
+from listening.brands.models import Brand
+from listening.jobs import Queue, TaskName
+from listening.mentions.models import AuthorRole, Mention
+from listening.replies.queries import mention_thread
+from listening.replies.services import do_set_guidelines, guidelines_of
+
+
+class TurnSerializer(serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=AuthorRole.choices)
+    text = serializers.CharField(allow_blank=False, trim_whitespace=True)
+
+    def validate_text(self, value: str) -> str:
+        limit = int(settings.REPLIES_MAX_MESSAGE_CHARS)
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                f"A message is at most {limit} characters ({len(value)} given)."
+            )
+        if invalid_unicode_at(value) is not None:
+            raise serializers.ValidationError("The message is not valid UTF-8.")
+        return value.replace("\x00", "")
+
+
+class RepliesRequestSerializer(serializers.Serializer[Any]):
+    n = serializers.IntegerField(
+        required=False, default=3, help_text="How many suggestions (1 to REPLIES_MAX_N)."
+    )
+    thread = TurnSerializer(
+        many=True,
+        required=False,
+        help_text="The conversation so far, oldest first, ending with the customer's message to answer; "
+        "by default the stored thread of the mention.",
+    )
+
+    def validate_n(self, value: int) -> int:
+        limit = int(settings.REPLIES_MAX_N)
+        if not 1 <= value <= limit:
+            raise serializers.ValidationError(f"n must be between 1 and {limit}.")
+        return value
+
+    def validate_thread(self, value: list[dict[str, str]]) -> list[dict[str, str]]:
+        if not value:
+            raise serializers.ValidationError("The thread is empty: give at least the customer's message.")
+        if len(value) > int(settings.REPLIES_MAX_TURNS):
+            raise serializers.ValidationError(f"At most {settings.REPLIES_MAX_TURNS} turns.")
+        if value[-1]["role"] != AuthorRole.CUSTOMER:
+            raise serializers.ValidationError("The last turn must be the customer's message to answer.")
+        return value
+
+
+SUGGESTION = inline_serializer(
+    "ReplySuggestion",
+    {
+        "id": serializers.IntegerField(),
+        "rank": serializers.IntegerField(),
+        "text": serializers.CharField(),
+        "score": serializers.FloatField(help_text="Mean log-likelihood per token under the drafting model."),
+    },
+)
+
+
+class MentionRepliesView(APIView):
+    """Draft ``n`` ranked reply suggestions (default 3) for a customer's mention, conditioned on the
+    thread, the brand's reply guidelines and the organization's most similar past exchanges."""
+
+    @extend_schema(
+        request=RepliesRequestSerializer,
+        responses={
+            200: inline_serializer(
+                "RepliesResponse",
+                {
+                    "mention": serializers.IntegerField(),
+                    "request_id": serializers.CharField(),
+                    "model_version": serializers.CharField(),
+                    "retrieved_pairs": serializers.ListField(child=serializers.IntegerField()),
+                    "dropped": serializers.IntegerField(help_text="Drafts the guard rails removed."),
+                    "suggestions": serializers.ListField(child=SUGGESTION),
+                },
+            ),
+            400: ERROR,
+            404: ERROR,
+            503: ERROR,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        mention = get_object_or_404(Mention, pk=pk, organization_id=caller_key(request).organization_id)
+        body = RepliesRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        thread = body.validated_data.get("thread")
+        if thread is None:
+            if mention.author_role == AuthorRole.AGENT:
+                return _bad("This mention is the brand's own reply; there is nothing to answer.")
+            stored = mention_thread(mention)
+            if not stored or stored[-1].role != AuthorRole.CUSTOMER:
+                return _bad("The mention's thread has no customer message to answer.")
+        task_id = jobs.send(
+            TaskName.GENERATE_REPLIES,
+            [mention.pk, body.validated_data["n"], thread],
+            queue=Queue.GENERATE.value,
+        )
+        result = current_app.AsyncResult(task_id)
+        try:
+            payload = result.get(timeout=float(settings.REPLIES_TIMEOUT_SECONDS))
+        except CeleryTimeout:
+            result.revoke()
+            return Response(
+                {"detail": "No generation worker answered in time; retry shortly."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "10"},
+            )
+        finally:
+            result.forget()
+        if "error" in payload:
+            return _bad(str(payload["error"]))
+        return Response(payload)
+
+
+def _bad(message: str) -> Response:
+    return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class GuidelinesSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(
+        allow_blank=True, max_length=4000, required=False, default="", help_text="Tone, what may be promised."
+    )
+    sign_off = serializers.CharField(allow_blank=True, max_length=200, required=False, default="")
+    refusals = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        max_length=50,
+        required=False,
+        default=list,
+        help_text="Phrases a suggestion must never contain (a draft with one is dropped).",
+    )
+
+
+class ReplyGuidelinesView(APIView):
+    """A brand's voice for reply suggestions; an analyst's PUT replaces it."""
+
+    @extend_schema(responses={200: GuidelinesSerializer, 404: ERROR})
+    def get(self, request: Request, pk: int) -> Response:
+        brand = get_object_or_404(Brand, pk=pk, organization_id=caller_key(request).organization_id)
+        return Response(GuidelinesSerializer(guidelines_of(brand)).data)
+
+    @extend_schema(
+        request=GuidelinesSerializer, responses={200: GuidelinesSerializer, 400: ERROR, 404: ERROR}
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        brand = get_object_or_404(Brand, pk=pk, organization_id=caller_key(request).organization_id)
+        body = GuidelinesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = do_set_guidelines(brand, **body.validated_data)
+        return Response(GuidelinesSerializer(guidelines_of(brand, row)).data)

@@ -1,0 +1,158 @@
+"""Drafting reply suggestions for a mention. Runs in ``generate`` workers only: it loads the decoder
+LLM and the encoder (torch), never the web process.
+
+The prompt holds the brand's guidelines, the thread so far and the organization's most similar past
+resolved exchanges, retrieved by embedding (the encoder's ``Enrichment.embedding`` where the pair's
+customer message was read by the active version, embedded on the spot otherwise). Candidates are
+sampled, passed through the guard rails, ranked by the decoder's own log-likelihood and stored with
+the model version and the retrieved pairs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import structlog
+from django.conf import settings
+
+from listening.learning.registry import get_active_version
+from listening.mentions.enrichment import load_version
+from listening.mentions.models import Enrichment, Mention
+from listening.replies.models import ReplyPair, ReplySuggestion
+from listening.replies.queries import guidelines_for, mention_brand_id, mention_thread, retrieval_pool
+from models.generation.guards import HANDLE, check_reply, urls_in
+from models.generation.prompt import Example, ReplyRequest, Turn, build_messages
+
+log = structlog.get_logger(__name__)
+
+
+class ReplyError(ValueError):
+    """A suggestion request that cannot be answered (the message says why): a 4xx, never a retry."""
+
+
+def _vectors(pairs: Sequence[ReplyPair], version_id: int) -> np.ndarray:
+    """One L2-normalised embedding per pair's customer message."""
+    stored = dict(
+        Enrichment.objects.filter(
+            mention_id__in=[pair.customer_mention_id for pair in pairs], model_version_id=version_id
+        ).values_list("mention_id", "embedding")
+    )
+    vectors: list[np.ndarray | None] = []
+    missing: list[int] = []
+    for i, pair in enumerate(pairs):
+        blob = stored.get(pair.customer_mention_id)
+        if blob:
+            vectors.append(np.frombuffer(bytes(blob), dtype="<f4"))
+        else:
+            vectors.append(None)
+            missing.append(i)
+    if missing:
+        version = get_active_version(pairs[0].organization_id)
+        fresh = load_version(version).predict([pairs[i].customer_text for i in missing]).embedding
+        for slot, vector in zip(missing, fresh, strict=True):
+            vectors[slot] = vector
+    return np.stack([v for v in vectors if v is not None]).astype(np.float32)
+
+
+def retrieve(mention: Mention, query: str, pool: Sequence[ReplyPair], k: int) -> list[ReplyPair]:
+    """The ``k`` pairs of ``pool`` whose customer message is nearest ``query`` (cosine)."""
+    if k <= 0 or not pool:
+        return []
+    version = get_active_version(mention.organization_id)
+    own = (
+        Enrichment.objects.filter(mention=mention, model_version=version)
+        .values_list("embedding", flat=True)
+        .first()
+    )
+    if own and len(query) and query == (mention.clean_text or mention.text):
+        vector = np.frombuffer(bytes(own), dtype="<f4")
+    else:
+        vector = load_version(version).predict([query]).embedding[0]
+    matrix = _vectors(pool, version.pk)
+    order = np.argsort(-(matrix @ vector), kind="stable")[:k]
+    return [pool[int(i)] for i in order]
+
+
+def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """Draft, check, rank and store ``n`` suggestions for a mention; returns the served payload.
+
+    ``thread`` (``[{"role", "text"}]``, oldest first) replaces the stored thread when given (a
+    conversation the caller holds that is not stored yet). Raises ReplyError when there is nothing
+    to answer.
+    """
+    from models.generation.decoder import load_decoder
+    from models.settings import ModelSettings
+
+    mention = Mention.objects.select_related("organization").filter(pk=mention_id).first()
+    if mention is None:
+        raise ReplyError(f"mention {mention_id} no longer exists")
+    turns = [Turn(t["role"], t["text"]) for t in thread] if thread else mention_thread(mention)
+    if not turns or turns[-1].role == "agent":
+        raise ReplyError("The thread has no customer message to answer.")
+    brand_id = mention_brand_id(mention)
+    guidelines = guidelines_for(mention, brand_id)
+    pool = retrieval_pool(mention.organization_id, exclude_mention=mention.pk)
+    examples = retrieve(mention, turns[-1].text, pool, int(settings.REPLIES_EXAMPLES))
+    brand_pool = [pair for pair in pool if brand_id is None or pair.brand_id in (None, brand_id)]
+    allowed = urls_in(pair.agent_text for pair in brand_pool)
+    handles = {h.lower() for turn in turns for h in HANDLE.findall(turn.text)}
+    if mention.author_handle:
+        handles.add("@" + mention.author_handle.lower())
+
+    request = ReplyRequest(
+        guidelines=guidelines,
+        thread=tuple(turns),
+        examples=tuple(Example(p.customer_text, p.agent_text, p.pk) for p in examples),
+    )
+    messages = build_messages(request)
+    decoder = load_decoder()
+    model_settings = ModelSettings.from_env()
+    drafts = decoder.sample(
+        messages, max(n + 2, 2 * n), max_new_tokens=model_settings.reply_max_new_tokens, seed=mention.pk
+    )
+    kept: list[str] = []
+    dropped: list[dict[str, Any]] = []
+    for draft in drafts:
+        checked = check_reply(
+            draft,
+            allowed_urls=allowed,
+            thread_handles=handles,
+            refusals=guidelines.refusals,
+            max_chars=int(settings.REPLIES_MAX_CHARS),
+        )
+        if checked.text is None:
+            dropped.append({"text": draft, "why": list(checked.notes)})
+        elif checked.text not in kept:
+            kept.append(checked.text)
+    scores = decoder.score(messages, kept) if kept else []
+    ranked = sorted(zip(kept, scores, strict=True), key=lambda pair: -pair[1])[:n]
+    request_id = uuid.uuid4().hex
+    retrieved = [p.pk for p in examples]
+    rows = ReplySuggestion.objects.bulk_create(
+        ReplySuggestion(
+            organization_id=mention.organization_id,
+            mention=mention,
+            request_id=request_id,
+            rank=rank,
+            text=text,
+            score=score,
+            model_version=decoder.version,
+            retrieved_pairs=retrieved,
+            dropped=dropped if rank == 1 else [],
+        )
+        for rank, (text, score) in enumerate(ranked, start=1)
+    )
+    log.info("replies_suggested", mention=mention.pk, kept=len(ranked), dropped=len(dropped))
+    return {
+        "mention": mention.pk,
+        "request_id": request_id,
+        "model_version": decoder.version,
+        "retrieved_pairs": retrieved,
+        "dropped": len(dropped),
+        "suggestions": [
+            {"id": row.pk, "rank": row.rank, "text": row.text, "score": round(row.score, 4)} for row in rows
+        ],
+    }

