@@ -18,6 +18,7 @@ from django.apps import apps
 from django.db.models import Count
 
 from listening.analytics import queries as analytics
+from listening.analytics import topic_queries
 from listening.analytics.affinities import latest_affinity_run
 from listening.analytics.models import Interval
 from listening.analytics.vocabulary import HOUR, net_sentiment
@@ -167,7 +168,7 @@ def _distinct(texts: list[str]) -> list[str]:
 
 
 def _themes(brand: Brand, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
-    answer = analytics.brand_topics(brand, start, end, seed=0, now=now)
+    answer = topic_queries.brand_topics(brand, start, end, seed=0, now=now)
     return [
         {
             "label": topic["label"],

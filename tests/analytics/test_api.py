@@ -57,8 +57,10 @@ def test_campaign_metrics_exact(fx: Fixture) -> None:
     assert body["volume"] == 4 and body["engagement"] == 16 and body["unique_authors"] == 3
     assert body["sentiment"] == {"positive": 2, "neutral": 1, "negative": 1, "unscored": 0}
     assert body["net_sentiment"] == pytest.approx(1 / 3, abs=1e-4)
-    assert body["top_hashtags"] == [{"term": "#launch", "mentions": 3}]
-    assert body["top_terms"][0] == {"term": "shoes", "mentions": 4}
+    m1, m2, m3, m4 = (m.pk for m in fx.builder.created[:4])
+    # Each term with the newest mentions that contain it.
+    assert body["top_hashtags"] == [{"term": "#launch", "mentions": 3, "examples": [m3, m2, m1]}]
+    assert body["top_terms"][0] == {"term": "shoes", "mentions": 4, "examples": [m4, m3, m2]}
     # Against the brand's baseline (where "shoes" was in 2 of 2 mentions) only #launch rose.
     assert body["emerging_themes"][0]["term"] == "#launch"
     assert body["emerging_themes"][0]["rise"] == 0.75

@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from listening.analytics.models import AffinityRun
 from listening.analytics.services import do_build_affinities
-from listening.analytics.terms import extract_terms
+from listening.analytics.terms import MAX_TERMS_PER_MENTION, extract_terms
 from listening.analytics.topics import cluster, ctfidf_terms, npmi_coherence, topic_diversity
 from tests.analytics.factories import Builder, at, enrich, model_version
 from tests.conftest import Tenant
@@ -58,7 +58,7 @@ def test_terms_drop_noise() -> None:
         "great",
     ]
     assert extract_terms("") == []
-    assert len(extract_terms(" ".join(f"word{i}x" for i in range(500)))) == 64
+    assert len(extract_terms(" ".join(f"word{i}x" for i in range(500)))) == MAX_TERMS_PER_MENTION
 
 
 def _enriched_groups(tenant: Tenant) -> None:
@@ -177,3 +177,34 @@ def test_comparison_topic_themes(alice: Tenant) -> None:
         .json()
     )
     assert "topics" not in without and "topic_leads" not in without["brands"][0]["themes"]
+
+
+def test_topics_assign_every_mention_and_trends_count_them_all(alice: Tenant, monkeypatch) -> None:
+    """Fitted on a sample, then every enriched mention of the range has a topic: sizes and daily
+    trends add up to all of them, and the answer says so; unenriched mentions are counted apart."""
+    from listening.analytics import topic_queries
+
+    monkeypatch.setattr(topic_queries, "FIT_SAMPLE", 32)  # the fit sees 32 of the 48
+    _enriched_groups(alice)
+    Builder(alice, counter=1_000).mention("2026-01-12T10:00:00", text="not read yet", brands=(alice.brand,))
+    url = f"/api/v1/brands/{alice.brand.pk}/topics/"
+    body = alice.client().get(url, {"from": "2026-01-01T00:00:00Z", "to": "2026-01-31T00:00:00Z"}).json()
+    assert_documented("GET", "/api/v1/brands/{id}/topics/", body)
+    assert body["basis"]["fit_sample"] == 32 and body["basis"]["mentions"] == 49
+    assert body["basis"]["assigned"] == body["clustered_mentions"] == 48
+    assert body["basis"]["unassigned_not_enriched"] == 1
+    assert sum(t["size"] for t in body["topics"]) == 48
+    for topic in body["topics"]:
+        assert topic["trend"]["basis"] == "all_assigned_mentions"
+        assert sum(day["volume"] for day in topic["trend"]["daily"]) == topic["size"]
+        assert topic["size"] == 24  # the two groups, whole: the 16 unseen ones went to their group
+    # The brand's own name (in every text) names no topic.
+    assert all(alice.brand.name.split()[0].lower() not in t["label"] for t in body["topics"])
+
+
+def test_explicit_k_is_kept(alice: Tenant) -> None:
+    _enriched_groups(alice)
+    url = f"/api/v1/brands/{alice.brand.pk}/topics/"
+    body = alice.client().get(url, {"from": "2026-01-01T00:00:00Z", "k": "3"}).json()
+    assert body["k"] == 3 and body["k_selection"]["method"] == "given"
+    assert len(body["topics"]) == 3
