@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Func, IntegerField, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 
+from listening.alerts.detection import History, backtest, scales_for
 from listening.alerts.models import AlertRule
 from listening.analytics.models import Interval
 from listening.analytics.vocabulary import Scope, floor_hour
@@ -153,6 +155,56 @@ def negative_source_counts(
         .order_by("-count", "mention__source__name")[:limit]
     )
     return [{"name": r["mention__source__name"], "count": r["count"]} for r in rows]
+
+
+def rule_scales(rule: AlertRule) -> tuple[int, ...]:
+    """The window lengths (seconds) the rule is judged at: its own and the longer ``SCALES``."""
+    return scales_for(rule.window_minutes * 60, rule.bucket_seconds)
+
+
+def rule_history(rule: AlertRule, start: datetime, end: datetime) -> History:
+    """The rule's subject's counts in buckets of the rule's history from ``start`` (aligned down to
+    a bucket) to ``end``, as detection reads them."""
+    bucket = rule.bucket_seconds
+    epoch = int(start.timestamp())
+    aligned = datetime.fromtimestamp(epoch - epoch % bucket, tz=UTC)
+    past = bucketed_counts(*rule.subject, start=aligned, end=end, bucket_seconds=bucket)
+    return History.build(past.starts, past.negative, past.total, bucket_seconds=bucket)
+
+
+# A backtest replays at most this long a range (hourly checks: 744 of them).
+MAX_BACKTEST = timedelta(days=31)
+
+
+class BacktestRangeError(ValueError):
+    """The requested backtest range cannot be replayed; the message says why."""
+
+
+def rule_backtest(rule: AlertRule, start: datetime, end: datetime) -> dict[str, Any]:
+    """The episodes ``rule`` (as it is configured now) would have fired over ``[start, end)``,
+    replaying a check about every hour (every whole number of the rule's buckets closest above an
+    hour) on the stored counts, each window against the ``ALERT_HISTORY_DAYS`` before it. Raises
+    ``BacktestRangeError`` for an empty or too long range."""
+    if start >= end:
+        raise BacktestRangeError("'from' must be before 'to'.")
+    if end - start > MAX_BACKTEST:
+        raise BacktestRangeError(f"A backtest covers at most {MAX_BACKTEST.days} days.")
+    scales = rule_scales(rule)
+    bucket = rule.bucket_seconds
+    history_start = start - timedelta(days=settings.ALERT_HISTORY_DAYS, seconds=max(scales))
+    history = rule_history(rule, history_start, end)
+    step = bucket * -(-3600 // bucket)  # whole buckets, about an hour apart
+    params = rule.params()
+    episodes = backtest(history, start, end, params, scales, step_seconds=step)
+    return {
+        "rule": rule.pk,
+        "from": start,
+        "to": end,
+        "check_every_minutes": step // 60,
+        "windows_minutes": [length // 60 for length in scales],
+        "threshold": round(params.threshold, 3),
+        "episodes": episodes,
+    }
 
 
 def active_rule_ids() -> list[int]:

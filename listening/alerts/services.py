@@ -22,14 +22,19 @@ from django.utils import timezone
 from listening.alerts.detection import (
     Action,
     Episode,
-    Evaluation,
-    History,
+    MultiScale,
     adapt_sensitivity,
-    evaluate,
+    evaluate_scales,
     step_episode,
 )
 from listening.alerts.models import Alert, AlertRule, AlertStatus
-from listening.alerts.queries import bucketed_counts, negative_mentions, negative_source_counts
+from listening.alerts.queries import (
+    bucketed_counts,
+    negative_mentions,
+    negative_source_counts,
+    rule_history,
+    rule_scales,
+)
 from listening.analytics.terms import NO_FILTER, TermFilter
 from listening.analytics.themes import filter_for
 from listening.webhooks import payloads
@@ -123,20 +128,22 @@ def _explanation(rule: AlertRule, start: datetime, end: datetime) -> dict[str, A
     }
 
 
-def evaluate_rule(rule: AlertRule, now: datetime) -> Evaluation:
-    """Judge the window ``[now - window, now)`` against the rule's history (``ALERT_HISTORY_DAYS``)."""
-    size = rule.window_minutes * 60
-    window_start = now - timedelta(seconds=size)
-    epoch = int(window_start.timestamp())
-    aligned_end = datetime.fromtimestamp(epoch - epoch % size, tz=UTC)
-    history_start = aligned_end - timedelta(days=settings.ALERT_HISTORY_DAYS)
-    subject = rule.subject
-    past = bucketed_counts(*subject, start=history_start, end=aligned_end, bucket_seconds=size)
-    current = bucketed_counts(*subject, start=window_start, end=now, bucket_seconds=size)
-    history = History.build(past.starts, past.negative, past.total, bucket_seconds=size)
-    negative = sum(current.negative)
-    total = sum(current.total)
-    return evaluate(history, window_start, negative, total, rule.params())
+def evaluate_rule(rule: AlertRule, now: datetime) -> MultiScale:
+    """Judge the windows ``[now - length, now)`` of every length of ``rule_scales`` together, each
+    against the history (``ALERT_HISTORY_DAYS``) before it."""
+    scales = rule_scales(rule)
+    bucket = rule.bucket_seconds
+    epoch = int((now - timedelta(seconds=min(scales))).timestamp())
+    aligned_end = datetime.fromtimestamp(epoch - epoch % bucket, tz=UTC)
+    history_start = aligned_end - timedelta(days=settings.ALERT_HISTORY_DAYS, seconds=max(scales))
+    history = rule_history(rule, history_start, aligned_end)
+    counts = {}
+    for length in scales:
+        current = bucketed_counts(
+            *rule.subject, start=now - timedelta(seconds=length), end=now, bucket_seconds=length
+        )
+        counts[length] = (sum(current.negative), sum(current.total))
+    return evaluate_scales(history, now, counts, rule.params())
 
 
 def alert_dict(alert: Alert) -> dict[str, Any]:
@@ -172,7 +179,8 @@ def do_check_rule(rule_id: int, *, now: datetime | None = None) -> str:
     rule = AlertRule.objects.select_related("brand", "campaign").filter(pk=rule_id, is_active=True).first()
     if rule is None:
         return Action.NONE.value
-    evaluation = evaluate_rule(rule, now)
+    verdict = evaluate_rule(rule, now)
+    evaluation = verdict.best
     window_start = datetime.fromtimestamp(evaluation.window_start, tz=UTC)
     window_end = datetime.fromtimestamp(evaluation.window_end, tz=UTC)
     with transaction.atomic():
@@ -183,7 +191,8 @@ def do_check_rule(rule_id: int, *, now: datetime | None = None) -> str:
         locked.episode = episode.to_dict()
         locked.last_checked_at = now
         locked.last_score = evaluation.score
-        locked.save(update_fields=["episode", "last_checked_at", "last_score", "updated_at"])
+        locked.last_check = {"checked_at": now.isoformat(), **verdict.status()}
+        locked.save(update_fields=["episode", "last_checked_at", "last_score", "last_check", "updated_at"])
         if action is Action.FIRE:
             alert = Alert.objects.create(
                 organization_id=rule.organization_id,
