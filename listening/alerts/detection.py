@@ -262,6 +262,8 @@ class _VolumeModel:
     phi: float = 1.0
     level_evidence: float = 1.0  # negative mentions behind the level estimate (its gamma shape)
     kind: str = "overall"
+    fitted: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # mean per history bucket
+    kept: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))  # not a past spike
 
     def mean(self, starts: NDArray[np.int64], offset: int) -> NDArray[np.float64]:
         hour, dow = _slots(starts, offset)
@@ -313,10 +315,26 @@ def _fit_volume(history: History, offset: int) -> _VolumeModel:
         pearson_sq = (x - mu) ** 2 / mu
         model.phi = float(min(50.0, max(1.0, pearson_sq[keep].mean())))
         new_keep = (x - mu) / np.sqrt(model.phi * mu) <= 5.0
+        model.fitted, model.kept = mu, keep
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep
     return model
+
+
+def _block_dispersion(history: History, model: _VolumeModel, per: int) -> float | None:
+    """Pearson dispersion of the history's counts in blocks of ``per`` buckets (the newest blocks,
+    those without a past spike), or None under five blocks. Days differ from one another by more
+    than their hours' noise adds up to; a day-long window must be judged by how days vary."""
+    n = history.negative.size // per * per
+    if n < 5 * per:
+        return None
+    x = history.negative[-n:].astype(np.float64).reshape(-1, per).sum(axis=1)
+    mu = model.fitted[-n:].reshape(-1, per).sum(axis=1)
+    clean = model.kept[-n:].reshape(-1, per).all(axis=1) & (mu > 0)
+    if clean.sum() < 5:
+        return None
+    return float(np.mean((x[clean] - mu[clean]) ** 2 / mu[clean]))
 
 
 def _upper_tail_log10(observed: int, mean: float, phi: float) -> float:
@@ -456,7 +474,12 @@ def evaluate(
     expected = _window_mean(model, start, length, bucket, params.utc_offset_seconds)
     # The level is itself an estimate: its gamma posterior adds mean^2 / evidence to the variance,
     # which keeps a young or small brand's thin history from making every wobble look significant.
-    volume_score = _upper_tail_log10(negative, expected, model.phi + expected / model.level_evidence)
+    phi = model.phi
+    per = length // bucket
+    if per > 1:
+        block = _block_dispersion(past, model, per)
+        phi = min(50.0, max(phi, block)) if block is not None else phi
+    volume_score = _upper_tail_log10(negative, expected, phi + expected / model.level_evidence)
 
     share_fit = _share_model(past, params.share_halflife_buckets)
     expected_share = share_z = None
@@ -479,7 +502,7 @@ def evaluate(
 
     numbers = {
         "expected_negative": expected,
-        "dispersion": model.phi,
+        "dispersion": phi,
         "volume_p_value": 10.0**-volume_score,
         "expected_share": expected_share,
         "share_z": share_z,
@@ -670,21 +693,18 @@ def evaluate_scales(
         negative, total = counts[length]
         ev = evaluate(history, stop - length, negative, total, params, window_seconds=length)
         score = max(0.0, ev.score - correction) if ev.score > 0 else 0.0
+        # Elevated (keeping an open episode open) on the corrected score as it is: a day-long
+        # storm stays one episode while the day holds it, whatever its quietest hours do.
+        elevated = score >= params.clear_fraction * ev.threshold
         latest = judged[0] if judged else None
         if score > 0 and latest is not None and latest.negative < latest.expected_negative:
-            # A long window speaks only while the latest (shortest) one is above its usual level:
-            # a burst that is over keeps the day's count high for a day, but is no longer news.
+            # A long window starts an episode only while the latest (shortest) one is above its
+            # usual level: a burst that is over keeps the day's count high, but is no longer news.
             score, ev = 0.0, replace(ev, reason="latest_window_not_elevated")
-        judged.append(
-            replace(
-                ev,
-                score=score,
-                anomalous=score >= ev.threshold,
-                elevated=score >= params.clear_fraction * ev.threshold,
-            )
-        )
+        judged.append(replace(ev, score=score, anomalous=score >= ev.threshold, elevated=elevated))
     # Ties go to the shortest window: the sharpest statement of where the spike is.
     best = max(judged, key=lambda ev: (ev.score, -ev.window_seconds))
+    best = replace(best, elevated=any(ev.elevated for ev in judged))
     return MultiScale(best, tuple(judged))
 
 
