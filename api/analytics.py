@@ -167,8 +167,8 @@ class BrandTopicsView(APIView):
 
 
 class BrandAffinitiesView(APIView):
-    """The brand's audience clusters from the latest nightly run; ``model`` is what its labels and
-    embeddings came from when it was built.
+    """The brand's audience clusters from the latest run (built once its mentions are first
+    enriched, then nightly); ``model`` is what its labels and embeddings came from when it was built.
 
     Before the first run it answers 200 with ``status: "not_built"`` and an explanation."""
 

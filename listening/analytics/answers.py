@@ -61,7 +61,7 @@ class Summary(TypedDict):
 
     volume: int
     engagement: int
-    unique_authors: int
+    unique_authors: int | None  # known authors; null where no mention's author is known
     sentiment: SentimentSplit
     net_sentiment: float | None  # (positive - negative) / (positive + negative)
 
@@ -75,7 +75,7 @@ class Series(TypedDict):
     negative: list[int]
     unscored: list[int]
     engagement: list[int]
-    unique_authors: list[int]
+    unique_authors: list[int | None]
     net_sentiment: list[float | None]
 
 

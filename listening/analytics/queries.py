@@ -134,7 +134,8 @@ def _totals(series: dict[int, dict[str, list[Any]]], authors: dict[int, int]) ->
         summary = _empty_summary()
         summary["volume"] = sum(columns["volume"])
         summary["engagement"] = sum(columns["engagement"])
-        summary["unique_authors"] = authors.get(sid, 0)
+        # Null, not the volume, where no mention's author is known (reviews, imports without one).
+        summary["unique_authors"] = authors.get(sid, 0) or (None if summary["volume"] else 0)
         split = summary["sentiment"]
         for name in split:
             split[name] = sum(columns[name])
@@ -232,6 +233,9 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[
     for sid, i in row_of.items():
         column: dict[str, list[Any]] = {name: grid[f, i].tolist() for f, name in enumerate(SERIES_FIELDS)}
         # Python's round, not numpy's: the same figures as the totals' net sentiment, ties included.
+        column["unique_authors"] = [
+            n or (None if v else 0) for n, v in zip(column["unique_authors"], column["volume"], strict=True)
+        ]
         column["net_sentiment"] = [
             net_sentiment(p, n) for p, n in zip(column["positive"], column["negative"], strict=True)
         ]

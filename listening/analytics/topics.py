@@ -79,9 +79,14 @@ def cluster(
     return best or Clustering(np.zeros(n, dtype=int), 1, None)
 
 
-def term_matrix(documents: Sequence[str], term_filter: TermFilter = NO_FILTER) -> tuple[Any, list[str]]:
-    """Documents x terms counts (scipy CSR) of the terms ``term_filter`` allows, and the terms."""
-    vectorizer = CountVectorizer(analyzer=lambda text: [t for t in phrases(text) if term_filter.allows(t)])
+def term_matrix(
+    documents: Sequence[str], term_filter: TermFilter = NO_FILTER, min_df: int = 1
+) -> tuple[Any, list[str]]:
+    """Documents x terms counts (scipy CSR) of the terms ``term_filter`` allows that occur in at
+    least ``min_df`` documents, and the terms."""
+    vectorizer = CountVectorizer(
+        analyzer=lambda text: [t for t in phrases(text) if term_filter.allows(t)], min_df=min_df
+    )
     try:
         counts = vectorizer.fit_transform(documents).tocsr()
     except ValueError:  # no terms at all (empty or stop-word-only texts)
@@ -207,11 +212,11 @@ class TopicModel:
         return np.asarray(points @ self.centroids.T).argmax(axis=1)
 
 
-def k_bounds(n: int) -> tuple[int, int]:
-    """The floor and ceiling of k for ``n`` fitted points: at least ``MIN_TOPIC_SIZE`` points per
-    topic on average and at most ``MAX_TOPICS``; the floor grows with volume (about sqrt(n) / 10:
-    5 for 3,000 points) so a large brand is not summed up in two topics."""
-    ceiling = min(MAX_TOPICS, n // MIN_TOPIC_SIZE)
+def k_bounds(n: int, *, min_size: int = MIN_TOPIC_SIZE, max_k: int = MAX_TOPICS) -> tuple[int, int]:
+    """The floor and ceiling of k for ``n`` fitted points: at least ``min_size`` points per topic
+    on average and at most ``max_k``; the floor grows with volume (about sqrt(n) / 10: 5 for 3,000
+    points) so a large brand is not summed up in two topics."""
+    ceiling = min(max_k, n // min_size)
     if ceiling < 2:
         return 1, 1
     floor = max(2, min(ceiling, round(math.sqrt(n) / 10)))
@@ -253,6 +258,8 @@ def fit_topics(
     seed: int = DEFAULT_SEED,
     term_filter: TermFilter = NO_FILTER,
     top_n: int = 8,
+    min_size: int = MIN_TOPIC_SIZE,
+    max_k: int = MAX_TOPICS,
 ) -> TopicModel:
     """Cluster ``embeddings`` (aligned with ``documents``) into topics and label them.
 
@@ -265,9 +272,11 @@ def fit_topics(
     if n == 0:
         return TopicModel(np.zeros(0, dtype=int), np.zeros((0, 0)), 0, {}, {"method": "none"})
     points = normalise(np.asarray(embeddings, dtype=np.float64))
-    counts, vocabulary = term_matrix(documents, term_filter)
+    # A term of one or two mentions names nothing and co-occurs with nothing (NPMI -1 for every
+    # pair): topics are described and scored by the terms of at least three, once there are enough.
+    counts, vocabulary = term_matrix(documents, term_filter, min_df=3 if n >= 100 else 1)
     binary = None if counts is None else (counts > 0).astype(np.float64)
-    floor, ceiling = k_bounds(n)
+    floor, ceiling = k_bounds(n, min_size=min_size, max_k=max_k)
     if k is not None:
         candidates, method = [max(1, min(k, n))], "given"
     elif ceiling < 2:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import numpy as np
+import pytest
 from django.core.cache import cache
 
 from listening.analytics.models import AffinityRun
@@ -61,10 +65,11 @@ def test_terms_drop_noise() -> None:
     assert len(extract_terms(" ".join(f"word{i}x" for i in range(500)))) == MAX_TERMS_PER_MENTION
 
 
-def _enriched_groups(tenant: Tenant) -> None:
+def _enriched_groups(tenant: Tenant, day0: str = "2026-01-10") -> list[int]:
     """Two audiences: coffee people (authors c0..c11) and runners (r0..r11). Runners also talk about
-    the rival, coffee people do not."""
+    the rival, coffee people do not. Returns the mention ids."""
     builder, version = Builder(tenant), model_version()
+    first = at(f"{day0}T00:00:00")
     rng = np.random.default_rng(0)
     for group, words, direction in (
         ("c", "coffee espresso roast #coffee", 0),
@@ -74,7 +79,7 @@ def _enriched_groups(tenant: Tenant) -> None:
             for j in range(2):
                 brands = (tenant.brand, tenant.competitor) if group == "r" and j == 0 else (tenant.brand,)
                 mention = builder.mention(
-                    f"2026-01-{10 + j:02d}T{i:02d}:00:00",
+                    (first + timedelta(days=j, hours=i)).strftime("%Y-%m-%dT%H:%M:%S"),
                     sentiment="positive" if group == "c" else "negative",
                     author=f"{group}{i}",
                     text=f"{words} {tenant.brand.name}",
@@ -83,6 +88,7 @@ def _enriched_groups(tenant: Tenant) -> None:
                 vector = np.eye(8)[direction] + rng.normal(0, 0.05, 8)
                 enrich(mention, vector, version)
     builder.roll_up()
+    return [m.pk for m in builder.created]
 
 
 def test_topics_endpoint_is_stable_and_labelled(alice: Tenant) -> None:
@@ -138,6 +144,29 @@ def test_affinities_not_built_then_built(alice: Tenant) -> None:
     assert [(c["size"], c["label"]) for c in second["clusters"]] == [
         (c["size"], c["label"]) for c in body["clusters"]
     ]
+
+
+def test_audiences_are_built_when_a_brand_is_first_enriched(
+    alice: Tenant, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The first enrichment of a brand's mentions queues its audience build (after commit), once:
+    the affinities endpoint shows clusters without waiting for the nightly job."""
+    from django.utils import timezone
+
+    from listening.analytics.services import do_request_first_affinities
+    from workers.celery_app import app
+
+    cache.clear()
+    # The task body runs here, as a worker would run it.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    ids = _enriched_groups(alice, day0=(timezone.now() - timedelta(days=3)).strftime("%Y-%m-%d"))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert do_request_first_affinities(ids) == [alice.brand.pk, alice.competitor.pk]
+    assert len(callbacks) == 2
+    body = alice.client().get(f"/api/v1/brands/{alice.brand.pk}/affinities/").json()
+    assert body["status"] == "built" and len(body["clusters"]) == 2
+    # Built: the next batches queue nothing (and a brand just queued is not queued again).
+    assert do_request_first_affinities(ids) == []
 
 
 def test_affinities_with_too_few_authors(alice: Tenant) -> None:
