@@ -6,12 +6,13 @@ positive by analysts. Webhook endpoints and their delivery log are ``api/webhook
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,9 +20,11 @@ from api.fields import OrgScopedPrimaryKeyRelatedField
 from api.filters import AlertFilter
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
+from api.schema import ERROR, QuerySerializers
 from api.scoping import OrganizationScopedMixin
 from listening.alerts.detection import threshold_for
 from listening.alerts.models import Alert, AlertRule, Metric
+from listening.alerts.queries import BacktestRangeError, rule_backtest
 from listening.alerts.services import do_mark_false_positive
 from listening.brands.models import Brand, Campaign
 from listening.classifiers.models import Classifier
@@ -66,10 +69,28 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
             "is_active",
             "last_checked_at",
             "last_score",
+            "last_check",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "threshold", "last_checked_at", "last_score", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "threshold",
+            "last_checked_at",
+            "last_score",
+            "last_check",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "last_check": {
+                "help_text": (
+                    "The last check: score, threshold, anomalous, reason (why the rule is quiet, "
+                    "window by window) and each window's numbers (1 h, 6 h and 24 h are judged "
+                    "together with the rule's own window)."
+                )
+            }
+        }
 
     def get_threshold(self, obj: AlertRule) -> float:
         return round(threshold_for(obj.sensitivity), 3)
@@ -137,10 +158,60 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
 # --- views --------------------------------------------------------------------------------------
 
 
+class BacktestQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    """``from``/``to`` of the query string (``from`` is a Python keyword, hence get_fields)."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {
+            "from": serializers.DateTimeField(help_text="Start (inclusive, ISO 8601)."),
+            "to": serializers.DateTimeField(help_text="End (exclusive, ISO 8601); at most 31 days."),
+        }
+
+
+class BacktestEpisodeSerializer(serializers.Serializer[dict[str, Any]]):
+    fired_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True, help_text="Null: still open at 'to'.")
+    peak_score = serializers.FloatField()
+    peak_at = serializers.DateTimeField()
+    peak_window = serializers.DictField(help_text="{from, to} of the window that scored highest.")
+    numbers = serializers.DictField(help_text="That window's numbers, as an alert shows them.")
+
+
+class BacktestSerializer(serializers.Serializer[dict[str, Any]]):
+    rule = serializers.IntegerField()
+    check_every_minutes = serializers.IntegerField()
+    windows_minutes = serializers.ListField(child=serializers.IntegerField())
+    threshold = serializers.FloatField()
+    episodes = BacktestEpisodeSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        dates = {"from": serializers.DateTimeField(), "to": serializers.DateTimeField()}
+        return {**dates, **super().get_fields()}
+
+
 class AlertRuleViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[AlertRule]):
     model = AlertRule
     serializer_class = AlertRuleSerializer
     pagination_class = IdCursorPagination
+    # What each action reads from the query string (the schema's parameters are checked against it).
+    query_serializers: ClassVar[QuerySerializers] = {"backtest": BacktestQuerySerializer}
+
+    @extend_schema(
+        parameters=[BacktestQuerySerializer],
+        responses={200: BacktestSerializer, 400: ERROR},
+    )
+    @action(detail=True, methods=["get"])
+    def backtest(self, request: Request, pk: str | None = None) -> Response:
+        """The episodes the rule, as configured now, would have fired over a past range: tune it
+        on last month's data, mark peaks on charts. Checks are replayed about hourly."""
+        rule = self.get_object()
+        query = BacktestQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            answer = rule_backtest(rule, query.validated_data["from"], query.validated_data["to"])
+        except BacktestRangeError as error:
+            raise ValidationError({"to": [str(error)]}) from error
+        return Response(answer)
 
 
 class AlertViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet[Alert]):

@@ -9,11 +9,10 @@ answered is a 400 (``api.exceptions``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -21,19 +20,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import caller_key
-from api.schema import ERROR, typed
-from listening.analytics import affinities, channels, queries
+from api.schema import ERROR, QuerySerializers, typed
+from listening.analytics import affinities, channels, queries, topic_queries
 from listening.analytics.answers import BrandAffinities, BrandTopics, CampaignMetrics, Comparison
 from listening.analytics.models import Interval
 from listening.brands.models import Brand, Campaign
 from listening.classifiers.aggregation import label_mix
 from listening.classifiers.models import Classifier
-
-RANGE_PARAMETERS = [
-    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Start (inclusive, ISO 8601)."),
-    OpenApiParameter("to", OpenApiTypes.DATETIME, description="End (exclusive, ISO 8601)."),
-    OpenApiParameter("interval", str, enum=[i.value for i in Interval], description="Bucket size."),
-]
 
 
 class RangeQuerySerializer(serializers.Serializer[dict[str, Any]]):
@@ -43,20 +36,24 @@ class RangeQuerySerializer(serializers.Serializer[dict[str, Any]]):
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
-            "from": serializers.DateTimeField(required=False),
-            "to": serializers.DateTimeField(required=False),
-            "interval": serializers.ChoiceField(choices=Interval.choices, default=self.default_interval),
+            "from": serializers.DateTimeField(required=False, help_text="Start (inclusive, ISO 8601)."),
+            "to": serializers.DateTimeField(required=False, help_text="End (exclusive, ISO 8601)."),
+            "interval": serializers.ChoiceField(
+                choices=Interval.choices, default=self.default_interval, help_text="Bucket size."
+            ),
         }
-
-
-CLASSIFIER_PARAMETER = OpenApiParameter(
-    "classifier", int, description="A custom classifier's id: adds its label mix per brand (``labels``)."
-)
 
 
 class LabelledRangeQuerySerializer(RangeQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        return {**super().get_fields(), "classifier": serializers.IntegerField(required=False, min_value=1)}
+        return {
+            **super().get_fields(),
+            "classifier": serializers.IntegerField(
+                required=False,
+                min_value=1,
+                help_text="A custom classifier's id: adds its label mix per brand (`labels`).",
+            ),
+        }
 
 
 def _classifier(request: Request, params: dict[str, Any]) -> Classifier | None:
@@ -70,10 +67,27 @@ class ComparisonQuerySerializer(LabelledRangeQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
             **super().get_fields(),
-            "brands": serializers.CharField(max_length=400, help_text="Comma-separated brand ids (1 to 20)."),
-            "topics": serializers.BooleanField(required=False, default=False),
-            "seed": serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0),
-            "group_by": serializers.ChoiceField(choices=channels.GROUP_BY_CHOICES, required=False),
+            "brands": serializers.CharField(
+                max_length=400, help_text="Comma-separated brand ids (1 to 20), e.g. 1,2,3."
+            ),
+            "topics": serializers.BooleanField(
+                required=False,
+                default=False,
+                help_text="Also cluster the brands' mentions into topics (slower: reads embeddings).",
+            ),
+            "seed": serializers.IntegerField(
+                required=False,
+                min_value=0,
+                max_value=2**31 - 1,
+                default=0,
+                help_text="Random seed of the topic clustering (default 0): same seed, same topics.",
+            ),
+            "group_by": serializers.ChoiceField(
+                choices=channels.GROUP_BY_CHOICES,
+                required=False,
+                help_text="Also answer share of voice by channel (subreddit, site, app and territory) "
+                "or by source kind, in `groups`.",
+            ),
         }
 
     def validate_brands(self, value: str) -> list[int]:
@@ -102,9 +116,9 @@ class CampaignMetricsView(APIView):
     """Volume, sentiment, engagement, unique authors, terms, themes, lift and the time series of a
     campaign. The range defaults to the campaign's window (clamped to now)."""
 
-    @extend_schema(
-        parameters=[*RANGE_PARAMETERS, CLASSIFIER_PARAMETER], responses={200: typed(CampaignMetrics)}
-    )
+    query_serializers: ClassVar[QuerySerializers] = {"get": LabelledRangeQuerySerializer}
+
+    @extend_schema(parameters=[LabelledRangeQuerySerializer], responses={200: typed(CampaignMetrics)})
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=pk, organization_id=caller_key(request).organization_id)
         params = _parse(LabelledRangeQuerySerializer, request)
@@ -126,21 +140,9 @@ class ComparisonView(APIView):
     """Share of voice, sentiment, leading/lagging themes and time series of several brands.
     The range defaults to the last 30 days."""
 
-    @extend_schema(
-        parameters=[
-            *RANGE_PARAMETERS,
-            OpenApiParameter("brands", str, required=True, description="e.g. 1,2,3"),
-            OpenApiParameter(
-                "group_by",
-                str,
-                enum=list(channels.GROUP_BY_CHOICES),
-                description="Also answer share of voice by channel (subreddit, site, app and territory) "
-                "or by source kind, in `groups`.",
-            ),
-            CLASSIFIER_PARAMETER,
-        ],
-        responses={200: typed(Comparison), 404: ERROR},
-    )
+    query_serializers: ClassVar[QuerySerializers] = {"get": ComparisonQuerySerializer}
+
+    @extend_schema(parameters=[ComparisonQuerySerializer], responses={200: typed(Comparison), 404: ERROR})
     def get(self, request: Request) -> Response:
         params = _parse(ComparisonQuerySerializer, request)
         ids: list[int] = params["brands"]
@@ -174,35 +176,42 @@ class TopicQuerySerializer(RangeQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields.pop("interval")
-        fields["k"] = serializers.IntegerField(required=False, min_value=2, max_value=30)
-        fields["seed"] = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
+        fields["k"] = serializers.IntegerField(
+            required=False,
+            min_value=2,
+            max_value=30,
+            help_text="Number of topics (default: chosen by NPMI coherence x diversity).",
+        )
+        fields["seed"] = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=2**31 - 1,
+            default=0,
+            help_text="Random seed (default 0): same seed, same topics.",
+        )
         return fields
 
 
 class BrandTopicsView(APIView):
-    """Topic clusters of the brand's enriched mentions (default: last 30 days), labelled by c-TF-IDF."""
+    """Topic clusters of all the brand's enriched mentions (default: last 30 days), labelled by
+    c-TF-IDF without stop words and the brand's own query terms; ``basis`` says what was counted."""
 
-    @extend_schema(
-        parameters=[
-            *RANGE_PARAMETERS[:2],
-            OpenApiParameter("k", int, description="Number of topics (default: chosen by silhouette)."),
-            OpenApiParameter("seed", int, description="Random seed (default 0): same seed, same topics."),
-        ],
-        responses={200: typed(BrandTopics)},
-    )
+    query_serializers: ClassVar[QuerySerializers] = {"get": TopicQuerySerializer}
+
+    @extend_schema(parameters=[TopicQuerySerializer], responses={200: typed(BrandTopics)})
     def get(self, request: Request, pk: int) -> Response:
         brand = _brand(request, pk)
         params = _parse(TopicQuerySerializer, request)
         return Response(
-            queries.brand_topics(
+            topic_queries.brand_topics(
                 brand, params.get("from"), params.get("to"), k=params.get("k"), seed=params["seed"]
             )
         )
 
 
 class BrandAffinitiesView(APIView):
-    """The brand's audience clusters from the latest nightly run; ``model`` is what its labels and
-    embeddings came from when it was built.
+    """The brand's audience clusters from the latest run (built once its mentions are first
+    enriched, then nightly); ``model`` is what its labels and embeddings came from when it was built.
 
     Before the first run it answers 200 with ``status: "not_built"`` and an explanation."""
 

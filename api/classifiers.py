@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -23,12 +23,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.analytics import RANGE_PARAMETERS, ComparisonQuerySerializer, _parse
+from api.analytics import ComparisonQuerySerializer, _parse
 from api.fields import OrgScopedPrimaryKeyRelatedField
 from api.learning import ModelVersionSerializer
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
-from api.schema import typed
+from api.schema import QuerySerializers, typed
 from api.scoping import OrganizationScopedMixin
 from listening.analytics.answers import LabelMix
 from listening.analytics.queries import MAX_COMPARED_BRANDS
@@ -171,7 +171,7 @@ class MixQuerySerializer(ComparisonQuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["brands"].required = False
-        for name in ("topics", "seed", "classifier"):
+        for name in ("topics", "seed", "classifier", "group_by"):
             fields.pop(name)
         return fields
 
@@ -181,6 +181,7 @@ class ClassifierViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Classifie
     serializer_class = ClassifierSerializer
     pagination_class = IdCursorPagination
     write_role = Role.ANALYST
+    query_serializers: ClassVar[QuerySerializers] = {"mix": MixQuerySerializer}
 
     def get_queryset(self) -> QuerySet[Classifier]:
         return super().get_queryset().prefetch_related("labels")
@@ -259,13 +260,7 @@ class ClassifierViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Classifie
         version = do_rollback(classifier.organization_id, classifier_id=classifier.pk)
         return Response(ModelVersionSerializer(version).data)
 
-    @extend_schema(
-        parameters=[
-            *RANGE_PARAMETERS,
-            OpenApiParameter("brands", str, description="Comma-separated brand ids (default: the first 20)."),
-        ],
-        responses={200: typed(LabelMix)},
-    )
+    @extend_schema(parameters=[MixQuerySerializer], responses={200: typed(LabelMix)})
     @action(detail=True, methods=["get"])
     def mix(self, request: Request, pk: str | None = None) -> Response:
         """Each label's share of each brand's labelled mentions, its series, and who leads or lags."""

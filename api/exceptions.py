@@ -16,7 +16,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from listening.analytics.queries import RangeError
+from listening.analytics.ranges import RangeError
 from listening.learning.errors import LearningConflict, LearningError
 
 log = structlog.get_logger(__name__)

@@ -49,9 +49,10 @@ class IngestView(APIView):
     """Push up to ``INGEST_MAX_ITEMS`` items (``INGEST_MAX_BYTES`` bytes, gzip allowed) into a source.
 
     Answers 200 with one outcome per item, in order: ``stored`` (with the mention id), ``duplicate``
-    (this external id was already stored for the source) or ``rejected`` (with the reason; the item
-    is quarantined). Good items of a batch are stored even when others are rejected. With an
-    ``Idempotency-Key`` header, a retried request replays the first answer.
+    (this external id was already stored for the source) or ``rejected`` (with every error of the
+    item; it is quarantined). An item stored after a change (NUL removed, a number id or a string
+    author accepted) says so in its ``warnings``. Good items of a batch are stored even when others
+    are rejected. With an ``Idempotency-Key`` header, a retried request replays the first answer.
     """
 
     @extend_schema(
@@ -70,7 +71,35 @@ class IngestView(APIView):
                     "stored": serializers.IntegerField(),
                     "duplicates": serializers.IntegerField(),
                     "rejected": serializers.IntegerField(),
-                    "items": serializers.ListField(child=serializers.DictField()),
+                    "items": serializers.ListField(
+                        child=inline_serializer(
+                            "IngestOutcome",
+                            {
+                                "index": serializers.IntegerField(),
+                                "status": serializers.ChoiceField(
+                                    choices=["stored", "duplicate", "rejected"]
+                                ),
+                                "id": serializers.IntegerField(required=False, help_text="The mention."),
+                                "reason": serializers.CharField(
+                                    required=False, help_text="Rejected: every error, joined."
+                                ),
+                                "errors": serializers.ListField(
+                                    child=serializers.CharField(),
+                                    required=False,
+                                    help_text="Rejected: every error of the item, one per entry.",
+                                ),
+                                "warnings": serializers.ListField(
+                                    child=serializers.CharField(),
+                                    required=False,
+                                    help_text=(
+                                        "Stored, but changed to be: NUL characters removed from the "
+                                        "text, a number external_id stored as a string, a string "
+                                        "author read as the handle."
+                                    ),
+                                ),
+                            },
+                        )
+                    ),
                 },
             ),
             404: ERROR,

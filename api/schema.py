@@ -33,6 +33,12 @@ VALIDATION_ERROR = inline_serializer(
 )
 
 
+# What a view reads from the query string, per method ("get") or viewset action ("backtest"): its
+# ``query_serializers`` class attribute. The schema lists them as the operation's parameters
+# (``extend_schema(parameters=[TheSerializer])``) and a test holds the two equal.
+QuerySerializers = dict[str, type[serializers.Serializer[Any]]]
+
+
 def typed(answer: type) -> dict[str, Any]:
     """The response schema of a view that answers a TypedDict (``listening.analytics.answers``):
     the shape the code builds is the shape the schema documents."""

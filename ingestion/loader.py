@@ -13,7 +13,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import connection, transaction
@@ -35,6 +35,8 @@ class ItemOutcome:
     status: Status
     id: int | None = None
     reason: str = ""
+    errors: list[str] = field(default_factory=list)  # of a rejected item: all of them (reason joins them)
+    warnings: list[str] = field(default_factory=list)  # what was changed to store it (NUL removed, ...)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "status": self.status}
@@ -42,6 +44,9 @@ class ItemOutcome:
             out["id"] = self.id
         if self.reason:
             out["reason"] = self.reason
+            out["errors"] = self.errors or [self.reason]
+        if self.warnings:
+            out["warnings"] = self.warnings
         return out
 
 

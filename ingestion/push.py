@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ingestion.connectors.base import AUTHOR_ROLES, Author, ItemKind, RawItem
 
@@ -39,7 +39,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ItemError(ValueError):
-    """An item that cannot be stored; ``str(error)`` is the reason recorded in quarantine."""
+    """An item that cannot be stored: ``errors`` are all that is wrong with it, ``str(error)`` (the
+    reason recorded in quarantine) is them joined."""
+
+    def __init__(self, *errors: str) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(errors))
 
 
 def invalid_unicode_at(text: str) -> int | None:
@@ -134,64 +139,118 @@ def parse_datetime(value: Any, *, now: datetime) -> datetime:
 
 
 def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> RawItem:
-    """One pushed object → a RawItem, or ItemError saying what is wrong."""
+    """One pushed object → a RawItem, or ItemError saying everything that is wrong with it."""
+    return parse_item_checked(obj, kind=kind, now=now, max_text_chars=max_text_chars)[0]
+
+
+T = TypeVar("T")
+
+
+def parse_item_checked(
+    obj: Any, *, kind: str, now: datetime, max_text_chars: int
+) -> tuple[RawItem, list[str]]:
+    """One pushed object → (RawItem, warnings), or ItemError listing every error of the item
+    (``ItemError.errors``), not only the first.
+
+    A warning says what was changed to store the item: NUL characters removed from the text, a
+    number given as ``external_id`` stored as its decimal string, a string given as ``author``
+    read as the handle. The schema documents strings and objects; these are accepted, and said."""
     if not isinstance(obj, Mapping):
         raise ItemError("item must be a JSON object")
     if "__error__" in obj:  # the file reader could not parse this record
         raise ItemError(str(obj["__error__"]))
+    errors: list[str] = []
+    warnings: list[str] = []
+
+    def attempt(check: Callable[[], T], default: T) -> T:
+        try:
+            return check()
+        except ItemError as error:
+            errors.extend(error.errors)
+            return default
+
+    def string(value: Any, name: str, limit: int = MAX_FIELD_CHARS) -> str:
+        return attempt(lambda: _short_str(value, name, limit), "")
+
     external_id = obj.get("external_id", obj.get("id"))
     if external_id is None or external_id == "":
-        raise ItemError("external_id is required")
-    external_id = _short_str(external_id, "external_id", MAX_ID_CHARS)
-    if not external_id:
-        raise ItemError("external_id is required")
+        errors.append("external_id is required")
+        external_id = ""
+    else:
+        if isinstance(external_id, int) and not isinstance(external_id, bool):
+            warnings.append(f"external_id was a number; stored as the string {str(external_id)!r}")
+        external_id = string(external_id, "external_id", MAX_ID_CHARS)
+        if not external_id and not errors:
+            errors.append("external_id is required")
     text = obj.get("text")
     if not isinstance(text, str):
-        raise ItemError("text is required and must be a string")
-    if len(text) > max_text_chars:
-        raise ItemError(f"text is longer than {max_text_chars} characters ({len(text)})")
-    position = invalid_unicode_at(text)
-    if position is not None:  # NUL is fine here: cleaning removes it with the other invisible characters
-        raise ItemError(f"text is not valid UTF-8 (invalid character at position {position})")
+        errors.append("text is required and must be a string")
+        text = ""
+    elif len(text) > max_text_chars:
+        errors.append(f"text is longer than {max_text_chars} characters ({len(text)})")
+    else:
+        position = invalid_unicode_at(text)
+        if position is not None:
+            errors.append(f"text is not valid UTF-8 (invalid character at position {position})")
+        elif "\x00" in text:
+            warnings.append(f"text held {text.count(chr(0))} NUL character(s); they were removed")
+            text = text.replace("\x00", "")
 
     author = obj.get("author") or {}
     if isinstance(author, str):
+        warnings.append("author was a string; read as the author's handle")
         author = {"handle": author}
     if not isinstance(author, Mapping):
-        raise ItemError("author must be an object {id, handle, name} or a handle string")
+        errors.append("author must be an object {id, handle, name} or a handle string")
+        author = {}
 
     engagement_in = obj.get("engagement") or {}
-    if not isinstance(engagement_in, Mapping) or len(engagement_in) > MAX_ENGAGEMENT_KEYS:
-        raise ItemError(f"engagement must be an object of at most {MAX_ENGAGEMENT_KEYS} counts")
     engagement: dict[str, int] = {}
+    if not isinstance(engagement_in, Mapping) or len(engagement_in) > MAX_ENGAGEMENT_KEYS:
+        errors.append(f"engagement must be an object of at most {MAX_ENGAGEMENT_KEYS} counts")
+        engagement_in = {}
     for key, value in engagement_in.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-            raise ItemError(f"engagement.{key} must be a non-negative integer")
-        engagement[_short_str(key, "engagement key", 32)] = value
+            errors.append(f"engagement.{key} must be a non-negative integer")
+            continue
+        name = string(key, "engagement key", 32)
+        if name:
+            engagement[name] = value
 
     rating = obj.get("rating")
     if rating is not None:
         try:
             rating = int(rating)
-        except (TypeError, ValueError) as exc:
-            raise ItemError("rating must be an integer from 1 to 5") from exc
-        if not 1 <= rating <= 5:
-            raise ItemError("rating must be an integer from 1 to 5")
+        except (TypeError, ValueError):
+            rating = None
+            errors.append("rating must be an integer from 1 to 5")
+        else:
+            if not 1 <= rating <= 5:
+                errors.append("rating must be an integer from 1 to 5")
 
     extra = obj.get("extra") or {}
     if not isinstance(extra, Mapping):
-        raise ItemError("extra must be an object")
-    try:
-        extra_size = len(json.dumps(extra, default=str)) if extra else 0  # most items carry none
-    except (RecursionError, ValueError) as exc:
-        raise ItemError("extra is nested too deeply") from exc
-    if extra_size > MAX_EXTRA_BYTES:  # (outside the try: ItemError is a ValueError too)
-        raise ItemError(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
-    _check_json(extra, "extra")
+        errors.append("extra must be an object")
+        extra = {}
+    else:
+        try:
+            extra_size = len(json.dumps(extra, default=str)) if extra else 0  # most items carry none
+        except (RecursionError, ValueError):
+            errors.append("extra is nested too deeply")
+        else:
+            if extra_size > MAX_EXTRA_BYTES:
+                errors.append(f"extra is larger than {MAX_EXTRA_BYTES} bytes")
+            else:
+                attempt(lambda: _check_json(extra, "extra"), None)
 
-    url = _short_str(obj.get("url"), "url")
+    url = string(obj.get("url"), "url")
     if url and not url.startswith(("http://", "https://")):
-        raise ItemError("url must be an http(s) URL")
+        errors.append("url must be an http(s) URL")
+    author_fields = {key: string(author.get(key), f"author.{key}", 255) for key in ("id", "handle", "name")}
+    published_at = attempt(lambda: parse_datetime(obj.get("published_at"), now=now), now)
+    language = string(obj.get("language"), "language", 8)
+    if errors:
+        raise ItemError(*errors)
 
     author_role = _short_str(obj.get("author_role"), "author_role", 16).lower()
     if author_role not in AUTHOR_ROLES:
@@ -203,22 +262,21 @@ def parse_item(obj: Any, *, kind: str, now: datetime, max_text_chars: int) -> Ra
     extra = dict(extra)
     if rating is not None:
         extra["rating"] = rating
-    return RawItem(
+    item = RawItem(
         external_id=external_id,
         kind=ItemKind(kind),
         text=text,
         author=Author(
-            id=_short_str(author.get("id"), "author.id", 255),
-            handle=_short_str(author.get("handle"), "author.handle", 255).lstrip("@"),
-            name=_short_str(author.get("name"), "author.name", 255),
+            id=author_fields["id"], handle=author_fields["handle"].lstrip("@"), name=author_fields["name"]
         ),
-        published_at=parse_datetime(obj.get("published_at"), now=now),
+        published_at=published_at,
         url=url,
         engagement=engagement,
-        language=_short_str(obj.get("language"), "language", 8).lower() or None,
+        language=language.lower() or None,
         extra=extra,
         conversation_id=_short_str(obj.get("conversation_id"), "conversation_id", MAX_ID_CHARS),
         in_reply_to=in_reply_to,
         author_role=author_role,
         raw=obj,
     )
+    return item, warnings

@@ -32,7 +32,7 @@ from ingestion.connectors import (
 )
 from ingestion.loader import ItemOutcome, store_batch
 from ingestion.prepare import Matchers, Rejected, prepare_batch
-from ingestion.push import ItemError, parse_item, storable_payload, storable_text
+from ingestion.push import ItemError, parse_item_checked, storable_payload, storable_text
 from ingestion.query import QueryIndex, QuerySyntaxError, validate
 from listening import jobs
 from listening.brands.models import Brand, Campaign
@@ -238,12 +238,24 @@ def ingest_items(
     now = timezone.now()
     max_chars = int(settings.INGEST_MAX_TEXT_CHARS)
     parsed: list[RawItem | Rejected] = []
-    for obj in items:
+    errors: dict[int, list[str]] = {}
+    warnings: dict[int, list[str]] = {}
+    for index, obj in enumerate(items):
         try:
-            parsed.append(parse_item(obj, kind=source.kind, now=now, max_text_chars=max_chars))
+            item, said = parse_item_checked(obj, kind=source.kind, now=now, max_text_chars=max_chars)
         except ItemError as exc:
             parsed.append(Rejected(str(exc), obj))
-    return store_raw_items(source, parsed, channel=channel, batch_ref=batch_ref, lines=item_lines)
+            errors[index] = exc.errors
+        else:
+            parsed.append(item)
+            if said:
+                warnings[index] = said
+    summary = store_raw_items(source, parsed, channel=channel, batch_ref=batch_ref, lines=item_lines)
+    for outcome in summary.outcomes:
+        if outcome.status == "rejected" and outcome.index in errors:
+            outcome.errors = [storable_text(error) for error in errors[outcome.index]]
+        outcome.warnings = warnings.get(outcome.index, [])
+    return summary
 
 
 @dataclass

@@ -56,8 +56,12 @@ __all__ = [
     "Episode",
     "Evaluation",
     "History",
+    "MultiScale",
     "adapt_sensitivity",
+    "backtest",
     "evaluate",
+    "evaluate_scales",
+    "scales_for",
     "sensitivity_for_threshold",
     "step_episode",
     "threshold_for",
@@ -98,6 +102,10 @@ class DetectionParams:
     update_growth: float = 0.25  # an open alert is updated when its peak score grows by this fraction
     utc_offset_seconds: int = 0  # the brand's clock, for hour-of-day / day-of-week
     share_halflife_buckets: float = 168.0
+    # The window ``min_volume`` and ``min_negative`` are set for (None: one history bucket). A
+    # longer window needs ``sqrt(length / this)`` times as many: the noise of a count grows with
+    # the square root of its mean, so the guard keeps the same meaning at every scale.
+    window_seconds: int | None = None
 
     def __post_init__(self) -> None:
         threshold_for(self.sensitivity)
@@ -113,6 +121,8 @@ class DetectionParams:
             raise ValueError("clear_fraction in (0, 1], update_growth and share_halflife_buckets > 0")
         if self.min_history_buckets < 1 or self.cooldown < timedelta(0) or self.quiet_period < timedelta(0):
             raise ValueError("min_history_buckets >= 1, cooldown and quiet_period >= 0")
+        if self.window_seconds is not None and self.window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
 
     @property
     def threshold(self) -> float:
@@ -207,10 +217,17 @@ class Evaluation:
     anomalous: bool  # score >= threshold
     elevated: bool  # score >= clear_fraction * threshold (keeps an episode open)
     reason: str = ""  # why the score is 0: insufficient_history, below_minimum_volume, below_minimum_ratio
+    min_volume: int = 0  # the guards as scaled to this window
+    min_negative: int = 0
 
-    def numbers(self) -> dict[str, float | int | None]:
+    @property
+    def window_seconds(self) -> int:
+        return self.window_end - self.window_start
+
+    def numbers(self) -> dict[str, float | int | str | None]:
         ratio = self.negative / self.expected_negative if self.expected_negative > 0 else None
         return {
+            "window_minutes": self.window_seconds // 60,
             "observed": self.negative,
             "expected": round(self.expected_negative, 3),
             "ratio": None if ratio is None else round(ratio, 3),
@@ -223,6 +240,10 @@ class Evaluation:
             "score": round(self.score, 3),
             "threshold": round(self.threshold, 3),
             "dispersion": round(self.dispersion, 3),
+            "min_volume": self.min_volume,
+            "min_negative": self.min_negative,
+            "baseline": self.baseline,
+            "reason": self.reason or None,
         }
 
 
@@ -241,6 +262,8 @@ class _VolumeModel:
     phi: float = 1.0
     level_evidence: float = 1.0  # negative mentions behind the level estimate (its gamma shape)
     kind: str = "overall"
+    fitted: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # mean per history bucket
+    kept: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))  # not a past spike
 
     def mean(self, starts: NDArray[np.int64], offset: int) -> NDArray[np.float64]:
         hour, dow = _slots(starts, offset)
@@ -292,10 +315,26 @@ def _fit_volume(history: History, offset: int) -> _VolumeModel:
         pearson_sq = (x - mu) ** 2 / mu
         model.phi = float(min(50.0, max(1.0, pearson_sq[keep].mean())))
         new_keep = (x - mu) / np.sqrt(model.phi * mu) <= 5.0
+        model.fitted, model.kept = mu, keep
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep
     return model
+
+
+def _block_dispersion(history: History, model: _VolumeModel, per: int) -> float | None:
+    """Pearson dispersion of the history's counts in blocks of ``per`` buckets (the newest blocks,
+    those without a past spike), or None under five blocks. Days differ from one another by more
+    than their hours' noise adds up to; a day-long window must be judged by how days vary."""
+    n = history.negative.size // per * per
+    if n < 5 * per:
+        return None
+    x = history.negative[-n:].astype(np.float64).reshape(-1, per).sum(axis=1)
+    mu = model.fitted[-n:].reshape(-1, per).sum(axis=1)
+    clean = model.kept[-n:].reshape(-1, per).all(axis=1) & (mu > 0)
+    if clean.sum() < 5:
+        return None
+    return float(np.mean((x[clean] - mu[clean]) ** 2 / mu[clean]))
 
 
 def _upper_tail_log10(observed: int, mean: float, phi: float) -> float:
@@ -362,19 +401,43 @@ def _share_model(history: History, halflife: float) -> tuple[float, float] | Non
     return centre, rho
 
 
+def _window_mean(model: _VolumeModel, start: int, length: int, bucket: int, offset: int) -> float:
+    """Expected count of ``[start, start + length)``: each history bucket's seasonal mean weighted
+    by how much of it the window covers (a window needs not start on a bucket)."""
+    first = start - start % bucket
+    starts = np.arange(first, start + length, bucket, dtype=np.int64)
+    overlap = np.minimum(starts + bucket, start + length) - np.maximum(starts, start)
+    return float(np.sum(model.mean(starts, offset) * np.clip(overlap, 0, bucket) / bucket))
+
+
 def evaluate(
-    history: History, window_start: int | datetime, negative: int, total: int, params: DetectionParams
+    history: History,
+    window_start: int | datetime,
+    negative: int,
+    total: int,
+    params: DetectionParams,
+    *,
+    window_seconds: int | None = None,
 ) -> Evaluation:
-    """Judge the window ``[window_start, window_start + bucket_seconds)`` holding ``negative`` of
-    ``total`` mentions against ``history`` under ``params``. Deterministic; never raises on odd data
-    (empty history, zero volume) but on invalid arguments (negative counts, negative > total)."""
+    """Judge the window ``[window_start, window_start + window_seconds)`` (default: one history
+    bucket) holding ``negative`` of ``total`` mentions against the ``history`` before it under
+    ``params``. A window of several buckets expects the sum of their seasonal means, with the
+    buckets' dispersion; its minimum volume is scaled (``DetectionParams.window_seconds``).
+    Deterministic; never raises on odd data (empty history, zero volume) but on invalid arguments
+    (negative counts, negative > total)."""
     if isinstance(negative, bool) or isinstance(total, bool) or not 0 <= negative <= total:
         raise ValueError("counts must satisfy 0 <= negative <= total")
     start = _epoch(window_start)
     bucket = history.bucket_seconds
+    length = window_seconds or bucket
+    if length <= 0:
+        raise ValueError("window_seconds must be positive")
     past = history.before(start)
     threshold = params.threshold
     share = negative / total if total > 0 else None
+    scale = math.sqrt(length / (params.window_seconds or bucket))
+    min_volume = math.ceil(params.min_volume * max(1.0, scale))
+    min_negative = math.ceil(params.min_negative * max(1.0, scale))
 
     def verdict(score: float, reason: str, **numbers: Any) -> Evaluation:
         base: dict[str, Any] = {
@@ -385,11 +448,13 @@ def evaluate(
             "share_z": None,
             "share_p_value": 1.0,
             "baseline": "none",
+            "min_volume": min_volume,
+            "min_negative": min_negative,
         }
         base.update(numbers)
         return Evaluation(
             window_start=start,
-            window_end=start + bucket,
+            window_end=start + length,
             negative=negative,
             total=total,
             share=share,
@@ -406,14 +471,15 @@ def evaluate(
         return verdict(0.0, "insufficient_history")
 
     model = _fit_volume(past, params.utc_offset_seconds)
-    # A window straddling two buckets expects the overlap-weighted mix of their seasonal means.
-    first = start - start % bucket
-    frac = (start - first) / bucket
-    mus = model.mean(np.array([first, first + bucket], dtype=np.int64), params.utc_offset_seconds)
-    expected = float((1.0 - frac) * mus[0] + frac * mus[1])
+    expected = _window_mean(model, start, length, bucket, params.utc_offset_seconds)
     # The level is itself an estimate: its gamma posterior adds mean^2 / evidence to the variance,
     # which keeps a young or small brand's thin history from making every wobble look significant.
-    volume_score = _upper_tail_log10(negative, expected, model.phi + expected / model.level_evidence)
+    phi = model.phi
+    per = length // bucket
+    if per > 1:
+        block = _block_dispersion(past, model, per)
+        phi = min(50.0, max(phi, block)) if block is not None else phi
+    volume_score = _upper_tail_log10(negative, expected, phi + expected / model.level_evidence)
 
     share_fit = _share_model(past, params.share_halflife_buckets)
     expected_share = share_z = None
@@ -436,14 +502,14 @@ def evaluate(
 
     numbers = {
         "expected_negative": expected,
-        "dispersion": model.phi,
+        "dispersion": phi,
         "volume_p_value": 10.0**-volume_score,
         "expected_share": expected_share,
         "share_z": share_z,
         "share_p_value": 10.0**-share_score,
         "baseline": model.kind,
     }
-    if total < params.min_volume or negative < params.min_negative:
+    if total < min_volume or negative < min_negative:
         return verdict(0.0, "below_minimum_volume", **numbers)
     if params.metric == "negative_volume":
         score, ratio = volume_score, negative / expected
@@ -504,16 +570,20 @@ def step_episode(
 ) -> tuple[Action, Episode]:
     """Advance the episode state machine by one evaluation made at ``now`` (aware datetime).
 
-    closed -> FIRE when the window is anomalous and ``cooldown`` has passed since the last episode
-    closed. open -> UPDATE when anomalous and the score beats the peak by ``update_growth``; stays open
-    while elevated; RESOLVE once it has not been elevated for ``quiet_period``. Otherwise NONE.
+    closed -> FIRE when the window is anomalous and ``cooldown`` (at least the window's length)
+    has passed since the last episode closed. open -> UPDATE when anomalous and the score beats the
+    peak by ``update_growth``; stays open while elevated; RESOLVE once it has not been elevated for
+    ``quiet_period``. Otherwise NONE.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     state = previous or Episode()
     ev = evaluation
     if not state.is_open:
-        cooled = state.closed_at is None or now - state.closed_at >= params.cooldown
+        # A window that overlaps the last episode cannot open a new one: a day-long window still
+        # holds yesterday's storm hours after its alert resolved.
+        wait = max(params.cooldown, timedelta(seconds=ev.window_end - ev.window_start))
+        cooled = state.closed_at is None or now - state.closed_at >= wait
         if ev.anomalous and cooled:
             return Action.FIRE, Episode(True, now, ev.score, ev.negative, now, None)
         return Action.NONE, state
@@ -560,3 +630,136 @@ def adapt_sensitivity(
 def utc(ts: int) -> datetime:
     """Unix seconds to an aware UTC datetime (a convenience for callers and tests)."""
     return datetime.fromtimestamp(ts, tz=UTC)
+
+
+# --- several window lengths at once -------------------------------------------------------------
+
+# The window lengths every rule is judged at besides its own: a storm's complaints spread over a
+# day are a spike at six or 24 hours long before any single hour holds enough of them.
+SCALES = (3600, 6 * 3600, 86400)
+
+
+def scales_for(window_seconds: int, bucket_seconds: int) -> tuple[int, ...]:
+    """The rule's own window and each of ``SCALES`` longer than it that whole buckets make up."""
+    longer = (s for s in SCALES if s > window_seconds and s % bucket_seconds == 0)
+    return tuple(sorted({window_seconds, *longer}))
+
+
+@dataclass(frozen=True)
+class MultiScale:
+    """The verdicts on windows of several lengths ending at the same moment, and the one that
+    counts: the highest score once each is corrected for the number of windows looked at
+    (Bonferroni: -log10(m p)), so looking three ways does not triple the false alarms."""
+
+    best: Evaluation
+    scales: tuple[Evaluation, ...]
+
+    def reason(self) -> str:
+        """Why the rule is quiet, window by window ("" when a window is anomalous): its guard
+        (``insufficient_history``, ``below_minimum_volume``, ``below_minimum_ratio``) or
+        ``below_threshold``."""
+        if self.best.anomalous:
+            return ""
+        return "; ".join(
+            f"{ev.window_seconds // 60} min: {ev.reason or 'below_threshold'}" for ev in self.scales
+        )
+
+    def status(self) -> dict[str, Any]:
+        """What a rule shows of its last check: the verdict, its reason and every window's numbers."""
+        return {
+            "score": round(self.best.score, 3),
+            "threshold": round(self.best.threshold, 3),
+            "anomalous": self.best.anomalous,
+            "window_minutes": self.best.window_seconds // 60,
+            "reason": self.reason() or None,
+            "windows": [ev.numbers() for ev in self.scales],
+        }
+
+
+def evaluate_scales(
+    history: History,
+    end: int | datetime,
+    counts: Mapping[int, tuple[int, int]],
+    params: DetectionParams,
+) -> MultiScale:
+    """Judge the windows ``[end - length, end)`` of every ``length`` in ``counts`` (length ->
+    (negative, total)), each against the history before it, and combine them (:class:`MultiScale`)."""
+    stop = _epoch(end)
+    if not counts:
+        raise ValueError("counts must name at least one window")
+    correction = math.log10(len(counts))
+    judged: list[Evaluation] = []
+    for length in sorted(counts):
+        negative, total = counts[length]
+        ev = evaluate(history, stop - length, negative, total, params, window_seconds=length)
+        score = max(0.0, ev.score - correction) if ev.score > 0 else 0.0
+        # Elevated (keeping an open episode open) on the corrected score as it is: a day-long
+        # storm stays one episode while the day holds it, whatever its quietest hours do.
+        elevated = score >= params.clear_fraction * ev.threshold
+        latest = judged[0] if judged else None
+        if score > 0 and latest is not None and latest.negative < latest.expected_negative:
+            # A long window starts an episode only while the latest (shortest) one is above its
+            # usual level: a burst that is over keeps the day's count high, but is no longer news.
+            score, ev = 0.0, replace(ev, reason="latest_window_not_elevated")
+        judged.append(replace(ev, score=score, anomalous=score >= ev.threshold, elevated=elevated))
+    # Ties go to the shortest window: the sharpest statement of where the spike is.
+    best = max(judged, key=lambda ev: (ev.score, -ev.window_seconds))
+    best = replace(best, elevated=any(ev.elevated for ev in judged))
+    return MultiScale(best, tuple(judged))
+
+
+def backtest(
+    history: History,
+    start: int | datetime,
+    end: int | datetime,
+    params: DetectionParams,
+    scales: Iterable[int],
+    *,
+    step_seconds: int | None = None,
+) -> list[dict[str, Any]]:
+    """The episodes the rule would have fired over ``[start, end)``, replaying its checks every
+    ``step_seconds`` (default: one history bucket) on ``history`` alone, as :func:`evaluate_scales`
+    and :func:`step_episode` would have seen them then. Each episode: when it fired and resolved
+    (None if still open at ``end``), its peak score, window and numbers."""
+    bucket = history.bucket_seconds
+    step = step_seconds or bucket
+    if step % bucket:
+        raise ValueError("step_seconds must be a multiple of the history's buckets")
+    lengths = sorted(set(scales))
+    first, stop = _epoch(start), _epoch(end)
+    first += (-first) % bucket  # checks at bucket boundaries: windows of whole buckets
+    cum_neg = np.concatenate([[0], np.cumsum(history.negative)])
+    cum_tot = np.concatenate([[0], np.cumsum(history.total)])
+    origin = int(history.starts[0]) if history.starts.size else first
+
+    def position(t: int) -> int:
+        """Buckets of the history before ``t`` (clipped to the history)."""
+        if not history.starts.size:
+            return 0
+        return int(min(max((t - origin) // bucket, 0), history.starts.size))
+
+    episodes: list[dict[str, Any]] = []
+    state = Episode()
+    current: dict[str, Any] | None = None
+    for t in range(first, stop + 1, step):
+        counts = {}
+        for length in lengths:
+            lo, hi = position(t - length), position(t)
+            counts[length] = (int(cum_neg[hi] - cum_neg[lo]), int(cum_tot[hi] - cum_tot[lo]))
+        verdict = evaluate_scales(history, t, counts, params)
+        action, state = step_episode(state, verdict.best, utc(t), params)
+        ev = verdict.best
+        if action is Action.FIRE:
+            current = {"fired_at": utc(t), "resolved_at": None, "peak_score": 0.0}
+            episodes.append(current)
+        if current is not None and state.is_open and ev.score > current["peak_score"]:
+            current.update(
+                peak_score=round(ev.score, 3),
+                peak_at=utc(t),
+                peak_window={"from": utc(ev.window_start), "to": utc(ev.window_end)},
+                numbers=ev.numbers(),
+            )
+        if action is Action.RESOLVE and current is not None:
+            current["resolved_at"] = utc(t)
+            current = None
+    return episodes

@@ -23,7 +23,7 @@ class Metric(models.TextChoices):
     NEGATIVE_VOLUME = "negative_volume", "Negative volume"
     NEGATIVE_SHARE = "negative_share", "Negative share"
     # A custom classifier's label (``classifier`` and ``label`` set): its volume, or its share of
-    # the classifier's labelled mentions (listening.alerts.labels.label_bucketed_counts).
+    # the classifier's labelled mentions (listening.alerts.queries.counts_of).
     LABEL_VOLUME = "label_volume", "One label's volume"
     LABEL_SHARE = "label_share", "One label's share"
 
@@ -65,6 +65,9 @@ class AlertRule(models.Model):
     episode = models.JSONField(default=dict, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_score = models.FloatField(null=True, blank=True)
+    # detection.MultiScale.status() of the last check: its verdict, why it is quiet, every window's
+    # numbers; with "checked_at". Empty before the first check.
+    last_check = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,8 +97,14 @@ class AlertRule(models.Model):
         assert self.campaign_id is not None  # the check constraint: exactly one of the two
         return CAMPAIGN_SCOPE, self.campaign_id
 
+    @property
+    def bucket_seconds(self) -> int:
+        """The history's bucket: the rule's window, or an hour for longer windows, so the baseline
+        keeps its hour-of-day shape and three days of history are 72 buckets, not 3."""
+        return min(self.window_minutes * 60, 3600)
+
     def params(self) -> DetectionParams:
-        window = self.window_minutes * 60
+        window = self.bucket_seconds
         return DetectionParams(
             metric=DETECTOR_METRIC[Metric(self.metric)],  # type: ignore[arg-type]
             sensitivity=self.sensitivity,
@@ -106,6 +115,7 @@ class AlertRule(models.Model):
             min_history_buckets=max(1, 3 * 86400 // window),
             # An hour's worth of windows: keeps the EWMA's memory a week long in time.
             share_halflife_buckets=7 * 86400 / window,
+            window_seconds=self.window_minutes * 60,  # what min_volume and min_negative are for
         )
 
 

@@ -4,17 +4,22 @@ explanation, and the rules to check."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Func, IntegerField, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 
+from listening.alerts.detection import History, backtest, scales_for
 from listening.alerts.models import AlertRule
 from listening.analytics.models import Interval
 from listening.analytics.vocabulary import Scope, floor_hour
+from listening.classifiers.models import ClassifierReading, MentionLabel
 from listening.mentions.models import Mention, Sentiment
 
 
@@ -153,6 +158,133 @@ def negative_source_counts(
         .order_by("-count", "mention__source__name")[:limit]
     )
     return [{"name": r["mention__source__name"], "count": r["count"]} for r in rows]
+
+
+def rule_scales(rule: AlertRule) -> tuple[int, ...]:
+    """The window lengths (seconds) the rule is judged at: its own and the longer ``SCALES``."""
+    return scales_for(rule.window_minutes * 60, rule.bucket_seconds)
+
+
+# --- a rule on a custom classifier's label: the label's volume or share instead of the negative one
+
+
+def _subject_filter(scope: Scope, subject_id: int) -> dict[str, int]:
+    """A brand's or campaign's mentions, from a reading or label row (``mention__brand_mentions...``)."""
+    return {f"mention__{scope.name}_mentions__{scope.fk}": subject_id}
+
+
+def label_bucketed_counts(
+    classifier_id: int,
+    label: str,
+    scope: Scope,
+    subject_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket_seconds: int,
+) -> BucketCounts:
+    """``listening.alerts.queries.bucketed_counts`` for one label: per bucket, the subject's mentions
+    with ``label`` (in the ``negative`` slot) among those the classifier read (``total``), so an
+    alert rule's detector judges a label's volume or share as it judges the negative ones."""
+    if bucket_seconds <= 0 or end <= start:
+        return BucketCounts([], [], [])
+    origin = int(start.timestamp())
+    rows = ClassifierReading.objects.filter(
+        classifier_id=classifier_id,
+        published_at__gte=start,
+        published_at__lt=end,
+        **_subject_filter(scope, subject_id),
+    ).values_list("published_at", "labels")
+    counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for published_at, labels in rows.iterator(chunk_size=5000):
+        bucket = (int(published_at.timestamp()) - origin) // bucket_seconds
+        counted[bucket][0] += int(label in labels)
+        counted[bucket][1] += 1
+    buckets = sorted(counted)
+    return BucketCounts(
+        [origin + b * bucket_seconds for b in buckets],
+        [counted[b][0] for b in buckets],
+        [counted[b][1] for b in buckets],
+    )
+
+
+def labelled_mentions(
+    classifier_id: int,
+    label: str,
+    scope: Scope,
+    subject_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> QuerySet[Mention]:
+    """The subject's mentions with ``label`` in ``[start, end)``, newest first (an alert's samples)."""
+    ids = MentionLabel.objects.filter(
+        classifier_id=classifier_id,
+        label=label,
+        published_at__gte=start,
+        published_at__lt=end,
+        **_subject_filter(scope, subject_id),
+    ).values("mention_id")
+    return (
+        Mention.objects.filter(pk__in=ids)
+        .select_related("source")
+        .only("id", "text", "clean_text", "url", "published_at", "sentiment", "source__name")
+        .order_by("-published_at", "-id")[:limit]
+    )
+
+
+def counts_of(rule: AlertRule) -> Callable[..., BucketCounts]:
+    """What ``rule`` counts, as :func:`bucketed_counts` takes it: the negative mentions among the
+    enriched ones, or (a rule on a label) the label's mentions among those its classifier read."""
+    if rule.classifier_id is not None:
+        return functools.partial(label_bucketed_counts, rule.classifier_id, rule.label)
+    return bucketed_counts
+
+
+def rule_history(rule: AlertRule, start: datetime, end: datetime) -> History:
+    """The rule's subject's counts in buckets of the rule's history from ``start`` (aligned down to
+    a bucket) to ``end``, as detection reads them."""
+    bucket = rule.bucket_seconds
+    epoch = int(start.timestamp())
+    aligned = datetime.fromtimestamp(epoch - epoch % bucket, tz=UTC)
+    past = counts_of(rule)(*rule.subject, start=aligned, end=end, bucket_seconds=bucket)
+    return History.build(past.starts, past.negative, past.total, bucket_seconds=bucket)
+
+
+# A backtest replays at most this long a range (hourly checks: 744 of them).
+MAX_BACKTEST = timedelta(days=31)
+
+
+class BacktestRangeError(ValueError):
+    """The requested backtest range cannot be replayed; the message says why."""
+
+
+def rule_backtest(rule: AlertRule, start: datetime, end: datetime) -> dict[str, Any]:
+    """The episodes ``rule`` (as it is configured now) would have fired over ``[start, end)``,
+    replaying a check about every hour (every whole number of the rule's buckets closest above an
+    hour) on the stored counts, each window against the ``ALERT_HISTORY_DAYS`` before it. Raises
+    ``BacktestRangeError`` for an empty or too long range."""
+    if start >= end:
+        raise BacktestRangeError("'from' must be before 'to'.")
+    if end - start > MAX_BACKTEST:
+        raise BacktestRangeError(f"A backtest covers at most {MAX_BACKTEST.days} days.")
+    scales = rule_scales(rule)
+    bucket = rule.bucket_seconds
+    history_start = start - timedelta(days=settings.ALERT_HISTORY_DAYS, seconds=max(scales))
+    history = rule_history(rule, history_start, end)
+    step = bucket * -(-3600 // bucket)  # whole buckets, about an hour apart
+    params = rule.params()
+    episodes = backtest(history, start, end, params, scales, step_seconds=step)
+    return {
+        "rule": rule.pk,
+        "from": start,
+        "to": end,
+        "check_every_minutes": step // 60,
+        "windows_minutes": [length // 60 for length in scales],
+        "threshold": round(params.threshold, 3),
+        "episodes": episodes,
+    }
 
 
 def active_rule_ids() -> list[int]:

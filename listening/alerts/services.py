@@ -11,29 +11,34 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from listening.alerts.detection import (
     Action,
     Episode,
-    Evaluation,
-    History,
+    MultiScale,
     adapt_sensitivity,
-    evaluate,
+    evaluate_scales,
     step_episode,
 )
-from listening.alerts.labels import label_bucketed_counts, labelled_mentions
 from listening.alerts.models import Alert, AlertRule, AlertStatus
-from listening.alerts.queries import bucketed_counts, negative_mentions, negative_source_counts
+from listening.alerts.queries import (
+    counts_of,
+    labelled_mentions,
+    negative_mentions,
+    negative_source_counts,
+    rule_history,
+    rule_scales,
+)
+from listening.analytics.terms import NO_FILTER, TermFilter
+from listening.analytics.themes import filter_for
 from listening.webhooks import payloads
 from listening.webhooks.models import WebhookDelivery
 from listening.webhooks.services import do_enqueue_event
@@ -44,29 +49,26 @@ BASELINE_TEXT_DAYS = 7
 # --- detection ----------------------------------------------------------------------------------
 
 
-_TOKEN = re.compile(r"[#@]?[^\W\d_][\w'\u2019-]{2,}", re.UNICODE)
-_STOP = frozenset(ENGLISH_STOP_WORDS) | {"http", "https", "amp", "rt", "just", "like", "im", "dont"}
-
-
-def _terms(texts: Iterable[str]) -> Counter[str]:
-    """Document frequency of lower-cased tokens (a term counts once per mention)."""
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(
-            {t for t in (m.lower().strip("'\u2019-") for m in _TOKEN.findall(text)) if t not in _STOP}
-        )
-    return counts
-
-
-def top_terms(window: list[str], baseline: list[str], *, limit: int = 10) -> list[dict[str, Any]]:
-    """Terms over-represented in ``window`` against ``baseline``, best first.
+def top_terms(
+    window: list[str],
+    baseline: list[str],
+    *,
+    term_filter: TermFilter = NO_FILTER,
+    window_ids: Sequence[int] = (),
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Terms (words and phrases that ``term_filter`` allows) over-represented in ``window``
+    against ``baseline``, best first, each with ``examples``: the ids (``window_ids``, aligned with
+    ``window``) of up to three window mentions containing it.
 
     Each term's share of mentions is compared as a log-odds ratio with a Jeffreys prior, divided by
     its standard error (Monroe, Colaresi & Quinn 2008, "Fightin' Words"): a term in every burst
     mention outranks one seen twice that happens to be absent from the baseline. Terms must be in
     at least two window mentions (one, for a window of under five).
     """
-    win, base = _terms(window), _terms(baseline)
+    window_terms = [term_filter.terms(text) for text in window]
+    win: Counter[str] = Counter(term for terms in window_terms for term in terms)
+    base: Counter[str] = Counter(term for text in baseline for term in term_filter.terms(text))
     n_win, n_base = len(window), len(baseline)
     floor = 2 if n_win >= 5 else 1
     scored = []
@@ -81,7 +83,23 @@ def top_terms(window: list[str], baseline: list[str], *, limit: int = 10) -> lis
         if z > 0:
             scored.append((z, count, term))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
-    return [{"term": t, "count": c, "baseline_count": base.get(t, 0)} for _, c, t in scored[:limit]]
+    ids = list(window_ids)
+    return [
+        {
+            "term": t,
+            "count": c,
+            "baseline_count": base.get(t, 0),
+            "examples": [mid for mid, terms in zip(ids, window_terms, strict=False) if t in terms][:3],
+        }
+        for _, c, t in scored[:limit]
+    ]
+
+
+def _term_filter(rule: AlertRule) -> TermFilter:
+    """The rule's subject's own terms explain nothing: every one of its mentions has them."""
+    if rule.campaign is not None:
+        return filter_for(campaigns=[rule.campaign])
+    return filter_for(brands=[rule.brand] if rule.brand is not None else [])
 
 
 def _explanation(rule: AlertRule, start: datetime, end: datetime) -> dict[str, Any]:
@@ -105,30 +123,30 @@ def _explanation(rule: AlertRule, start: datetime, end: datetime) -> dict[str, A
     ]
     return {
         "top_terms": top_terms(
-            [m.clean_text or m.text for m in window], [m.clean_text or m.text for m in baseline]
+            [m.clean_text or m.text for m in window],
+            [m.clean_text or m.text for m in baseline],
+            term_filter=_term_filter(rule),
+            window_ids=[m.pk for m in window],
         ),
         "sources": negative_source_counts(*subject, start=start, end=end),
         "sample_mentions": samples,
     }
 
 
-def evaluate_rule(rule: AlertRule, now: datetime) -> Evaluation:
-    """Judge the window ``[now - window, now)`` against the rule's history (``ALERT_HISTORY_DAYS``)."""
-    size = rule.window_minutes * 60
-    window_start = now - timedelta(seconds=size)
-    epoch = int(window_start.timestamp())
-    aligned_end = datetime.fromtimestamp(epoch - epoch % size, tz=UTC)
-    history_start = aligned_end - timedelta(days=settings.ALERT_HISTORY_DAYS)
-    subject = rule.subject
-    counts = bucketed_counts
-    if rule.classifier_id is not None:  # a label's volume or share instead of the negative one
-        counts = functools.partial(label_bucketed_counts, rule.classifier_id, rule.label)
-    past = counts(*subject, start=history_start, end=aligned_end, bucket_seconds=size)
-    current = counts(*subject, start=window_start, end=now, bucket_seconds=size)
-    history = History.build(past.starts, past.negative, past.total, bucket_seconds=size)
-    negative = sum(current.negative)
-    total = sum(current.total)
-    return evaluate(history, window_start, negative, total, rule.params())
+def evaluate_rule(rule: AlertRule, now: datetime) -> MultiScale:
+    """Judge the windows ``[now - length, now)`` of every length of ``rule_scales`` together, each
+    against the history (``ALERT_HISTORY_DAYS``) before it."""
+    scales = rule_scales(rule)
+    bucket = rule.bucket_seconds
+    epoch = int((now - timedelta(seconds=min(scales))).timestamp())
+    aligned_end = datetime.fromtimestamp(epoch - epoch % bucket, tz=UTC)
+    history_start = aligned_end - timedelta(days=settings.ALERT_HISTORY_DAYS, seconds=max(scales))
+    history = rule_history(rule, history_start, aligned_end)
+    counts, windows = counts_of(rule), {}
+    for length in scales:
+        current = counts(*rule.subject, start=now - timedelta(seconds=length), end=now, bucket_seconds=length)
+        windows[length] = (sum(current.negative), sum(current.total))
+    return evaluate_scales(history, now, windows, rule.params())
 
 
 def alert_dict(alert: Alert) -> dict[str, Any]:
@@ -167,7 +185,8 @@ def do_check_rule(rule_id: int, *, now: datetime | None = None) -> str:
     rule = AlertRule.objects.select_related("brand", "campaign").filter(pk=rule_id, is_active=True).first()
     if rule is None:
         return Action.NONE.value
-    evaluation = evaluate_rule(rule, now)
+    verdict = evaluate_rule(rule, now)
+    evaluation = verdict.best
     window_start = datetime.fromtimestamp(evaluation.window_start, tz=UTC)
     window_end = datetime.fromtimestamp(evaluation.window_end, tz=UTC)
     with transaction.atomic():
@@ -178,7 +197,8 @@ def do_check_rule(rule_id: int, *, now: datetime | None = None) -> str:
         locked.episode = episode.to_dict()
         locked.last_checked_at = now
         locked.last_score = evaluation.score
-        locked.save(update_fields=["episode", "last_checked_at", "last_score", "updated_at"])
+        locked.last_check = {"checked_at": now.isoformat(), **verdict.status()}
+        locked.save(update_fields=["episode", "last_checked_at", "last_score", "last_check", "updated_at"])
         if action is Action.FIRE:
             alert = Alert.objects.create(
                 organization_id=rule.organization_id,

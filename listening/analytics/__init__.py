@@ -11,7 +11,7 @@ Public entry points
   see once their links are gone).
 * ``services.do_build_affinities(brand_id, now=None, seed=0)``: one audience-clustering run, stored
   as a new ``AffinityRun`` version; ``analytics.build_all_affinities`` runs nightly on ``reports``.
-* ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics`` and
+* ``queries.campaign_metrics``, ``queries.brand_comparison``, ``topic_queries.brand_topics`` and
   ``affinities.brand_affinities``: what the endpoints in ``api/analytics.py`` answer, in the shapes
   of ``answers``; dashboards' counts come from rollups only.
 * ``provenance.model_provenance(scope, subject_ids, organization_id, start, end)``: the ``model``

@@ -1,7 +1,8 @@
 """Reads of audience affinities: the latest run of a brand, for its endpoint and for reports.
 
-Runs are built nightly by ``services.do_build_affinities`` (see ``audiences``); a reader always
-sees the latest finished one.
+Runs are built by ``services.do_build_affinities`` (see ``audiences``) as soon as a brand's
+mentions are first enriched (``do_request_first_affinities``), then nightly; a reader always sees
+the latest finished one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def brand_affinities(brand: Brand) -> BrandAffinities:
         return {
             "brand": brand.pk,
             "status": "not_built",
-            "detail": "No audience clustering has run for this brand yet; it is built nightly.",
+            "detail": (
+                "No audience clustering has run for this brand yet: it is built as soon as its "
+                "mentions are enriched, then nightly."
+            ),
             "clusters": [],
             "model": None,
         }

@@ -1,6 +1,6 @@
 """The shapes of the dashboard answers, as typed dictionaries.
 
-What ``queries.campaign_metrics``, ``queries.brand_comparison``, ``queries.brand_topics`` and
+What ``queries.campaign_metrics``, ``queries.brand_comparison``, ``topic_queries.brand_topics`` and
 ``affinities.brand_affinities`` return, key by key. The API documents its responses with them
 (drf-spectacular reads TypedDicts), so the OpenAPI schema, the code and the tests that check answers
 against that schema speak of one shape. Keys that Python cannot spell as names (``from``) use the
@@ -109,7 +109,7 @@ class Summary(TypedDict):
 
     volume: int
     engagement: int
-    unique_authors: int
+    unique_authors: int | None  # known authors; null where no mention's author is known
     sentiment: SentimentSplit
     net_sentiment: float | None  # (positive - negative) / (positive + negative)
 
@@ -123,13 +123,14 @@ class Series(TypedDict):
     negative: list[int]
     unscored: list[int]
     engagement: list[int]
-    unique_authors: list[int]
+    unique_authors: list[int | None]
     net_sentiment: list[float | None]
 
 
 class TermCount(TypedDict):
     term: str
     mentions: int
+    examples: list[int]  # ids of up to three of the newest mentions containing the term
 
 
 class WeightedTerm(TypedDict):
@@ -139,6 +140,8 @@ class WeightedTerm(TypedDict):
 
 class EmergingTheme(TypedDict):
     term: str
+    mentions: int
+    examples: list[int]
     share: float
     baseline_share: float
     rise: float
@@ -190,6 +193,8 @@ class ShareOfVoice(TypedDict):
 
 class ThemeDifference(TypedDict):
     term: str
+    mentions: int  # the brand's mentions containing the term
+    examples: list[int]
     share: float
     others_share: float
     difference: float
@@ -263,6 +268,7 @@ class DailyVolume(TypedDict):
 
 
 class Trend(TypedDict):
+    basis: str  # "all_assigned_mentions": every enriched mention of the range, not a sample
     daily: list[DailyVolume]
     change: float | None  # second half of the range over the first, minus one
 
@@ -276,7 +282,35 @@ class Topic(TypedDict):
     sentiment: SentimentSplit
     net_sentiment: float | None
     trend: Trend
-    examples: list[str]
+    examples: list[str]  # the fitted sample's mentions nearest the topic's centre
+    example_ids: list[int]
+
+
+class KCandidate(TypedDict):
+    k: int
+    npmi: float  # mean NPMI coherence of the topics' top terms, in [-1, 1]
+    diversity: float  # share of distinct words among the topics' top terms
+    score: float  # npmi x diversity
+
+
+class KSelection(TypedDict):
+    method: str  # "npmi_x_diversity", "given" (an explicit k) or "too_few_points"
+    bounds: list[int]  # [floor, ceiling] of k for the fitted sample's size
+    npmi: float
+    diversity: float
+    score: float
+    candidates: list[KCandidate]
+
+
+class TopicBasis(TypedDict):
+    algorithm: str  # the topic algorithm's version (part of the cache key)
+    mentions: int  # the brand's mentions in the range
+    assigned: int  # of them, those with a topic (every enriched one)
+    unassigned_not_enriched: int
+    fit_sample: int  # mentions the topics were fitted on (labels and examples come from them)
+    truncated_to_newest: int | None  # set when the range held more mentions than one answer assigns
+    sizes_and_trends: str
+    labels_and_examples: str
 
 
 class BrandTopics(TypedDict):
@@ -285,9 +319,10 @@ class BrandTopics(TypedDict):
     range: RangeInfo
     brand: BrandRef
     seed: int
-    clustered_mentions: int
+    clustered_mentions: int  # mentions assigned a topic
     k: int
-    silhouette: NotRequired[float | None]  # absent when nothing was clustered
+    k_selection: NotRequired[KSelection]  # absent when nothing was clustered
+    basis: NotRequired[TopicBasis]
     topics: list[Topic]
     model: NotRequired[ModelProvenance]
 

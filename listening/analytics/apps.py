@@ -14,6 +14,7 @@ class AnalyticsConfig(AppConfig):
         from listening.mentions.signals import mentions_enriched
 
         mentions_enriched.connect(_update_rollups, dispatch_uid="analytics.update_rollups")
+        mentions_enriched.connect(_first_affinities, dispatch_uid="analytics.first_affinities")
 
 
 def _update_rollups(sender: Any, mention_ids: list[int], **kwargs: Any) -> None:
@@ -21,3 +22,10 @@ def _update_rollups(sender: Any, mention_ids: list[int], **kwargs: Any) -> None:
     from listening.analytics.services import do_update_rollups
 
     do_update_rollups(mention_ids)
+
+
+def _first_affinities(sender: Any, mention_ids: list[int], **kwargs: Any) -> None:
+    """A brand's audiences are built as soon as it has enriched mentions, not only nightly."""
+    from listening.analytics.services import do_request_first_affinities
+
+    do_request_first_affinities(mention_ids)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from listening.analytics.terms import extract_terms
+from listening.analytics.terms import NO_FILTER, TermFilter
 from listening.analytics.topics import Clustering, ctfidf_terms, decode_embedding, label_of, normalise
 from listening.analytics.vocabulary import net_sentiment
 
@@ -54,15 +54,19 @@ def describe(
     *,
     competitors: list[tuple[int, str]],
     names: dict[int, str],
+    term_filter: TermFilter = NO_FILTER,
 ) -> list[dict[str, Any]]:
     """The fields of one ``AffinityCluster`` per cluster, in cluster order.
 
     ``competitors`` are the brand's (id, name) pairs, ``names`` every brand name of the organization
-    (for the ``brands`` interests)."""
+    (for the ``brands`` interests); ``term_filter`` keeps the brand's own terms out of labels and
+    interests (every member wrote them)."""
     authors = audience.authors
     labels = clustering.labels.tolist()
-    label_terms = ctfidf_terms([" ".join(audience.texts[key]) for key in authors], labels, top_n=LABEL_TERMS)
-    author_terms = {key: set(extract_terms(" ".join(audience.texts[key]))) for key in authors}
+    label_terms = ctfidf_terms(
+        [" ".join(audience.texts[key]) for key in authors], labels, top_n=LABEL_TERMS, term_filter=term_filter
+    )
+    author_terms = {key: set(term_filter.terms(" ".join(audience.texts[key]))) for key in authors}
     described = []
     for c in sorted(set(labels)):
         members = [key for key, label in zip(authors, labels, strict=True) if label == c]
@@ -127,6 +131,8 @@ def interest_lift(
         if n < 2:
             continue
         share, base = n / len(members), overall[item] / len(authors)
+        if share <= base:  # as common in the whole audience: not what sets this cluster apart
+            continue
         scored.append((share / base, n, item, share))
     scored.sort(key=lambda s: (-s[0], -s[1], str(s[2])))
     return [

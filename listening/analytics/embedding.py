@@ -25,3 +25,19 @@ def embed_texts(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
     )
     return np.asarray(vectors, dtype=np.float32)
+
+
+def latest_embeddings(mention_ids: list[int]) -> dict[int, bytes]:
+    """The newest enrichment's embedding of each mention that has one."""
+    from listening.mentions.models import Enrichment
+
+    out: dict[int, bytes] = {}
+    rows = (
+        Enrichment.objects.filter(mention_id__in=mention_ids, embedding__isnull=False)
+        .order_by("mention_id", "id")
+        .values_list("mention_id", "embedding")
+    )
+    for mention_id, raw in rows:
+        if raw is not None:
+            out[mention_id] = bytes(raw)  # later (newer) rows overwrite earlier ones
+    return out

@@ -8,24 +8,22 @@ so they cover the days the range touches.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max
 from django.utils import timezone
 
 from listening.analytics import authors as author_sets
 from listening.analytics.models import Interval
-from listening.analytics.provenance import model_provenance, provenance_key
+from listening.analytics.provenance import model_provenance
+from listening.analytics.ranges import Range, ceil_bucket, resolve_range
+from listening.analytics.themes import EXAMPLE_SCAN, add_examples, filter_for
 from listening.analytics.vocabulary import (
     BRAND_SCOPE,
     CAMPAIGN_SCOPE,
     DAY,
-    HOUR,
     WEEK,
     Scope,
     floor_day,
@@ -34,88 +32,14 @@ from listening.analytics.vocabulary import (
     net_sentiment,
 )
 from listening.brands.models import Brand, Campaign
-from listening.mentions.models import BrandMention, Sentiment
+from listening.mentions.models import Sentiment
 
-# The most buckets one answer may hold: 31 days of hours, two years of days.
-MAX_BUCKETS = {Interval.HOUR: 744, Interval.DAY: 731}
 DEFAULT_BASELINE = timedelta(days=30)
 TOP_TERMS = 15
 TOP_THEMES = 10
 # A term must appear in at least this many mentions of a period to count as a theme.
 MIN_THEME_SUPPORT = 2
 MAX_COMPARED_BRANDS = 20
-
-
-class RangeError(ValueError):
-    """The requested range cannot be answered (e.g. from after to); the message says why."""
-
-
-@dataclass(frozen=True)
-class Range:
-    interval: Interval
-    start: datetime
-    end: datetime
-    clamped: bool = False
-    requested_start: datetime | None = None
-
-    @property
-    def step(self) -> timedelta:
-        return HOUR if self.interval == Interval.HOUR else DAY
-
-    def buckets(self) -> list[datetime]:
-        out, moment = [], self.start
-        while moment < self.end:
-            out.append(moment)
-            moment += self.step
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "interval": self.interval.value,
-            "from": self.start,
-            "to": self.end,
-            "clamped": self.clamped,
-        }
-        if self.clamped:
-            info["requested_from"] = self.requested_start
-            info["max_buckets"] = MAX_BUCKETS[self.interval]
-        return info
-
-
-def _floor(interval: Interval, moment: datetime) -> datetime:
-    return floor_hour(moment) if interval == Interval.HOUR else floor_day(moment)
-
-
-def _ceil(interval: Interval, moment: datetime) -> datetime:
-    floored = _floor(interval, moment)
-    step = HOUR if interval == Interval.HOUR else DAY
-    return floored if floored == moment else floored + step
-
-
-def resolve_range(
-    interval: Interval | str,
-    start: datetime | None,
-    end: datetime | None,
-    *,
-    default_start: datetime,
-    default_end: datetime,
-) -> Range:
-    """Defaults, validation, alignment to buckets and clamping of a requested range.
-
-    Raises ``RangeError`` when ``start > end``. A range longer than ``MAX_BUCKETS`` keeps its end
-    and moves its start forward; the result says so (``clamped``, ``requested_from``).
-    """
-    interval = Interval(interval)
-    start = start if start is not None else default_start
-    end = end if end is not None else default_end
-    if start > end:
-        raise RangeError("'from' must not be after 'to'.")
-    aligned_start, aligned_end = _floor(interval, start), _ceil(interval, end)
-    step = HOUR if interval == Interval.HOUR else DAY
-    limit = MAX_BUCKETS[interval]
-    if (aligned_end - aligned_start) / step > limit:
-        return Range(interval, aligned_end - limit * step, aligned_end, True, aligned_start)
-    return Range(interval, aligned_start, aligned_end)
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -136,7 +60,8 @@ def _totals(series: dict[int, dict[str, list[Any]]], authors: dict[int, int]) ->
         summary = _empty_summary()
         summary["volume"] = sum(columns["volume"])
         summary["engagement"] = sum(columns["engagement"])
-        summary["unique_authors"] = authors.get(sid, 0)
+        # Null, not the volume, where no mention's author is known (reviews, imports without one).
+        summary["unique_authors"] = authors.get(sid, 0) or (None if summary["volume"] else 0)
         split = summary["sentiment"]
         for name in split:
             split[name] = sum(columns[name])
@@ -151,7 +76,7 @@ def _coarsest_buckets(rng: Range) -> list[tuple[Interval, datetime, datetime]]:
     (interval, start, end) per contiguous run of buckets, each a single range of the (subject,
     interval, bucket) index: read apart (``_period_sums``), each is an index-only scan, where their
     OR was a bitmap heap scan that PostgreSQL then costed high enough to start parallel workers for."""
-    first_day, last_day = _ceil(Interval.DAY, rng.start), floor_day(rng.end)
+    first_day, last_day = ceil_bucket(Interval.DAY, rng.start), floor_day(rng.end)
     if first_day >= last_day:  # no whole day inside: hours only
         return [(Interval.HOUR, rng.start, rng.end)]
     spans = [(Interval.DAY, first_day, last_day)]
@@ -234,6 +159,9 @@ def _series(scope: Scope, subject_ids: list[int], rng: Range) -> dict[int, dict[
     for sid, i in row_of.items():
         column: dict[str, list[Any]] = {name: grid[f, i].tolist() for f, name in enumerate(SERIES_FIELDS)}
         # Python's round, not numpy's: the same figures as the totals' net sentiment, ties included.
+        column["unique_authors"] = [
+            n or (None if v else 0) for n, v in zip(column["unique_authors"], column["volume"], strict=True)
+        ]
         column["net_sentiment"] = [
             net_sentiment(p, n) for p, n in zip(column["positive"], column["negative"], strict=True)
         ]
@@ -348,7 +276,7 @@ def _terms(parts: list[_Part]) -> dict[tuple[str, int], dict[str, int]]:
 
 def _touched_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The UTC days touching ``[start, end)``, as a range of day buckets."""
-    return floor_day(start), _ceil(Interval.DAY, end)
+    return floor_day(start), ceil_bucket(Interval.DAY, end)
 
 
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
@@ -386,7 +314,13 @@ def emerging_themes(
             themes.append((share - base_share, term, share, base_share))
     themes.sort(key=lambda item: (-item[0], item[1]))
     return [
-        {"term": term, "share": round(share, 4), "baseline_share": round(base, 4), "rise": round(rise, 4)}
+        {
+            "term": term,
+            "mentions": window[term],
+            "share": round(share, 4),
+            "baseline_share": round(base, 4),
+            "rise": round(rise, 4),
+        }
         for rise, term, share, base in themes[:limit]
     ]
 
@@ -407,7 +341,7 @@ def campaign_baseline(campaign: Campaign) -> tuple[datetime, datetime]:
 
 
 def _hours(start: datetime, end: datetime) -> Range:
-    return Range(Interval.HOUR, floor_hour(start), _ceil(Interval.HOUR, end))
+    return Range(Interval.HOUR, floor_hour(start), ceil_bucket(Interval.HOUR, end))
 
 
 def _lift(
@@ -486,21 +420,23 @@ def campaign_metrics(
             ]
         ).items()
     }
-    terms, base_terms = terms_of["campaign range"], terms_of["campaign baseline"]
     # The campaign's own mentions rarely exist before it starts: its themes are measured against
     # what was said about the brand during the baseline.
-    own_baseline = bool(sum(base_terms.values()))
-    baseline_terms = base_terms if own_baseline else terms_of["brand baseline"]
+    own_baseline = bool(sum(terms_of["campaign baseline"].values()))
+    allowed = filter_for(campaigns=[campaign]).keep
+    terms = allowed(terms_of["campaign range"])
+    baseline_terms = allowed(terms_of["campaign baseline" if own_baseline else "brand baseline"])
     baseline_volume = sums["campaign baseline days" if own_baseline else "brand baseline days"]["volume"]
+    top_terms, top_hashtags = _top(terms, hashtags=False), _top(terms, hashtags=True)
+    themes = emerging_themes(terms, sums["campaign range days"]["volume"], baseline_terms, baseline_volume)
+    add_examples({cid: (top_terms, top_hashtags, themes)}, CAMPAIGN_SCOPE, *range_days)
     return {
         "campaign": {"id": cid, "name": campaign.name, "brand": bid},
         "range": rng.describe(),
         **summary,
-        "top_terms": _top(terms, hashtags=False),
-        "top_hashtags": _top(terms, hashtags=True),
-        "emerging_themes": emerging_themes(
-            terms, sums["campaign range days"]["volume"], baseline_terms, baseline_volume
-        ),
+        "top_terms": top_terms,
+        "top_hashtags": top_hashtags,
+        "emerging_themes": themes,
         "lift": {
             "campaign": _lift(
                 sums["campaign window"], window_hours, sums["campaign baseline"], baseline_hours
@@ -544,10 +480,11 @@ def leads_and_lags(
     supported = totals >= MIN_THEME_SUPPORT
     total_volume = sum(volumes.values())
 
-    def described(share: Any, others: Any, picks: Any) -> list[dict[str, Any]]:
+    def described(count: Any, share: Any, others: Any, picks: Any) -> list[dict[str, Any]]:
         return [
             {
                 "term": vocabulary[j],
+                "mentions": int(count[j]),
                 "share": round(float(share[j]), 4),
                 "others_share": round(float(others[j]), 4),
                 "difference": round(float(share[j] - others[j]), 4),
@@ -567,7 +504,10 @@ def leads_and_lags(
         # Columns are in term order, so a stable sort on the difference breaks ties on the term.
         leads = [j for j in np.argsort(-difference, kind="stable")[:limit] if difference[j] > 0]
         lags = [j for j in np.argsort(difference, kind="stable")[:limit] if difference[j] < 0]
-        out[bid] = {"leads": described(share, others, leads), "lags": described(share, others, lags)}
+        out[bid] = {
+            "leads": described(matrix[i], share, others, leads),
+            "lags": described(matrix[i], share, others, lags),
+        }
     return out
 
 
@@ -592,7 +532,8 @@ def brand_comparison(
     series = _series(BRAND_SCOPE, ids, rng)
     summaries = _totals(series, _unique_authors(BRAND_SCOPE, ids, rng.start, rng.end))
     found = _terms(_term_parts("range", BRAND_SCOPE, tuple(ids), rng.start, rng.end))
-    terms = {bid: found[("range", bid)] for bid in ids}
+    allowed = filter_for(brands).keep  # no compared brand's own terms: each leads on its own name
+    terms = {bid: allowed(found[("range", bid)]) for bid in ids}
     # Term shares are of the days the term counts cover: for daily buckets, the range itself.
     if rng.interval == Interval.DAY:
         day_volume = {bid: summaries[bid]["volume"] for bid in ids}
@@ -600,6 +541,13 @@ def brand_comparison(
         days = _Part("days", BRAND_SCOPE, tuple(ids), *_touched_days(rng.start, rng.end), Interval.DAY)
         day_volume = {bid: sums["volume"] for (_tag, bid), sums in _period_sums([days]).items()}
     themes = leads_and_lags(terms, day_volume)
+    top_terms = {bid: _top(terms[bid], hashtags=False, limit=10) for bid in ids}
+    add_examples(
+        {bid: (top_terms[bid], themes[bid]["leads"], themes[bid]["lags"]) for bid in ids},
+        BRAND_SCOPE,
+        *_touched_days(rng.start, rng.end),
+        scan=max(200, EXAMPLE_SCAN // len(ids)),
+    )
     total_volume = sum(s["volume"] for s in summaries.values())
     total_engagement = sum(s["engagement"] for s in summaries.values())
     answer: dict[str, Any] = {
@@ -615,7 +563,7 @@ def brand_comparison(
                     "mentions": _share(summaries[brand.pk]["volume"], total_volume),
                     "engagement": _share(summaries[brand.pk]["engagement"], total_engagement),
                 },
-                "top_terms": _top(terms[brand.pk], hashtags=False, limit=10),
+                "top_terms": top_terms[brand.pk],
                 "themes": themes[brand.pk],
                 "series": series[brand.pk],
             }
@@ -623,236 +571,10 @@ def brand_comparison(
         ],
     }
     if topics:
+        from listening.analytics.topic_queries import topic_themes
+
         clusters, topic_leads = topic_themes(brands, rng, seed=seed)
         answer["topics"] = clusters
         for row in answer["brands"]:
             row["themes"].update(topic_leads[row["id"]])
     return answer
-
-
-# --- topics -----------------------------------------------------------------------------------
-
-# At most this many mentions (the most recent of the range) are clustered per request.
-TOPIC_SAMPLE = 3_000
-TOPIC_CACHE_SECONDS = 15 * 60
-
-
-def latest_embeddings(mention_ids: list[int]) -> dict[int, bytes]:
-    """The newest enrichment's embedding of each mention that has one."""
-    from listening.mentions.models import Enrichment
-
-    out: dict[int, bytes] = {}
-    rows = (
-        Enrichment.objects.filter(mention_id__in=mention_ids, embedding__isnull=False)
-        .order_by("mention_id", "id")
-        .values_list("mention_id", "embedding")
-    )
-    for mention_id, raw in rows:
-        if raw is not None:
-            out[mention_id] = bytes(raw)  # later (newer) rows overwrite earlier ones
-    return out
-
-
-@dataclass(frozen=True)
-class _Sample:
-    """Enriched mentions of one brand over a range, clustered: ids sorted, labels aligned with them."""
-
-    ids: list[int]
-    labels: list[int]
-    k: int
-    silhouette: float | None
-    docs: list[str]
-    rows: dict[int, tuple[Any, ...]]  # id -> (id, clean_text, text, sentiment, published_at)
-
-
-def _recent_embedded(brand_id: int, rng: Range, limit: int) -> tuple[list[int], dict[int, bytes]]:
-    """The ``limit`` most recent mentions of the brand in the range that have an embedding."""
-    from listening.mentions.models import BrandMention
-
-    links = list(
-        BrandMention.objects.filter(brand_id=brand_id, published_at__gte=rng.start, published_at__lt=rng.end)
-        .order_by("-published_at", "-mention_id")
-        .values_list("mention_id", flat=True)[: limit * 2]
-    )
-    vectors = latest_embeddings(links)
-    return [mid for mid in links if mid in vectors][:limit], vectors
-
-
-def _cluster_sample(ids: list[int], vectors: dict[int, bytes], k: int | None, seed: int) -> _Sample:
-    import numpy as np
-
-    from listening.analytics.topics import cluster, decode_embedding
-    from listening.mentions.models import Mention
-
-    ids = sorted(set(ids))
-    rows = {
-        m[0]: m
-        for m in Mention.objects.filter(pk__in=ids).values_list(
-            "id", "clean_text", "text", "sentiment", "published_at"
-        )
-    }
-    ids = [mid for mid in ids if mid in rows]
-    if not ids:
-        return _Sample([], [], 0, None, [], {})
-    result = cluster(np.stack([decode_embedding(vectors[mid]) for mid in ids]), k=k, seed=seed)
-    docs = [rows[mid][1] or rows[mid][2] for mid in ids]
-    return _Sample(ids, result.labels.tolist(), result.k, result.silhouette, docs, rows)
-
-
-def brand_topics(
-    brand: Brand,
-    start: datetime | None,
-    end: datetime | None,
-    *,
-    k: int | None = None,
-    seed: int = 0,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Topic clusters of a brand's enriched mentions over a range (default: the last 30 days).
-
-    The most recent ``TOPIC_SAMPLE`` enriched mentions are clustered (KMeans under ``seed``; ``k``
-    by silhouette unless given). Per cluster: size, label and terms (c-TF-IDF), sentiment split and
-    net, and the trend (daily counts and the change of the second half of the range over the first).
-    """
-    now = now or timezone.now()
-    rng = resolve_range(Interval.DAY, start, end, default_start=now - timedelta(days=30), default_end=now)
-    # Clustering costs seconds; the answer only changes when the brand's mentions in the range do.
-    links = BrandMention.objects.filter(brand=brand, published_at__gte=rng.start, published_at__lt=rng.end)
-    state = links.aggregate(n=Count("id"), last=Max("mention_id"))
-    model = model_provenance(BRAND_SCOPE, [brand.pk], brand.organization_id, rng.start, rng.end)
-    key = ":".join(
-        str(part)
-        for part in (
-            "analytics:topics",
-            brand.pk,
-            rng.start.isoformat(),
-            rng.end.isoformat(),
-            k,
-            seed,
-            *state.values(),
-            provenance_key(model),  # a re-read changes the labels topics show, not the mentions
-        )
-    )
-    cached = cache.get(key)
-    if cached is None:
-        cached = _brand_topics(brand, rng, k=k, seed=seed)
-        cache.set(key, cached, timeout=TOPIC_CACHE_SECONDS)
-    return {**cached, "model": model}
-
-
-def _brand_topics(brand: Brand, rng: Range, *, k: int | None, seed: int) -> dict[str, Any]:
-    from listening.analytics.topics import ctfidf_terms, label_of
-
-    base = {"range": rng.describe(), "brand": {"id": brand.pk, "name": brand.name}, "seed": seed}
-    sample = _cluster_sample(*_recent_embedded(brand.pk, rng, TOPIC_SAMPLE), k=k, seed=seed)
-    if not sample.ids:
-        return {**base, "clustered_mentions": 0, "k": 0, "topics": []}
-    ids, mentions, docs = sample.ids, sample.rows, sample.docs
-    result = sample
-    terms = ctfidf_terms(docs, result.labels)
-    days = rng.buckets()
-    topics: list[dict[str, Any]] = []
-    for c in sorted(set(result.labels)):
-        members = [mid for mid, label in zip(ids, result.labels, strict=True) if label == c]
-        split = {s.value: 0 for s in Sentiment} | {"unscored": 0}
-        daily: dict[datetime, int] = dict.fromkeys(days, 0)
-        for mid in members:
-            split[mentions[mid][3] or "unscored"] += 1
-            day = floor_day(mentions[mid][4])
-            if day in daily:
-                daily[day] += 1
-        counts = list(daily.values())
-        half = len(counts) // 2
-        first, second = sum(counts[:half]), sum(counts[half:])
-        topics.append(
-            {
-                "cluster": c,
-                "label": label_of(terms[c]),
-                "terms": [{"term": t, "weight": w} for t, w in terms[c]],
-                "size": len(members),
-                "share": round(len(members) / len(ids), 4),
-                "sentiment": split,
-                "net_sentiment": net_sentiment(split["positive"], split["negative"]),
-                "trend": {
-                    "daily": [{"bucket": d, "volume": n} for d, n in daily.items()],
-                    "change": _ratio(second - first, first) if half else None,
-                },
-                "examples": [mentions[mid][1][:280] or mentions[mid][2][:280] for mid in members[:3]],
-            }
-        )
-    topics.sort(key=lambda t: (-t["size"], t["cluster"]))
-    return {
-        **base,
-        "clustered_mentions": len(ids),
-        "k": result.k,
-        "silhouette": None if result.silhouette is None else round(result.silhouette, 4),
-        "topics": topics,
-    }
-
-
-def topic_themes(
-    brands: list[Brand], rng: Range, *, k: int | None = None, seed: int = 0
-) -> tuple[list[dict[str, Any]], dict[int, dict[str, list[dict[str, Any]]]]]:
-    """Topic clusters over the compared brands' enriched mentions, and per brand the clusters where
-    its share of mentions is most above (leads) or below (lags) the other brands' pooled share.
-
-    Each brand contributes its ``TOPIC_SAMPLE // len(brands)`` most recent enriched mentions; a
-    mention of two compared brands counts for both.
-    """
-    from listening.analytics.topics import ctfidf_terms, label_of
-
-    per_brand = max(50, TOPIC_SAMPLE // max(len(brands), 1))
-    members: dict[int, set[int]] = {}
-    vectors: dict[int, bytes] = {}
-    for brand in brands:
-        ids, found = _recent_embedded(brand.pk, rng, per_brand)
-        members[brand.pk] = set(ids)
-        vectors.update({mid: found[mid] for mid in ids})
-    sample = _cluster_sample(list(vectors), vectors, k=k, seed=seed)
-    empty: dict[str, list[dict[str, Any]]] = {"topic_leads": [], "topic_lags": []}
-    if not sample.ids:
-        return [], {brand.pk: dict(empty) for brand in brands}
-    terms = ctfidf_terms(sample.docs, sample.labels)
-    cluster_of = dict(zip(sample.ids, sample.labels, strict=True))
-    counts = {b.pk: Counter(cluster_of[mid] for mid in members[b.pk] if mid in cluster_of) for b in brands}
-    totals = {bid: sum(c.values()) for bid, c in counts.items()}
-    clusters: list[dict[str, Any]] = []
-    for c in sorted(set(sample.labels)):
-        clusters.append(
-            {
-                "cluster": c,
-                "label": label_of(terms[c]),
-                "terms": [t for t, _ in terms[c][:8]],
-                "size": sample.labels.count(c),
-                "share_by_brand": {
-                    str(bid): round(counts[bid][c] / totals[bid], 4) if totals[bid] else None
-                    for bid in counts
-                },
-            }
-        )
-    themes = {}
-    for brand in brands:
-        bid, diffs = brand.pk, []
-        others_total = sum(t for other, t in totals.items() if other != bid)
-        if totals[bid] and others_total:
-            for cluster_info in clusters:
-                c = cluster_info["cluster"]
-                share = counts[bid][c] / totals[bid]
-                others = sum(counts[o][c] for o in counts if o != bid) / others_total
-                diffs.append((share - others, c, cluster_info["label"], share, others))
-        leads = sorted((d for d in diffs if d[0] > 0), key=lambda d: (-d[0], d[1]))[:TOP_THEMES]
-        lags = sorted((d for d in diffs if d[0] < 0), key=lambda d: (d[0], d[1]))[:TOP_THEMES]
-        themes[bid] = {
-            name: [
-                {
-                    "cluster": c,
-                    "label": label,
-                    "share": round(sh, 4),
-                    "others_share": round(o, 4),
-                    "difference": round(d, 4),
-                }
-                for d, c, label, sh, o in items
-            ]
-            for name, items in (("topic_leads", leads), ("topic_lags", lags))
-        }
-    return clusters, themes

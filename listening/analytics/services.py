@@ -21,10 +21,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from listening.analytics import authors as author_sets
+from listening.analytics.embedding import latest_embeddings
 from listening.analytics.models import AffinityCluster, AffinityRun, Interval
 from listening.analytics.provenance import model_provenance
-from listening.analytics.queries import latest_embeddings
 from listening.analytics.terms import extract_terms
+from listening.analytics.themes import filter_for
 from listening.analytics.vocabulary import (
     BRAND_SCOPE,
     DAY,
@@ -141,12 +142,15 @@ def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetim
             version,
         ) in rows:
             hour, day = floor_hour(published_at), floor_day(published_at)
-            digest = author_sets.digest(author_key(a_id, a_handle, mention_id))
+            # Only known authors are counted: an anonymous mention is nobody we can count once.
+            known = bool(a_id or a_handle)
+            digest = author_sets.digest(author_key(a_id, a_handle, mention_id)) if known else b""
             for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
                 key = (interval, bucket, kind, sentiment, language)
                 counts[key] += 1
                 engagement[key] += eng
-                bucket_authors[(interval, bucket)].add(digest)
+                if known:
+                    bucket_authors[(interval, bucket)].add(digest)
             for term in extract_terms(clean or text):
                 terms[(day, term)] += 1
             if version is not None:
@@ -321,7 +325,7 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
     ``AffinityRun`` (``None`` if the brand is gone). A failure is recorded on the run and re-raised.
     """
     from listening.analytics import audiences  # numpy and scikit-learn: only where a run happens
-    from listening.analytics.topics import cluster
+    from listening.analytics.topics import MIN_CLUSTER_POINTS, Clustering, fit_topics
 
     brand = Brand.objects.filter(pk=brand_id).first()
     if brand is None:
@@ -340,17 +344,28 @@ def do_build_affinities(brand_id: int, *, now: datetime | None = None, seed: int
             )
             run.save()
             return run
-        result = cluster(audiences.vectorise(audience), seed=seed, max_k=8)
+        term_filter = filter_for([brand])
+        # k as topics choose it (coherent, distinct labels), not by silhouette, which preferred two.
+        fitted = fit_topics(
+            audiences.vectorise(audience),
+            [" ".join(audience.texts[key]) for key in audience.authors],
+            seed=seed,
+            term_filter=term_filter,
+            min_size=MIN_CLUSTER_POINTS,  # an audience of five authors is worth naming
+            max_k=8,
+        )
+        result = Clustering(fitted.labels, fitted.k, None)
         described = audiences.describe(
             audience,
             result,
             competitors=list(brand.competitors.values_list("pk", "name")),
             names=dict(Brand.objects.filter(organization_id=brand.organization_id).values_list("pk", "name")),
+            term_filter=term_filter,
         )
         with transaction.atomic():
             AffinityCluster.objects.bulk_create(AffinityCluster(run=run, **fields) for fields in described)
             run.status, run.finished_at = AffinityRun.Status.DONE, timezone.now()
-            run.params = {**run.params, "k": result.k, "silhouette": result.silhouette}
+            run.params = {**run.params, "k": result.k, "k_selection": fitted.selection}
             run.save()
         log.info("affinities_built", brand_id=brand_id, run=run.pk, authors=run.author_count, k=result.k)
         return run
@@ -431,6 +446,50 @@ def _gather_audience(brand: Brand, start: datetime, end: datetime) -> Audience:
             co_brands[keys[mid]].add(other_brand)
     authors = sorted(key for key in audience if embedded[key])
     return Audience(brand.pk, authors, texts, embedded, towards, co_brands)
+
+
+# A brand without audience clusters gets a build queued at most this often while its mentions
+# are being enriched (the first builds may find too few authors: the next batch tries again).
+AFFINITY_FIRST_RETRY = timedelta(minutes=2)
+
+
+def do_request_first_affinities(mention_ids: Sequence[int], *, now: datetime | None = None) -> list[int]:
+    """Queue an audience build for each brand of these (just enriched) mentions that has no
+    clusters yet, so the first run on a brand, and the demo, show audiences at once; the nightly
+    job keeps them fresh. At most one build per brand per ``AFFINITY_FIRST_RETRY`` (a cache lock,
+    atomic on Redis), sent after commit. Returns the brands queued."""
+    from django.core.cache import cache
+
+    from listening.jobs import Queue, TaskName, send_or_defer_on_commit
+
+    now = now or timezone.now()
+    brand_ids = set(
+        BrandMention.objects.filter(mention_id__in=list(mention_ids))
+        .values_list("brand_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    if not brand_ids:
+        return []
+    built = set(
+        AffinityCluster.objects.filter(run__brand_id__in=brand_ids, run__status=AffinityRun.Status.DONE)
+        .values_list("run__brand_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    recent = set(
+        AffinityRun.objects.filter(brand_id__in=brand_ids, started_at__gte=now - AFFINITY_FIRST_RETRY)
+        .values_list("brand_id", flat=True)
+        .order_by()
+    )
+    queued = []
+    for brand_id in sorted(brand_ids - built - recent):
+        if cache.add(f"analytics:first-affinities:{brand_id}", 1, timeout=AFFINITY_FIRST_RETRY.seconds):
+            send_or_defer_on_commit(
+                TaskName.BUILD_AFFINITIES, [brand_id], queue=Queue.REPORTS, reason="first audiences"
+            )
+            queued.append(brand_id)
+    return queued
 
 
 def active_brand_ids() -> list[int]:

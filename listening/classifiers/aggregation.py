@@ -3,7 +3,7 @@ which brand leads or lags on each label.
 
 Counts come from ``MentionLabel`` (one row per served label) and ``ClassifierReading`` (one per
 labelled mention, the denominator), joined to the brand links, over a bucket-aligned range
-(``listening.analytics.queries.resolve_range``).
+(``listening.analytics.ranges.resolve_range``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from listening.analytics.answers import BrandLabelMix, LabelLead, LabelMix
 from listening.analytics.models import Interval
-from listening.analytics.queries import RangeError, resolve_range
+from listening.analytics.ranges import RangeError, resolve_range
 from listening.brands.models import Brand
 from listening.classifiers.models import Classifier, ClassifierReading, MentionLabel
 

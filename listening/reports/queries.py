@@ -17,10 +17,12 @@ from typing import Any
 from django.apps import apps
 
 from listening.analytics import queries as analytics
+from listening.analytics import topic_queries
 from listening.analytics.affinities import latest_affinity_run
 from listening.analytics.answers import VersionMentions
 from listening.analytics.models import Interval
 from listening.analytics.provenance import model_provenance
+from listening.analytics.ranges import MAX_BUCKETS
 from listening.analytics.vocabulary import BRAND_SCOPE, HOUR, net_sentiment
 from listening.brands.models import Brand, Campaign
 from listening.classifiers.aggregation import label_mix
@@ -165,7 +167,7 @@ def _distinct(texts: list[str]) -> list[str]:
 
 
 def _themes(brand: Brand, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
-    answer = analytics.brand_topics(brand, start, end, seed=0, now=now)
+    answer = topic_queries.brand_topics(brand, start, end, seed=0, now=now)
     return [
         {
             "label": topic["label"],
@@ -202,7 +204,7 @@ def fold_to_local_days(answer: dict[str, Any], series: list[dict[str, Any]], tz:
 def _interval_for(start: datetime, end: datetime) -> Interval:
     # in UTC: aware datetimes of one zone subtract as wall-clock times, blind to DST
     hours = (end.astimezone(UTC) - start.astimezone(UTC)) / HOUR
-    return Interval.HOUR if hours <= analytics.MAX_BUCKETS[Interval.HOUR] else Interval.DAY
+    return Interval.HOUR if hours <= MAX_BUCKETS[Interval.HOUR] else Interval.DAY
 
 
 def label_mixes_of_period(

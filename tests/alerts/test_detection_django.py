@@ -107,7 +107,11 @@ def test_ongoing_spike_updates_then_resolves_without_refiring(alice: Tenant) -> 
     assert do_check_rule(rule.pk, now=later + timedelta(minutes=1)) == "none"
     alert = Alert.objects.get()
     assert alert.status == AlertStatus.OPEN and alert.numbers["observed"] >= 150
-    assert do_check_rule(rule.pk, now=later + timedelta(hours=3)) == "resolve"
+    # Three hours on, the last six and 24 hours still hold the burst: the same episode, still open.
+    assert do_check_rule(rule.pk, now=later + timedelta(hours=3)) == "none"
+    assert Alert.objects.get().status == AlertStatus.OPEN
+    # Once no window holds it any more, it resolves.
+    assert do_check_rule(rule.pk, now=later + timedelta(hours=25)) == "resolve"
     alert.refresh_from_db()
     assert alert.status == AlertStatus.RESOLVED and alert.resolved_at is not None
     assert Alert.objects.count() == 1

@@ -117,7 +117,7 @@ def build_fixture(tenant: Tenant) -> Fixture:
         organization=tenant.org,
         brand=brand,
         name="Fixture launch",
-        query="#launch",
+        query='"spring drop"',  # not in the texts: its terms would be filtered out
         starts_at=at("2026-01-10T00:00:00"),
         ends_at=at("2026-01-20T00:00:00"),
         baseline_starts_at=at("2026-01-05T00:00:00"),

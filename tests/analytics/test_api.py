@@ -35,8 +35,8 @@ def test_comparison_share_of_voice_and_net_sentiment(fx: Fixture) -> None:
     assert b["net_sentiment"] == 0.0
     assert a["share_of_voice"] == {"mentions": pytest.approx(5 / 7, abs=1e-4), "engagement": 0.5}
     assert b["share_of_voice"]["mentions"] == pytest.approx(2 / 7, abs=1e-4)
-    # u1, u2, u3 and one anonymous author (counted once per mention).
-    assert (a["unique_authors"], b["unique_authors"]) == (4, 2)
+    # u1, u2, u3; the anonymous mention is nobody that can be counted.
+    assert (a["unique_authors"], b["unique_authors"]) == (3, 2)
     assert len(a["series"]["volume"]) == 10 and sum(a["series"]["volume"]) == 5
     assert body["buckets"][0] == "2026-01-10T00:00:00Z" and len(body["buckets"]) == 10
     assert a["series"]["net_sentiment"][:3] == [1.0, -1.0, None]
@@ -57,8 +57,10 @@ def test_campaign_metrics_exact(fx: Fixture) -> None:
     assert body["volume"] == 4 and body["engagement"] == 16 and body["unique_authors"] == 3
     assert body["sentiment"] == {"positive": 2, "neutral": 1, "negative": 1, "unscored": 0}
     assert body["net_sentiment"] == pytest.approx(1 / 3, abs=1e-4)
-    assert body["top_hashtags"] == [{"term": "#launch", "mentions": 3}]
-    assert body["top_terms"][0] == {"term": "shoes", "mentions": 4}
+    m1, m2, m3, m4 = (m.pk for m in fx.builder.created[:4])
+    # Each term with the newest mentions that contain it.
+    assert body["top_hashtags"] == [{"term": "#launch", "mentions": 3, "examples": [m3, m2, m1]}]
+    assert body["top_terms"][0] == {"term": "shoes", "mentions": 4, "examples": [m4, m3, m2]}
     # Against the brand's baseline (where "shoes" was in 2 of 2 mentions) only #launch rose.
     assert body["emerging_themes"][0]["term"] == "#launch"
     assert body["emerging_themes"][0]["rise"] == 0.75
@@ -146,3 +148,24 @@ def test_bad_parameters_are_400(fx: Fixture) -> None:
     assert client.get(url, {"interval": "week"}).status_code == 400
     assert client.get(url, {"from": "yesterday"}).status_code == 400
     assert client.get(f"/api/v1/brands/{fx.brand.pk}/topics/", {"k": "1"}).status_code == 400
+
+
+def test_unique_authors_is_null_where_no_author_is_known(fx: Fixture) -> None:
+    """Reviews and imports without authors: unknown, not as many authors as mentions."""
+    from listening.brands.models import Brand
+    from tests.analytics.factories import Builder
+
+    anonymous = Brand.objects.create(organization=fx.tenant.org, name="Anon", query="anon")
+    builder = Builder(fx.tenant, counter=500)
+    for day in ("2026-01-10T10:00:00", "2026-01-10T11:00:00", "2026-01-12T10:00:00"):
+        builder.mention(day, sentiment="positive", text="anon review", brands=(anonymous,))
+    builder.roll_up()
+    response = fx.tenant.client().get(
+        "/api/v1/comparisons/", {"brands": f"{anonymous.pk},{fx.rival.pk}", **WINDOW}
+    )
+    assert response.status_code == 200
+    assert_documented("GET", "/api/v1/comparisons/", response.json())
+    anon, rival = response.json()["brands"]
+    assert anon["volume"] == 3 and anon["unique_authors"] is None
+    assert anon["series"]["unique_authors"][:3] == [None, 0, None]  # null where there were mentions
+    assert rival["unique_authors"] == 2

@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from benchmarks.brand_tweets import BRANDS, Tweet, data_file, read_brand_tweets
 from listening.analytics.embedding import embed_texts
+from listening.analytics.topics import k_bounds
 from listening.analytics.vocabulary import net_sentiment
 from listening.brands.models import Brand
 from tests.analytics.factories import Builder, enrich, model_version
@@ -59,32 +60,27 @@ def test_comparison_matches_the_labels(alice: Tenant, tweets: list[Tweet], loade
     body = response.json()
     assert body == alice.client().get("/api/v1/comparisons/", {"brands": ids, **RANGE}).json()
     volume = Counter(t.brand for t in tweets)
-    own_term_leads = 0
+    names = {name.lower() for name in BRANDS}
     for row in body["brands"]:
         name = row["name"]
         labels = Counter(t.sentiment for t in tweets if t.brand == name)
         assert row["volume"] == volume[name]
         assert row["share_of_voice"]["mentions"] == pytest.approx(volume[name] / len(tweets), abs=1e-4)
         assert row["net_sentiment"] == net_sentiment(labels["positive"], labels["negative"])
-        leads = [lead["term"].lstrip("#") for lead in row["themes"]["leads"][:3]]
-        own_term_leads += name in leads
-    # A brand's own name is what most sets its tweets apart from the others'.
-    assert own_term_leads >= len(BRANDS) - 1
+        leads = row["themes"]["leads"]
+        # No compared brand's own name or query term: they set a brand apart and explain nothing.
+        assert not {word.lstrip("#@") for lead in leads for word in lead["term"].split()} & names
+        assert leads and all(lead["mentions"] >= 2 and lead["examples"] for lead in leads[:3])
     with_topics = (
         alice.client()
         .get("/api/v1/comparisons/", {"brands": ids, **RANGE, "topics": "true", "seed": "0"})
         .json()
     )
-    # Each brand leads the topic cluster about itself (the cluster's label names it).
-    named_leads = sum(
-        row["name"] in with_topics_label(row) for row in with_topics["brands"] if row["themes"]["topic_leads"]
-    )
-    assert named_leads >= len(BRANDS) - 2, [r["themes"]["topic_leads"][:1] for r in with_topics["brands"]]
+    # Most brands lead a topic, and no topic is named by a compared brand.
+    assert sum(bool(row["themes"]["topic_leads"]) for row in with_topics["brands"]) >= len(BRANDS) - 2
+    for topic in with_topics["topics"]:
+        assert not set(topic["label"].replace("#", "").split()) & names, topic["label"]
     assert sum(row["share_of_voice"]["mentions"] for row in body["brands"]) == pytest.approx(1, abs=1e-3)
-
-
-def with_topics_label(row: dict) -> str:
-    return row["themes"]["topic_leads"][0]["label"].replace("#", "")
 
 
 def test_topics_recover_the_brands_and_are_stable(
@@ -106,4 +102,7 @@ def test_topics_recover_the_brands_and_are_stable(
         assert all(example in by_text for example in topic["examples"])
     assert named >= len(BRANDS) - 2, [t["label"] for t in first["topics"]]
     chosen = alice.client().get(url, {**RANGE, "seed": "0"}).json()
-    assert 2 <= chosen["k"] <= 12 and chosen["silhouette"] is not None
+    floor, ceiling = chosen["k_selection"]["bounds"]
+    assert chosen["k_selection"]["method"] == "npmi_x_diversity" and floor <= chosen["k"] <= ceiling
+    assert (floor, ceiling) == k_bounds(chosen["basis"]["fit_sample"])
+    assert chosen["k"] > 2, chosen["k_selection"]  # a thousand tweets about eight brands are not two topics

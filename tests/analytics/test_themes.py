@@ -22,7 +22,13 @@ def test_leads_and_lags_by_hand() -> None:
     # term); b 1/10 - 5/30; c 0 - 4/30. z and y are in one mention in all: too rare to be a theme.
     assert _terms(themes[1]["leads"]) == [("a", 0.4), ("e", 0.4)]
     assert _terms(themes[1]["lags"]) == [("c", -0.1333), ("b", -0.0667)]
-    assert themes[1]["leads"][0] == {"term": "a", "share": 0.5, "others_share": 0.1, "difference": 0.4}
+    assert themes[1]["leads"][0] == {
+        "term": "a",
+        "mentions": 5,
+        "share": 0.5,
+        "others_share": 0.1,
+        "difference": 0.4,
+    }
     # Brand 3 (20; the others 20): c 0.2; b -0.3, a 2/20 - 6/20, e 3/20 - 5/20.
     assert _terms(themes[3]["leads"]) == [("c", 0.2)]
     assert _terms(themes[3]["lags"]) == [("b", -0.3), ("a", -0.2), ("e", -0.1)]

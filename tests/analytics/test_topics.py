@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import numpy as np
+import pytest
 from django.core.cache import cache
 
 from listening.analytics.models import AffinityRun
 from listening.analytics.services import do_build_affinities
-from listening.analytics.terms import extract_terms
+from listening.analytics.terms import MAX_TERMS_PER_MENTION, extract_terms
 from listening.analytics.topics import cluster, ctfidf_terms, npmi_coherence, topic_diversity
 from tests.analytics.factories import Builder, at, enrich, model_version
 from tests.conftest import Tenant
@@ -58,13 +62,14 @@ def test_terms_drop_noise() -> None:
         "great",
     ]
     assert extract_terms("") == []
-    assert len(extract_terms(" ".join(f"word{i}x" for i in range(500)))) == 64
+    assert len(extract_terms(" ".join(f"word{i}x" for i in range(500)))) == MAX_TERMS_PER_MENTION
 
 
-def _enriched_groups(tenant: Tenant) -> None:
+def _enriched_groups(tenant: Tenant, day0: str = "2026-01-10") -> list[int]:
     """Two audiences: coffee people (authors c0..c11) and runners (r0..r11). Runners also talk about
-    the rival, coffee people do not."""
+    the rival, coffee people do not. Returns the mention ids."""
     builder, version = Builder(tenant), model_version()
+    first = at(f"{day0}T00:00:00")
     rng = np.random.default_rng(0)
     for group, words, direction in (
         ("c", "coffee espresso roast #coffee", 0),
@@ -74,7 +79,7 @@ def _enriched_groups(tenant: Tenant) -> None:
             for j in range(2):
                 brands = (tenant.brand, tenant.competitor) if group == "r" and j == 0 else (tenant.brand,)
                 mention = builder.mention(
-                    f"2026-01-{10 + j:02d}T{i:02d}:00:00",
+                    (first + timedelta(days=j, hours=i)).strftime("%Y-%m-%dT%H:%M:%S"),
                     sentiment="positive" if group == "c" else "negative",
                     author=f"{group}{i}",
                     text=f"{words} {tenant.brand.name}",
@@ -83,6 +88,7 @@ def _enriched_groups(tenant: Tenant) -> None:
                 vector = np.eye(8)[direction] + rng.normal(0, 0.05, 8)
                 enrich(mention, vector, version)
     builder.roll_up()
+    return [m.pk for m in builder.created]
 
 
 def test_topics_endpoint_is_stable_and_labelled(alice: Tenant) -> None:
@@ -140,6 +146,29 @@ def test_affinities_not_built_then_built(alice: Tenant) -> None:
     ]
 
 
+def test_audiences_are_built_when_a_brand_is_first_enriched(
+    alice: Tenant, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The first enrichment of a brand's mentions queues its audience build (after commit), once:
+    the affinities endpoint shows clusters without waiting for the nightly job."""
+    from django.utils import timezone
+
+    from listening.analytics.services import do_request_first_affinities
+    from workers.celery_app import app
+
+    cache.clear()
+    # The task body runs here, as a worker would run it.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    ids = _enriched_groups(alice, day0=(timezone.now() - timedelta(days=3)).strftime("%Y-%m-%d"))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert do_request_first_affinities(ids) == [alice.brand.pk, alice.competitor.pk]
+    assert len(callbacks) == 2
+    body = alice.client().get(f"/api/v1/brands/{alice.brand.pk}/affinities/").json()
+    assert body["status"] == "built" and len(body["clusters"]) == 2
+    # Built: the next batches queue nothing (and a brand just queued is not queued again).
+    assert do_request_first_affinities(ids) == []
+
+
 def test_affinities_with_too_few_authors(alice: Tenant) -> None:
     run = do_build_affinities(alice.brand.pk)
     assert run is not None and run.author_count == 0 and "Too few authors" in run.message
@@ -177,3 +206,34 @@ def test_comparison_topic_themes(alice: Tenant) -> None:
         .json()
     )
     assert "topics" not in without and "topic_leads" not in without["brands"][0]["themes"]
+
+
+def test_topics_assign_every_mention_and_trends_count_them_all(alice: Tenant, monkeypatch) -> None:
+    """Fitted on a sample, then every enriched mention of the range has a topic: sizes and daily
+    trends add up to all of them, and the answer says so; unenriched mentions are counted apart."""
+    from listening.analytics import topic_queries
+
+    monkeypatch.setattr(topic_queries, "FIT_SAMPLE", 32)  # the fit sees 32 of the 48
+    _enriched_groups(alice)
+    Builder(alice, counter=1_000).mention("2026-01-12T10:00:00", text="not read yet", brands=(alice.brand,))
+    url = f"/api/v1/brands/{alice.brand.pk}/topics/"
+    body = alice.client().get(url, {"from": "2026-01-01T00:00:00Z", "to": "2026-01-31T00:00:00Z"}).json()
+    assert_documented("GET", "/api/v1/brands/{id}/topics/", body)
+    assert body["basis"]["fit_sample"] == 32 and body["basis"]["mentions"] == 49
+    assert body["basis"]["assigned"] == body["clustered_mentions"] == 48
+    assert body["basis"]["unassigned_not_enriched"] == 1
+    assert sum(t["size"] for t in body["topics"]) == 48
+    for topic in body["topics"]:
+        assert topic["trend"]["basis"] == "all_assigned_mentions"
+        assert sum(day["volume"] for day in topic["trend"]["daily"]) == topic["size"]
+        assert topic["size"] == 24  # the two groups, whole: the 16 unseen ones went to their group
+    # The brand's own name (in every text) names no topic.
+    assert all(alice.brand.name.split()[0].lower() not in t["label"] for t in body["topics"])
+
+
+def test_explicit_k_is_kept(alice: Tenant) -> None:
+    _enriched_groups(alice)
+    url = f"/api/v1/brands/{alice.brand.pk}/topics/"
+    body = alice.client().get(url, {"from": "2026-01-01T00:00:00Z", "k": "3"}).json()
+    assert body["k"] == 3 and body["k_selection"]["method"] == "given"
+    assert len(body["topics"]) == 3

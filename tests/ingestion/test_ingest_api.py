@@ -162,3 +162,33 @@ def test_near_duplicates_collapse_onto_one_canonical(alice: Tenant) -> None:
     assert all(m.canonical_id == first.pk for m in rest)
     first.refresh_from_db()
     assert first.duplicate_count == 3
+
+
+def test_every_error_of_an_item_and_every_change_is_said(alice: Tenant) -> None:
+    """A rejected item lists all that is wrong with it; an item stored after a change (NUL removed,
+    a number id, a string author) says so, so the schema (strings, an object) and the behaviour agree."""
+    from tests.security.openapi import assert_documented
+
+    broken = {"external_id": "b1", "url": "ftp://x", "rating": 9, "engagement": {"likes": -1}}
+    coerced = {"external_id": 123, "text": "alicebrand\x00 jacket is great", "author": "maya"}
+    response = post(alice, {"source": alice.source.pk, "items": [broken, coerced, item(3)]})
+    assert response.status_code == 200, response.content[:300]
+    assert_documented("POST", "/api/v1/ingest", response.json())
+    rejected, stored, plain = response.json()["items"]
+    assert rejected["status"] == "rejected"
+    assert rejected["errors"] == [
+        "text is required and must be a string",
+        "engagement.likes must be a non-negative integer",
+        "rating must be an integer from 1 to 5",
+        "url must be an http(s) URL",
+    ]
+    assert rejected["reason"] == "; ".join(rejected["errors"])
+    assert stored["status"] == "stored"
+    assert stored["warnings"] == [
+        "external_id was a number; stored as the string '123'",
+        "text held 1 NUL character(s); they were removed",
+        "author was a string; read as the author's handle",
+    ]
+    mention = Mention.objects.get(pk=stored["id"])
+    assert mention.external_id == "123" and mention.author_handle == "maya" and "\x00" not in mention.text
+    assert plain["status"] == "stored" and "warnings" not in plain

@@ -59,7 +59,7 @@ def seed_week(tenant: Tenant, *, hostile: bool = False) -> Builder:
             "2026-01-05T10:00:00",
             "positive",
             "zip",
-            HOSTILE if hostile else "The zipper on my jacket is great",
+            "The zipper on my jacket is great",
         ),
         ("2026-01-06T11:00:00", "negative", "zip", "Jacket zipper broke after a week"),
         ("2026-01-07T12:00:00", "negative", "zip", "zipper jammed again on the jacket"),
@@ -67,6 +67,8 @@ def seed_week(tenant: Tenant, *, hostile: bool = False) -> Builder:
         ("2026-01-09T09:30:00", "neutral", "fit", "Boots fit a bit narrow"),
         ("2026-01-10T15:00:00", "positive", "fit", "Fit of these boots is spot on"),
     ]
+    if hostile:  # in every mention, so whichever the report shows as an example is hostile
+        texts = [(when, sentiment, topic, f"{HOSTILE} {text}") for when, sentiment, topic, text in texts]
     for i, (when, sentiment, topic, text) in enumerate(texts):
         m = b.mention(
             when, sentiment=sentiment, author=f"u{i}", text=text, engagement=i, brands=(tenant.brand,)
