@@ -123,9 +123,7 @@ def label_mix(
     leads: list[LabelLead] = []
     for label in labels:
         shares = [
-            (row["labels"][label]["share"], row["brand"])
-            for row in per_brand
-            if row["labels"][label]["share"] is not None
+            (share, row["brand"]) for row in per_brand if (share := row["labels"][label]["share"]) is not None
         ]
         if not shares:
             continue
