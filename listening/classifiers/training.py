@@ -108,7 +108,7 @@ def _cv_score(
             names,
             multi_label=multi_label,
             recipe=recipe,
-            config=FewShotConfig(epochs=2),
+            config=FewShotConfig(),
         )
         head = LabelHead(**{**head.__dict__, "threshold": 0.0})
         scores.append(macro_f1(head, embeddings[test], [targets[int(i)] for i in np.flatnonzero(test)]))

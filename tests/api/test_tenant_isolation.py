@@ -16,12 +16,13 @@ from drf_spectacular.generators import EndpointEnumerator
 from listening.learning.models import ModelVersion
 from tests.alerts.factories import alert_of, rule_of
 from tests.conftest import Tenant
-from tests.security.objects import VALID_BODY, fresh_path_ids
+from tests.security.objects import VALID_BODY, classifier_of, fresh_path_ids
 from tests.security.openapi import integer_body_fields, operations, query_parameters
 from tests.webhooks.factories import webhook_of
 
 # Resource segment of a detail route → how to find org A's object of that kind.
 OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
+    "classifiers": lambda t: classifier_of(t).pk,
     "brands": lambda t: t.brand.pk,
     "campaigns": lambda t: t.campaign.pk,
     "sources": lambda t: t.source.pk,
@@ -96,6 +97,7 @@ QUERY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "campaign": lambda t: t.campaign.pk,
     "source": lambda t: t.source.pk,
     "rule": lambda t: rule_of(t).pk,
+    "classifier": lambda t: classifier_of(t).pk,
 }
 BODY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "brand": lambda t: t.brand.pk,
@@ -106,11 +108,14 @@ BODY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "source": lambda t: t.source.pk,
     "first": lambda t: t.mention.pk,
     "second": lambda t: t.mention.pk,
+    "mention": lambda t: t.mention.pk,
+    "classifier": lambda t: classifier_of(t).pk,
 }
 NOT_REFERENCES = {
     # query strings
     "cursor", "page_size", "from", "to", "interval", "k", "seed", "topics", "format",
     "q", "language", "sentiment", "since", "until", "source_kind", "status", "is_false_positive",
+    "label", "limit",
     # bodies
     "min_volume", "min_negative", "cooldown_minutes", "window_minutes", "lookback_days",
     "pull_interval_seconds", "items[].rating",

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
+from listening.classifiers.models import Classifier
+from listening.classifiers.services import LabelSpec, do_save_classifier
 from listening.learning.models import ModelVersion
 from listening.mentions.models import Source, SourceKind
 from listening.reports.models import ReportFormat, ReportRun, ReportSchedule
@@ -116,6 +118,28 @@ def new_model_version(t: Tenant) -> ModelVersion:
     return ModelVersion.objects.create(organization=t.org, name=f"{t.org.slug}-{_token()}", backbone="test")
 
 
+def new_classifier(t: Tenant) -> Classifier:
+    return do_save_classifier(
+        Classifier(organization=t.org, name=f"classifier {_token()}"),
+        [LabelSpec("delivery", "late parcels"), LabelSpec("sizing", "wrong size")],
+    )
+
+
+def classifier_of(t: Tenant) -> Classifier:
+    """The tenant's one standing classifier (for references that must stay put)."""
+    return Classifier.objects.filter(organization=t.org, name="standing").first() or do_save_classifier(
+        Classifier(organization=t.org, name="standing"),
+        [LabelSpec("delivery", "late parcels"), LabelSpec("sizing", "wrong size")],
+    )
+
+
+CLASSIFIER_BODY: dict[str, Any] = {
+    "name": "Sneaky classifier",
+    "scope": "all",
+    "labels": [{"name": "delivery"}, {"name": "sizing"}],
+}
+
+
 def _webhook_delivery(t: Tenant) -> dict[str, int]:
     delivery = new_delivery(t)
     return {"id": delivery.endpoint_id, "delivery_id": delivery.pk}
@@ -151,6 +175,12 @@ PATH_IDS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "/api/v1/reports/{report_pk}/runs/{id}/download": _report_run,
     "/api/v1/models/{id}/": lambda t: {"id": new_model_version(t).pk},
     "/api/v1/models/{id}/promote": lambda t: {"id": new_model_version(t).pk},
+    "/api/v1/classifiers/{id}/": lambda t: {"id": new_classifier(t).pk},
+    "/api/v1/classifiers/{id}/mix/": lambda t: {"id": classifier_of(t).pk},
+    "/api/v1/classifiers/{id}/tags/": lambda t: {"id": classifier_of(t).pk},
+    "/api/v1/classifiers/{id}/uncertain/": lambda t: {"id": classifier_of(t).pk},
+    "/api/v1/classifiers/{id}/train/": lambda t: {"id": classifier_of(t).pk},
+    "/api/v1/classifiers/{id}/rollback/": lambda t: {"id": classifier_of(t).pk},
 }
 
 
@@ -224,4 +254,10 @@ VALID_BODY: dict[tuple[str, str], Callable[[Tenant], dict[str, Any]]] = {
         "items": [{"external_id": "ma-1", "text": "alicebrand is fine"}],
     },
     ("POST", "/api/v1/analyze"): lambda t: {"texts": ["fine"]},
+    ("POST", "/api/v1/classifiers/"): lambda t: dict(CLASSIFIER_BODY),
+    ("PUT", "/api/v1/classifiers/{id}/"): lambda t: dict(CLASSIFIER_BODY),
+    ("PATCH", "/api/v1/classifiers/{id}/"): lambda t: {"scope": "all"},
+    ("POST", "/api/v1/classifiers/{id}/tags/"): lambda t: {"mention": t.mention.pk, "labels": ["sizing"]},
+    ("POST", "/api/v1/classifiers/{id}/train/"): lambda t: {},
+    ("POST", "/api/v1/classifiers/{id}/rollback/"): lambda t: {},
 }
