@@ -30,7 +30,9 @@ from ingestion.connectors import (
     RawItem,
     get_connector,
 )
+from ingestion.connectors.feeds import FeedConnector
 from ingestion.loader import ItemOutcome, store_batch
+from ingestion.opml import FeedRef
 from ingestion.prepare import Matchers, Rejected, prepare_batch
 from ingestion.push import ItemError, parse_item_checked, storable_payload, storable_text
 from ingestion.query import QueryIndex, QuerySyntaxError, validate
@@ -342,3 +344,36 @@ def due_sources(now: Any = None) -> list[int]:
         if last is None or (now - last).total_seconds() >= interval:
             due.append(source_id)
     return due
+
+
+@dataclass
+class FeedImport:
+    created: list[Source] = field(default_factory=list)
+    existing: list[Source] = field(default_factory=list)  # the organization already follows these
+
+
+def do_import_feeds(organization_id: int, feeds: Sequence[FeedRef]) -> FeedImport:
+    """One ``rss`` Source per feed (named by its OPML title); a feed the organization already has
+    a Source for (same URL) is left as it is. All or nothing: one invalid feed creates none."""
+    result = FeedImport()
+    known = {
+        source.config.get("url"): source
+        for source in Source.objects.filter(organization_id=organization_id, connector=FeedConnector.name)
+    }
+    with transaction.atomic():
+        for feed in feeds:
+            if feed.url in known:
+                result.existing.append(known[feed.url])
+                continue
+            config: dict[str, Any] = {"url": feed.url}
+            FeedConnector(config, {}).validate_config()  # ConnectorConfigError: nothing is created
+            source = Source.objects.create(
+                organization_id=organization_id,
+                name=feed.title[:120],
+                kind=FeedConnector.kind.value,
+                connector=FeedConnector.name,
+                config=config,
+            )
+            known[feed.url] = source
+            result.created.append(source)
+    return result

@@ -57,6 +57,12 @@ AwareDatetime = Annotated[datetime, BeforeValidator(partial(_timestamp, naive_is
 # An ISO 8601 string; one without offset is read as UTC (for APIs that document UTC throughout).
 UtcDatetime = Annotated[datetime, BeforeValidator(partial(_timestamp, naive_is_utc=True))]
 
+
+def iso_utc(value: datetime | None) -> str | None:
+    """A moment as ISO 8601 in UTC with "Z" (for cursors), or None."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
-from listening.demo import corpus, replies
+from listening.demo import corpus, replay, replies
 from listening.demo.classifiers import do_seed_complaint_classifier
 from listening.mentions.models import Mention, Source, SourceKind
 from listening.replies.services import do_set_guidelines
@@ -48,10 +48,13 @@ BRANDS: list[dict[str, str]] = [
     },
 ]
 
-SOURCES: list[dict[str, str]] = [
+SOURCES: list[dict[str, Any]] = [
     {"name": "Social push", "kind": SourceKind.SOCIAL, "connector": "push"},
     {"name": "Store reviews", "kind": SourceKind.REVIEW, "connector": "push"},
     {"name": "Help desk", "kind": SourceKind.SUPPORT, "connector": "push"},
+    # Replayed through their connectors from a local server (listening.demo.replay).
+    {"name": "Reddit (replayed)", "kind": SourceKind.SOCIAL, "connector": "reddit"},
+    {"name": "Gear Journal news (replayed)", "kind": SourceKind.NEWS, "connector": "rss"},
 ]
 
 
@@ -102,7 +105,12 @@ def do_seed_demo() -> DemoSetup:
         Source.objects.update_or_create(
             organization=org,
             name=spec["name"],
-            defaults={"kind": spec["kind"], "connector": spec["connector"]},
+            # A pulled demo source is active only while its replay runs (nothing serves it after).
+            defaults={
+                "kind": spec["kind"],
+                "connector": spec["connector"],
+                "is_active": spec["connector"] == "push",
+            },
         )[0]
         for spec in SOURCES
     ]
@@ -137,7 +145,12 @@ def do_load_demo_corpus(setup: DemoSetup, *, batch_size: int = 500) -> Counter[s
     by_channel.setdefault(SourceKind.SUPPORT, []).extend(replies.past_exchanges(now))
     totals: Counter[str] = Counter()
     for source in setup.sources:
+        if source.connector != "push":
+            continue
         items = by_channel.get(source.kind, [])
         for start in range(0, len(items), batch_size):
             totals.update(ingest_items(source, items[start : start + batch_size], channel="push").counts())
+    pulled = {source.connector: source for source in setup.sources}
+    for count in replay.do_replay_demo_sources(pulled["reddit"], pulled["rss"], now).values():
+        totals["stored"] += count
     return totals

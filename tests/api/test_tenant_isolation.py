@@ -114,11 +114,11 @@ BODY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
 NOT_REFERENCES = {
     # query strings
     "cursor", "page_size", "from", "to", "interval", "k", "seed", "topics", "format",
-    "q", "language", "sentiment", "since", "until", "source_kind", "status", "is_false_positive",
-    "label", "limit",
+    "q", "language", "sentiment", "since", "until", "source_kind", "channel", "group_by", "status",
+    "is_false_positive", "label", "limit",
     # bodies
     "min_volume", "min_negative", "cooldown_minutes", "window_minutes", "lookback_days",
-    "pull_interval_seconds", "items[].rating",
+    "pull_interval_seconds", "items[].rating", "n",
 }  # fmt: skip
 LIST_FIELDS = {"brands", "competitors", "campaigns"}
 MISSING = 2_000_000_001

@@ -13,14 +13,23 @@ from ingestion.connectors import CONNECTORS, Connector, ConnectorConfigError, It
 PACKAGE_DIR = Path(ingestion.connectors.__file__).parent
 
 
-def test_registry_names_the_three_sources() -> None:
-    assert set(CONNECTORS) == {"x_recent_search", "trustpilot_reviews", "zendesk_tickets"}
+def test_registry_names_the_sources() -> None:
+    assert set(CONNECTORS) == {
+        "x_recent_search",
+        "trustpilot_reviews",
+        "zendesk_tickets",
+        "reddit",
+        "rss",
+        "app_store_reviews",
+    }
     assert get_connector("zendesk_tickets").kind is ItemKind.SUPPORT
+    assert get_connector("rss").kind is ItemKind.NEWS
 
 
 def test_unknown_connector_is_a_config_error_listing_the_known_ones() -> None:
     with pytest.raises(
-        ConnectorConfigError, match=r"unknown connector 'push' \(known: trustpilot_reviews, x_recent"
+        ConnectorConfigError,
+        match=r"unknown connector 'push' \(known: app_store_reviews, reddit, rss, trustpilot_reviews",
     ):
         get_connector("push")
 

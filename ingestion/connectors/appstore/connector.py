@@ -13,7 +13,6 @@ once done. Reviews at the seam come again and storage (idempotent on the review 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
@@ -21,7 +20,7 @@ from pydantic import Field, StringConstraints
 from ingestion.connectors.appstore.client import MAX_PAGE, AppStoreClient
 from ingestion.connectors.appstore.parse import entry_to_item, is_app_entry
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
-from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, iso_utc, parse_settings
 
 
 class AppStoreConfig(SettingsModel):
@@ -41,10 +40,6 @@ class AppStoreCursor(SettingsModel):
     since: UtcDatetime | None = None
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     sweep_newest: UtcDatetime | None = None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 class AppStoreReviewsConnector(Connector[AppStoreConfig, AppStoreCredentials]):
@@ -73,14 +68,14 @@ class AppStoreReviewsConnector(Connector[AppStoreConfig, AppStoreCredentials]):
         met_old = state.since is not None and any(t <= state.since for t in stamps)
         if reviews and not met_old and state.page < MAX_PAGE:
             next_cursor: dict[str, Any] = {
-                "since": _iso(state.since),
+                "since": iso_utc(state.since),
                 "page": state.page + 1,
-                "sweep_newest": _iso(sweep_newest),
+                "sweep_newest": iso_utc(sweep_newest),
             }
             exhausted = False
         else:
             marks = [t for t in (sweep_newest, state.since) if t is not None]
-            next_cursor = {"since": _iso(max(marks)) if marks else None}
+            next_cursor = {"since": iso_utc(max(marks)) if marks else None}
             exhausted = True
         return Page(
             items=items,

@@ -16,7 +16,6 @@ idempotent on the review id, drops them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
@@ -24,7 +23,7 @@ from pydantic import Field, StringConstraints
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
 from ingestion.connectors.trustpilot.client import TrustpilotClient
 from ingestion.connectors.trustpilot.parse import review_to_item
-from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, UtcDatetime, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, UtcDatetime, iso_utc, parse_settings
 
 
 class TrustpilotConfig(SettingsModel):
@@ -43,10 +42,6 @@ class TrustpilotCursor(SettingsModel):
     start: UtcDatetime | None = None
     page: int = Field(default=1, ge=1)
     high_water: UtcDatetime | None = None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 class TrustpilotReviewsConnector(Connector[TrustpilotConfig, TrustpilotCredentials]):
@@ -84,13 +79,13 @@ class TrustpilotReviewsConnector(Connector[TrustpilotConfig, TrustpilotCredentia
         # An empty page ends the sweep even if a next link is (wrongly) there: no endless paging.
         if result.envelope.has_next_page and result.envelope.reviews:
             next_cursor: dict[str, Any] = {
-                "start": _iso(state.start),
+                "start": iso_utc(state.start),
                 "page": state.page + 1,
-                "high_water": _iso(high_water),
+                "high_water": iso_utc(high_water),
             }
             exhausted = False
         else:
-            next_cursor = {"start": _iso(high_water or state.start), "page": 1}
+            next_cursor = {"start": iso_utc(high_water or state.start), "page": 1}
             exhausted = True
         return Page(
             items=items,
