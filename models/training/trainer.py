@@ -319,6 +319,172 @@ def _prepare(network: ListeningNetwork, config: TrainingConfig) -> None:
                 p.requires_grad_(False)
 
 
+@dataclass(frozen=True)
+class _Plans:
+    """Which examples each micro-batch reads, per loss (None: that loss is off)."""
+
+    supervised: list[np.ndarray]
+    raw: list[np.ndarray] | None
+    preferences: list[np.ndarray] | None
+
+
+def _plans(cycle: _Cycle, data: TrainingData, config: TrainingConfig, total: int) -> _Plans:
+    """The batches of all ``total`` steps, drawn up front under ``config.seed``, so a resumed run
+    reads the same batches from its step on."""
+    n_sup, acc = len(data.examples), config.grad_accumulation
+    rng = np.random.default_rng(config.seed)
+    micro = total * acc
+    pref_batch = max(1, config.batch_size // 4)
+    sup_plan = _plan(n_sup, config.batch_size, micro, rng)
+    if config.length_grouping and n_sup:
+        lengths = np.array(
+            [
+                len(ids)
+                for ids in cycle.tokenizer(
+                    [e.text for e in data.examples], truncation=True, max_length=config.max_length
+                )["input_ids"]
+            ]
+        )
+        sup_plan = group_by_length(sup_plan, lengths, rng)
+    raw_plan = (
+        _plan(len(data.raw_texts), config.simcse_batch_size, micro, rng) if config.simcse_weight > 0 else None
+    )
+    pref_plan = _plan(len(data.preferences), pref_batch, micro, rng) if config.preference_weight > 0 else None
+    return _Plans(sup_plan, raw_plan, pref_plan)
+
+
+def _total_steps(data: TrainingData, config: TrainingConfig) -> int:
+    n_sup = len(data.examples)
+    base = n_sup if n_sup else max(len(data.raw_texts), len(data.preferences))
+    per_step = (config.batch_size if n_sup else config.simcse_batch_size) * config.grad_accumulation
+    return config.max_steps or max(1, math.ceil(config.epochs * base / per_step))
+
+
+def _resume(
+    checkpoint: Path,
+    fingerprint: str,
+    network: ListeningNetwork,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    device: torch.device,
+    *,
+    version: str,
+    total: int,
+) -> tuple[int, list[dict[str, float]]]:
+    """The step and loss records to go on from: the checkpoint's when it is this run's (same
+    fingerprint; its weights, optimizer, schedule and RNG restored), else (0, [])."""
+    if not checkpoint.is_file():
+        return 0, []
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    if state.get("fingerprint") != fingerprint:
+        logger.warning("ignoring checkpoint %s: another run's (parent, data or config differ)", checkpoint)
+        return 0, []
+    missing = network.load_state_dict(state["params"], strict=False)
+    if missing.unexpected_keys:
+        raise TrainingError(f"checkpoint has unknown parameters {missing.unexpected_keys[:3]}")
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    step, losses = int(state["step"]), list(state["losses"])
+    logger.info("resuming %s from step %d of %d", version, step, total)
+    return step, losses
+
+
+def _step(
+    cycle: _Cycle,
+    plans: _Plans,
+    step: int,
+    config: TrainingConfig,
+    trainable: dict[str, torch.nn.Parameter],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+) -> dict[str, float]:
+    """One optimizer step (``config.grad_accumulation`` micro-batches) of the weighted losses; the
+    step's record: its number, the loss and each term, the top backbone layer's learning rate."""
+    acc, device = config.grad_accumulation, cycle.device
+    parts: dict[str, float] = {}
+    for m in range(step * acc, (step + 1) * acc):
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cycle.autocast):
+            terms = {
+                "supervised": (cycle.supervised_loss(plans.supervised[m]), 1.0),
+                "simcse": (cycle.simcse_loss(plans.raw[m]) if plans.raw else None, config.simcse_weight),
+                "preference": (
+                    cycle.preference_loss(plans.preferences[m]) if plans.preferences else None,
+                    config.preference_weight,
+                ),
+            }
+            loss = sum(
+                (weight * value for value, weight in terms.values() if value is not None),
+                torch.zeros((), device=device),
+            )
+        (loss / acc).backward()
+        for name, (value, _) in terms.items():
+            if value is not None:
+                parts[name] = parts.get(name, 0.0) + float(value.detach()) / acc
+    torch.nn.utils.clip_grad_norm_(trainable.values(), config.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    record = {
+        "step": step + 1,
+        "loss": round(sum(parts.values()), 5),
+        **{k: round(v, 5) for k, v in parts.items()},
+    }
+    rates = scheduler.get_last_lr()
+    record["lr"] = rates[-2] if len(rates) > 1 else rates[0]  # the top backbone layer's
+    return record
+
+
+def _finish(
+    network: ListeningNetwork,
+    config: TrainingConfig,
+    parent_state: dict[str, torch.Tensor] | None,
+    calibration: LabelledTexts | None,
+    training: dict[str, Any],
+) -> None:
+    """The trained network made servable, in place: LoRA merged, on CPU in float32, interpolated
+    towards the parent (``config.interpolate``), its sentiment temperature refitted on
+    ``calibration`` (recorded in ``training``)."""
+    network.eval()
+    if config.method == "lora":
+        network.backbone.model = network.backbone.model.merge_and_unload()  # type: ignore[operator]
+    network.to("cpu", torch.float32)
+    if parent_state is not None:
+        interpolate_weights(network, parent_state, config.interpolate)
+    if calibration is not None and len(calibration):
+        temperature = _refit_temperature(network, calibration, config.max_length)
+        training["sentiment_temperature"] = round(temperature, 4)
+
+
+def _save(
+    network: ListeningNetwork,
+    out_dir: Path,
+    checkpoint_dir: Path,
+    *,
+    version: str,
+    max_length: int,
+    training: dict[str, Any],
+) -> dict[str, Any]:
+    """Save the version beside ``out_dir`` and rename it into place (a killed save leaves no
+    half-written version), then drop the checkpoint; returns the manifest."""
+    partial = out_dir.with_name(out_dir.name + f".partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    manifest = save_model_version(
+        network,
+        partial,
+        version=version,
+        max_length=max_length,
+        include_backbone=True,
+        training=training,
+    )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists():
+        out_dir.rmdir()  # empty (checked by train_cycle)
+    partial.rename(out_dir)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return manifest
+
+
 def train_cycle(
     parent_dir: str | Path,
     data: TrainingData,
@@ -339,6 +505,9 @@ def train_cycle(
     again with the same parent, data and config resumes there. ``calibration`` (labelled texts)
     refits the sentiment temperature after training (argmax unchanged). Raises TrainingError when
     there is nothing to learn from or a label is unknown.
+
+    In phases: load and prepare the parent, plan the batches, resume from a checkpoint, step,
+    finish (merge, interpolate, calibrate) and save.
     """
     started = time.perf_counter()
     config = config or TrainingConfig.from_env()
@@ -369,89 +538,25 @@ def train_cycle(
     )
     _prepare(network, config)
     cycle = _Cycle(network.to(resolved), data, config, resolved)
-
-    n_sup, acc = len(data.examples), config.grad_accumulation
-    base = n_sup if n_sup else max(len(data.raw_texts), len(data.preferences))
-    per_step = (config.batch_size if n_sup else config.simcse_batch_size) * acc
-    total = config.max_steps or max(1, math.ceil(config.epochs * base / per_step))
-    rng = np.random.default_rng(config.seed)
-    micro = total * acc
-    pref_batch = max(1, config.batch_size // 4)
-    sup_plan = _plan(n_sup, config.batch_size, micro, rng)
-    if config.length_grouping and n_sup:
-        lengths = np.array(
-            [
-                len(ids)
-                for ids in cycle.tokenizer(
-                    [e.text for e in data.examples], truncation=True, max_length=config.max_length
-                )["input_ids"]
-            ]
-        )
-        sup_plan = group_by_length(sup_plan, lengths, rng)
-    raw_plan = (
-        _plan(len(data.raw_texts), config.simcse_batch_size, micro, rng) if config.simcse_weight > 0 else None
-    )
-    pref_plan = _plan(len(data.preferences), pref_batch, micro, rng) if config.preference_weight > 0 else None
+    total = _total_steps(data, config)
+    plans = _plans(cycle, data, config, total)
 
     trainable = _trainable(network)
     optimizer = torch.optim.AdamW(parameter_groups(trainable, config), weight_decay=config.weight_decay)
     logger.info("training %s on %s, %s", version, resolved, "bf16 autocast" if cycle.autocast else "float32")
     scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total), total)
     fingerprint = _fingerprint(config, str(parent_manifest.get("checksum", "")), data)
-
-    step, losses = 0, []
     checkpoint = checkpoint_dir / CHECKPOINT_FILE
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=resolved, weights_only=False)
-        if state.get("fingerprint") == fingerprint:
-            missing = network.load_state_dict(state["params"], strict=False)
-            if missing.unexpected_keys:
-                raise TrainingError(f"checkpoint has unknown parameters {missing.unexpected_keys[:3]}")
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["torch_rng"])
-            step, losses = int(state["step"]), list(state["losses"])
-            logger.info("resuming %s from step %d of %d", version, step, total)
-        else:
-            logger.warning(
-                "ignoring checkpoint %s: another run's (parent, data or config differ)", checkpoint
-            )
+    step, losses = _resume(
+        checkpoint, fingerprint, network, optimizer, scheduler, resolved, version=version, total=total
+    )
     resumed_from = step
 
     network.train()
     bar = tqdm(total=total, initial=step, disable=not progress, desc=f"train {version}", unit="step")
     while step < total:
-        parts: dict[str, float] = {}
-        for m in range(step * acc, (step + 1) * acc):
-            with torch.autocast(device_type=resolved.type, dtype=torch.bfloat16, enabled=cycle.autocast):
-                terms = {
-                    "supervised": (cycle.supervised_loss(sup_plan[m]), 1.0),
-                    "simcse": (cycle.simcse_loss(raw_plan[m]) if raw_plan else None, config.simcse_weight),
-                    "preference": (
-                        cycle.preference_loss(pref_plan[m]) if pref_plan else None,
-                        config.preference_weight,
-                    ),
-                }
-                loss = sum(
-                    (weight * value for value, weight in terms.values() if value is not None),
-                    torch.zeros((), device=resolved),
-                )
-            (loss / acc).backward()
-            for name, (value, _) in terms.items():
-                if value is not None:
-                    parts[name] = parts.get(name, 0.0) + float(value.detach()) / acc
-        torch.nn.utils.clip_grad_norm_(trainable.values(), config.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        record = _step(cycle, plans, step, config, trainable, optimizer, scheduler)
         step += 1
-        record = {
-            "step": step,
-            "loss": round(sum(parts.values()), 5),
-            **{k: round(v, 5) for k, v in parts.items()},
-        }
-        rates = scheduler.get_last_lr()
-        record["lr"] = rates[-2] if len(rates) > 1 else rates[0]  # the top backbone layer's
         losses.append(record)
         logger.info("train_step %s", json.dumps({"version": version, "total": total, **record}))
         bar.update(1)
@@ -462,12 +567,6 @@ def train_cycle(
             _save_checkpoint(checkpoint, network, optimizer, scheduler, step, losses, fingerprint)
     bar.close()
 
-    network.eval()
-    if config.method == "lora":
-        network.backbone.model = network.backbone.model.merge_and_unload()  # type: ignore[operator]
-    network.to("cpu", torch.float32)
-    if parent_state is not None:
-        interpolate_weights(network, parent_state, config.interpolate)
     training: dict[str, Any] = {
         "config": config.as_dict(),
         "data": data.snapshot(),
@@ -477,24 +576,15 @@ def train_cycle(
         "final_loss": losses[-1]["loss"] if losses else None,
         "repaired_head_columns": repaired,
     }
-    if calibration is not None and len(calibration):
-        temperature = _refit_temperature(network, calibration, config.max_length)
-        training["sentiment_temperature"] = round(temperature, 4)
-    partial = out_dir.with_name(out_dir.name + f".partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    manifest = save_model_version(
+    _finish(network, config, parent_state, calibration, training)
+    manifest = _save(
         network,
-        partial,
+        out_dir,
+        checkpoint_dir,
         version=version,
         max_length=int(parent_manifest["max_length"]),
-        include_backbone=True,
         training=training,
     )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists():
-        out_dir.rmdir()  # empty (checked above)
-    partial.rename(out_dir)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
     seconds = time.perf_counter() - started
     logger.info("trained %s in %.1f s (%d steps, resumed from %d)", version, seconds, total, resumed_from)
     return CycleResult(out_dir, manifest, total, resumed_from, losses, seconds)
