@@ -17,7 +17,7 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from api.serializers import READING_FIELDS
-from ingestion.service import ingest_items
+from ingestion.services import ingest_items
 from listening.demo.corpus import SUPPORT_OPENERS, generate
 from listening.demo.services import do_seed_demo
 from listening.jobs import Queue

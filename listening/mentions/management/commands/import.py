@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from ingestion.importers import ColumnMapping, read_records
-from ingestion.service import ingest_items
+from ingestion.services import ingest_items
 from listening.mentions.models import Source
 
 DEFAULT_BATCH = 1000
