@@ -1,6 +1,6 @@
 """End-to-end enrichment beside the model alone, on the same texts, in one run.
 
-    python -m benchmarks.enrich [--tweets N] [--rounds 2] [--batch 256]
+    python -m benchmarks.enrich [--tweets N] [--rounds 2] [--batch 512]
 
 Needs PostgreSQL (``DATABASE_URL``); runs in a throw-away test database. It seeds the demo
 organization and pushes its corpus (about 1,800 posts, reviews and support transcripts) through the
@@ -42,7 +42,7 @@ from listening.analytics.models import BrandRollup, CampaignRollup  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.demo.services import do_load_demo_corpus, do_seed_demo  # noqa: E402
 from listening.learning.services import get_active_version  # noqa: E402
-from listening.mentions.enrichment import do_enrich_pending, load_version  # noqa: E402
+from listening.mentions.enrichment import DEFAULT_BATCH, do_enrich_pending, load_version  # noqa: E402
 from listening.mentions.models import Enrichment, Mention, Source, SourceKind  # noqa: E402
 from models.stages import StageClock  # noqa: E402
 from workers import app  # noqa: E402
@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tweets", type=int, default=4000, help="real brand tweets added to the demo corpus")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=256, help="mentions per claim (enrichment's default)")
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH, help="mentions per claim (enrichment's default)"
+    )
     args = parser.parse_args(argv)
     if connection.vendor != "postgresql":
         print("skipped: needs PostgreSQL (DATABASE_URL)", file=sys.stderr)

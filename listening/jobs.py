@@ -28,6 +28,7 @@ class Queue(StrEnum):
     ENRICH = "enrich"  # the language model reading mentions: GPU hosts
     ANALYZE = "analyze"  # POST /analyze answers a waiting client: never queued behind batch enrichment
     TRAIN = "train"  # fine-tuning cycles: one GPU host, concurrency 1
+    GENERATE = "generate"  # reply drafting with the decoder LLM: beside train, never on the serving worker
     ALERTS = "alerts"  # spike checks and webhook deliveries
     REPORTS = "reports"  # scheduled reports, nightly clustering
     MAINTENANCE = "maintenance"  # heartbeats, housekeeping
