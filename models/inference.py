@@ -263,7 +263,16 @@ def _load_cached(
         max_length=max_length or int(manifest["max_length"]),
         quantize=quantize,
     )
-    logger.info("loaded model version %s on %s (%s)", model.version, resolved, model.dtype)
+    logger.info(
+        "loaded model version %s on %s: %s%s, %d torch threads (cpu kernels %s, amx %s)",
+        model.version,
+        resolved,
+        str(model.dtype).removeprefix("torch."),
+        ", int8 dynamic" if model.quantized else "",
+        torch.get_num_threads(),
+        torch.backends.cpu.get_cpu_capability(),
+        "yes" if cpu_has_native_bf16() else "no",
+    )
     return model
 
 
