@@ -5,7 +5,7 @@ claimed with a lease (``SELECT ... FOR UPDATE SKIP LOCKED`` stamps ``enrich_clai
 so several workers split the backlog and no lock is held during inference), one Enrichment row per
 (mention, version) is written with conflicts ignored, and ``enriched_at`` marks the mention done in
 the write's transaction, which checks the lease is still its own; a worker killed mid-batch leaves
-its claim to expire (``ENRICH_LEASE``).
+its claim to expire (``ENRICH_LEASE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -156,22 +157,22 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     return ids
 
 
-# How long a claim holds its mentions: a worker killed mid-batch leaves them to the others after this.
-# Far above one batch's inference (seconds), so a slow batch is not read twice.
-ENRICH_LEASE = timedelta(minutes=10)
+def enrich_lease() -> timedelta:
+    """How long a claim holds its mentions (``ENRICH_LEASE_SECONDS``)."""
+    return timedelta(seconds=float(settings.ENRICH_LEASE_SECONDS))
 
 
 def claim_pending(organization_id: int | None, count: int) -> tuple[datetime, list[tuple[int, int, str]]]:
     """Claim up to ``count`` unread mentions nobody holds, in a short transaction of its own.
 
     Returns the claim's stamp and (mention id, organization id, model text) rows. The stamp is the
-    lease: other workers skip these mentions until it is ``ENRICH_LEASE`` old, and
+    lease: other workers skip these mentions until it is ``ENRICH_LEASE_SECONDS`` old, and
     :func:`store_claimed` writes only where it is still this claim's.
     """
     stamp = timezone.now()
     with stage("claim"), transaction.atomic():
         pending = Mention.objects.filter(enriched_at__isnull=True).filter(
-            Q(enrich_claimed_at__isnull=True) | Q(enrich_claimed_at__lt=stamp - ENRICH_LEASE)
+            Q(enrich_claimed_at__isnull=True) | Q(enrich_claimed_at__lt=stamp - enrich_lease())
         )
         if organization_id is not None:
             pending = pending.filter(organization_id=organization_id)

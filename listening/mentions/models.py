@@ -97,7 +97,7 @@ class Mention(models.Model):
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True, default="")
     enriched_at = models.DateTimeField(null=True, blank=True)
     # When an enrich worker claimed this unread mention (a lease, committed before inference): others
-    # skip it until ENRICH_LEASE passes, and the reading is written only while the stamp is still its
+    # skip it until ENRICH_LEASE_SECONDS pass, and the reading is written only while the stamp is still its
     # claimer's (compare-and-set). Cleared when the reading is stored.
     enrich_claimed_at = models.DateTimeField(null=True, blank=True)
     # The version whose enrichment ``sentiment`` (and every other stored reading) comes from: what

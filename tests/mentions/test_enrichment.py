@@ -15,9 +15,9 @@ from listening.jobs import Queue
 from listening.learning.models import ModelStatus, ModelVersion
 from listening.learning.services import get_active_version
 from listening.mentions.enrichment import (
-    ENRICH_LEASE,
     claim_pending,
     do_enrich_pending,
+    enrich_lease,
     enrichment_rows,
     predict,
     store_claimed,
@@ -118,7 +118,7 @@ def test_a_claim_is_a_lease_others_skip_until_it_expires(alice: Tenant) -> None:
 
     # The first claimer stalls past its lease; another worker takes its mentions and writes them.
     Mention.objects.filter(pk__in=[pk for pk, _, _ in claimed]).update(
-        enrich_claimed_at=stamp - ENRICH_LEASE - timedelta(seconds=1)
+        enrich_claimed_at=stamp - enrich_lease() - timedelta(seconds=1)
     )
     retaken_stamp, retaken = claim_pending(alice.org.pk, 10)
     assert sorted(retaken) == sorted(claimed)

@@ -232,6 +232,7 @@ class Stack:
             "PYTHONPATH": str(REPO),
             # Fast re-scans, so recovery is seen in seconds rather than a production minute.
             "ENRICH_RESCAN_SECONDS": "5",
+            "ENRICH_LEASE_SECONDS": "10",  # a killed enrich worker's batch is read again soon
             "PULL_CHECK_SECONDS": "5",
             "WORKER_HEARTBEAT_SECONDS": "1",
             "TASK_RETRY_BACKOFF_MAX": "4",
