@@ -5,7 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-QUEUES := ingest,enrich,analyze,generate,train,alerts,reports,maintenance
+# Serving first: one worker for what users wait on, another for training (and reply generation) at
+# lower CPU priority with bounded torch threads, so a fine-tuning cycle never stops enrichment, alert
+# checks or /analyze. Production runs a worker per queue (README, "Running on PostgreSQL and Redis").
+SERVE_QUEUES := ingest,enrich,analyze,alerts,reports,maintenance
+TRAIN_QUEUES := train,generate
+TRAIN_NICE    ?= 10
+TRAIN_THREADS ?= 1
 PYTEST_ARGS ?=
 
 .PHONY: install run serve test lint fmt bench clean
@@ -28,14 +34,18 @@ run: install
 
 serve:
 	@set -e; \
-	$(BIN)/celery -A workers worker --beat -Q $(QUEUES) --concurrency 1 --pool solo --loglevel INFO \
-	  --schedule var/celerybeat-schedule > var/worker.log 2>&1 & WORKER=$$!; \
-	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/celery -A workers worker --beat -Q $(SERVE_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
+	  -n serve@%h --schedule var/celerybeat-schedule > var/worker.log 2>&1 & WORKER=$$!; \
+	LISTENING_TORCH_THREADS=$(TRAIN_THREADS) OMP_NUM_THREADS=$(TRAIN_THREADS) nice -n $(TRAIN_NICE) \
+	  $(BIN)/celery -A workers worker -Q $(TRAIN_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
+	  -n train@%h > var/train-worker.log 2>&1 & TRAINER=$$!; \
+	trap 'kill $$WORKER $$TRAINER 2>/dev/null; wait $$WORKER $$TRAINER 2>/dev/null' EXIT INT TERM; \
 	KEY=$$(awk '/API key/{print $$3}' var/demo.txt); \
 	echo; echo "  API:     http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/   dashboard: http://$(HOST):$(PORT)/ (log in with the key below)"; \
 	echo "  API key: $$KEY"; \
 	echo "  try:     curl -H 'Authorization: Api-Key $$KEY' http://$(HOST):$(PORT)/api/v1/brands/"; \
-	echo "  worker log: var/worker.log   (Ctrl-C stops both)"; echo; \
+	echo "  worker logs: var/worker.log (serving), var/train-worker.log (training, nice $(TRAIN_NICE))"; \
+	echo "  (Ctrl-C stops all)"; echo; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 ## test: the whole suite against PostgreSQL + Redis (required under CI=true)

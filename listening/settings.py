@@ -248,6 +248,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES + 1024
 
 # --- language model -----------------------------------------------------------------------------
 ENRICH_RESCAN_SECONDS = env_float("ENRICH_RESCAN_SECONDS", default=60.0, minimum=5.0)
+# How long an enrich worker's claim on a batch holds: a worker killed mid-batch leaves it to the
+# others after this. Well above one batch's inference, so a slow batch is not read twice.
+ENRICH_LEASE_SECONDS = env_float("ENRICH_LEASE_SECONDS", default=300.0, minimum=5.0)
 ANALYZE_MAX_TEXTS = env_int("ANALYZE_MAX_TEXTS", default=100, minimum=1, maximum=1000)
 ANALYZE_MAX_CHARS = env_int("ANALYZE_MAX_CHARS", default=5000, minimum=100)
 ANALYZE_TIMEOUT_SECONDS = env_float("ANALYZE_TIMEOUT_SECONDS", default=30.0, minimum=1.0)

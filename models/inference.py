@@ -34,6 +34,7 @@ from transformers import BatchEncoding
 from models.heads import ListeningNetwork, NetworkOutput
 from models.serving import ServingThresholds, served_intents
 from models.settings import DTYPES, QUANTIZE_MODES, ModelSettings
+from models.stages import stage
 from models.version import load_model_version
 
 logger = logging.getLogger(__name__)
@@ -176,11 +177,14 @@ class ListeningModel:
         if not clean:
             return
         with self._lock, torch.inference_mode():
-            for idx, batch in self._batches(clean, batch_size):
-                yield (
-                    idx,
-                    self.network(batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)),
-                )
+            with stage("tokenise"):
+                batches = self._batches(clean, batch_size)
+            for idx, batch in batches:
+                with stage("forward"):
+                    out = self.network(
+                        batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+                    )
+                yield idx, out
 
     def pooled(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """The pooled hidden state ``[N, D]`` float32 (unnormalised): the heads' input, for fitting heads."""
@@ -212,9 +216,10 @@ class ListeningModel:
         probs = {task: np.zeros((n, len(labels)), dtype=np.float32) for task, labels in maps.items()}
         embedding = np.zeros((n, self.embedding_dim), dtype=np.float32)
         for idx, out in self._run(texts, batch_size):
-            for task, value in heads.probabilities(out.logits).items():
-                probs[task][idx] = value.float().cpu().numpy()
-            embedding[idx] = out.embedding.float().cpu().numpy()
+            with stage("heads"):
+                for task, value in heads.probabilities(out.logits).items():
+                    probs[task][idx] = value.float().cpu().numpy()
+                embedding[idx] = out.embedding.float().cpu().numpy()
 
         def labels_of(task: str) -> np.ndarray:
             return np.asarray(maps[task], dtype=object)[probs[task].argmax(axis=1)].astype(str)
@@ -258,7 +263,16 @@ def _load_cached(
         max_length=max_length or int(manifest["max_length"]),
         quantize=quantize,
     )
-    logger.info("loaded model version %s on %s (%s)", model.version, resolved, model.dtype)
+    logger.info(
+        "loaded model version %s on %s: %s%s, %d torch threads (cpu kernels %s, amx %s)",
+        model.version,
+        resolved,
+        str(model.dtype).removeprefix("torch."),
+        ", int8 dynamic" if model.quantized else "",
+        torch.get_num_threads(),
+        torch.backends.cpu.get_cpu_capability(),
+        "yes" if cpu_has_native_bf16() else "no",
+    )
     return model
 
 

@@ -1,19 +1,24 @@
 """Enrichment: the active model version reads new mentions in batches.
 
-Runs in ``enrich`` workers only (it imports torch through ``models``). Idempotent: a mention is
-claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (several workers split the backlog), one
-Enrichment row per (mention, version) is written with conflicts ignored, and ``enriched_at`` marks
-the mention done in the same transaction, so a worker killed mid-batch leaves the batch unclaimed.
+Runs in ``enrich`` workers only (it imports torch through ``models``). Idempotent: a batch is
+claimed with a lease (``SELECT ... FOR UPDATE SKIP LOCKED`` stamps ``enrich_claimed_at`` and commits,
+so several workers split the backlog and no lock is held during inference), one Enrichment row per
+(mention, version) is written with conflicts ignored, and ``enriched_at`` marks the mention done in
+the write's transaction, which checks the lease is still its own; a worker killed mid-batch leaves
+its claim to expire (``ENRICH_LEASE_SECONDS``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from listening.learning.models import ModelVersion
@@ -22,13 +27,17 @@ from listening.mentions.models import Enrichment, Mention, SourceKind
 from listening.mentions.services import do_copy_sentiment_to_links
 from listening.mentions.signals import mentions_enriched
 from models.serving import shows_intent
+from models.stages import stage
 
 if TYPE_CHECKING:
     from models.inference import ListeningModel, Predictions
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_BATCH = 256
+# Mentions per claim, and so per write transaction and per rollup recompute. The claim holds no lock
+# during inference, so a large one costs pushes nothing; the rollups recompute every touched
+# subject-day, so each claim fewer saves one pass over those days (the model reads 64 at a time).
+DEFAULT_BATCH = 512
 
 
 def load_version(version: ModelVersion) -> ListeningModel:
@@ -127,16 +136,75 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     (``listening.learning.reread``) both write through here.
     """
     now = timezone.now()
-    Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
-    updates = [
-        Mention(id=e.mention_id, sentiment=e.sentiment, model_version_id=e.model_version_id, enriched_at=now)
-        for e in enrichments
-    ]
-    Mention.objects.bulk_update(updates, ["sentiment", "model_version", "enriched_at"], batch_size=1000)
-    ids = [m.id for m in updates]
-    do_copy_sentiment_to_links(ids)
-    mentions_enriched.send(sender=Mention, mention_ids=ids, enrichments=enrichments)
+    with stage("write"):
+        Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
+        updates = [
+            Mention(
+                id=e.mention_id,
+                sentiment=e.sentiment,
+                model_version_id=e.model_version_id,
+                enriched_at=now,
+                enrich_claimed_at=None,
+            )
+            for e in enrichments
+        ]
+        Mention.objects.bulk_update(
+            updates, ["sentiment", "model_version", "enriched_at", "enrich_claimed_at"], batch_size=1000
+        )
+        ids = [m.id for m in updates]
+        do_copy_sentiment_to_links(ids)
+    with stage("rollups"):
+        mentions_enriched.send(sender=Mention, mention_ids=ids, enrichments=enrichments)
     return ids
+
+
+def enrich_lease() -> timedelta:
+    """How long a claim holds its mentions (``ENRICH_LEASE_SECONDS``)."""
+    return timedelta(seconds=float(settings.ENRICH_LEASE_SECONDS))
+
+
+def claim_pending(organization_id: int | None, count: int) -> tuple[datetime, list[tuple[int, int, str]]]:
+    """Claim up to ``count`` unread mentions nobody holds, in a short transaction of its own.
+
+    Returns the claim's stamp and (mention id, organization id, model text) rows. The stamp is the
+    lease: other workers skip these mentions until it is ``ENRICH_LEASE_SECONDS`` old, and
+    :func:`store_claimed` writes only where it is still this claim's.
+    """
+    stamp = timezone.now()
+    with stage("claim"), transaction.atomic():
+        pending = Mention.objects.filter(enriched_at__isnull=True).filter(
+            Q(enrich_claimed_at__isnull=True) | Q(enrich_claimed_at__lt=stamp - enrich_lease())
+        )
+        if organization_id is not None:
+            pending = pending.filter(organization_id=organization_id)
+        rows = list(
+            pending.order_by("id")
+            # SKIP LOCKED: concurrent claimers split the backlog instead of queueing on each other.
+            .select_for_update(skip_locked=True, no_key=True)
+            .values_list("id", "organization_id", "model_text", "clean_text")[:count]
+        )
+        if rows:
+            Mention.objects.filter(pk__in=[row[0] for row in rows]).update(enrich_claimed_at=stamp)
+    return stamp, [(pk, org_id, model_text or clean_text) for pk, org_id, model_text, clean_text in rows]
+
+
+def store_claimed(stamp: datetime, readings: Sequence[Enrichment]) -> list[int]:
+    """Write the readings of a claim whose lease still holds; returns the mention ids written.
+
+    Compare-and-set: a mention read meanwhile by someone else (its lease expired and was taken, or
+    it was enriched) is left as they wrote it. The rows are locked in id order, so two writers
+    never deadlock.
+    """
+    with transaction.atomic():
+        held = set(
+            Mention.objects.filter(
+                pk__in=[e.mention_id for e in readings], enriched_at__isnull=True, enrich_claimed_at=stamp
+            )
+            .order_by("pk")
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
+        return store_enrichments([e for e in readings if e.mention_id in held])
 
 
 def do_enrich_pending(
@@ -144,38 +212,30 @@ def do_enrich_pending(
 ) -> int:
     """Enrich up to ``limit`` unenriched mentions; returns how many were enriched.
 
-    The active version is looked up for every batch, so a promotion or rollback takes effect on the
-    next batch without restarting the worker.
+    Each batch is claimed and committed first (:func:`claim_pending`), read by the model outside any
+    transaction, then written in one short transaction (:func:`store_claimed`): a push linking a
+    duplicate to a claimed mention never waits for inference. A worker killed mid-batch leaves
+    its claim to expire. The active version is looked up for every batch, so a promotion or
+    rollback takes effect on the next batch without restarting the worker.
     """
     done = 0
     while done < limit:
-        with transaction.atomic():
-            pending = Mention.objects.filter(enriched_at__isnull=True)
-            if organization_id is not None:
-                pending = pending.filter(organization_id=organization_id)
-            claimed = list(
-                pending.order_by("id")
-                # NO KEY: a push linking a new duplicate to one of these (a FOR KEY SHARE check) need
-                # not wait for the whole inference batch.
-                .select_for_update(skip_locked=True, no_key=True)
-                .values_list("id", "organization_id", "model_text", "clean_text")[
-                    : min(batch_size, limit - done)
-                ]
-            )
-            if not claimed:
-                break
-            by_org: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            for mention_id, org_id, model_text, clean_text in claimed:
-                by_org[org_id].append((mention_id, model_text or clean_text))
-            readings: list[Enrichment] = []
-            for org_id, rows in by_org.items():
-                version = get_active_version(org_id)
-                predictions = predict(version, [text for _, text in rows])
+        stamp, claimed = claim_pending(organization_id, min(batch_size, limit - done))
+        if not claimed:
+            break
+        by_org: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for mention_id, org_id, text in claimed:
+            by_org[org_id].append((mention_id, text))
+        readings: list[Enrichment] = []
+        for org_id, rows in by_org.items():
+            version = get_active_version(org_id)
+            predictions = predict(version, [text for _, text in rows])
+            with stage("rows"):
                 readings += enrichment_rows(
                     version, [(mention_id, org_id) for mention_id, _ in rows], predictions
                 )
-            store_enrichments(readings)
-            done += len(claimed)
+        store_claimed(stamp, readings)
+        done += len(claimed)
     if done:
         log.info("mentions_enriched", count=done, organization_id=organization_id)
     return done

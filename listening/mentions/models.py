@@ -97,6 +97,10 @@ class Mention(models.Model):
     # "" until enriched.
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True, default="")
     enriched_at = models.DateTimeField(null=True, blank=True)
+    # When an enrich worker claimed this unread mention (a lease, committed before inference): others
+    # skip it until ENRICH_LEASE_SECONDS pass, and the reading is written only while the stamp is still its
+    # claimer's (compare-and-set). Cleared when the reading is stored.
+    enrich_claimed_at = models.DateTimeField(null=True, blank=True)
     # The version whose enrichment ``sentiment`` (and every other stored reading) comes from: what
     # the history re-read compares with the active version, and what analytics count per version.
     # No constraint: a copy of the newest Enrichment's version (whose key is enforced), added to a

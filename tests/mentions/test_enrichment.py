@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from listening.jobs import Queue
 from listening.learning.models import ModelStatus, ModelVersion
-from listening.mentions.enrichment import do_enrich_pending
+from listening.learning.registry import get_active_version
+from listening.mentions.enrichment import (
+    claim_pending,
+    do_enrich_pending,
+    enrich_lease,
+    enrichment_rows,
+    predict,
+    store_claimed,
+)
 from listening.mentions.models import Enrichment, Mention, SourceKind
 from listening.mentions.signals import mentions_enriched
 from tests.conftest import Tenant
@@ -90,6 +98,35 @@ def test_new_active_version_is_used_without_restart(alice: Tenant) -> None:
     new_ids = _add(alice, ["Brilliant customer service, thank you!"])
     do_enrich_pending()
     assert Enrichment.objects.get(mention_id=new_ids[0]).model_version == own
+
+
+def _read(stamp_rows: list[tuple[int, int, str]]) -> list[Enrichment]:
+    version = get_active_version(None)
+    predictions = predict(version, [text for _, _, text in stamp_rows])
+    return enrichment_rows(version, [(pk, org_id) for pk, org_id, _ in stamp_rows], predictions)
+
+
+def test_a_claim_is_a_lease_others_skip_until_it_expires(alice: Tenant) -> None:
+    ids = _add(alice, TEXTS)
+    stamp, claimed = claim_pending(alice.org.pk, 2)
+    assert len(claimed) == 2
+    # Committed before inference: a second claimer takes the rest, not the same mentions.
+    _, second = claim_pending(alice.org.pk, 10)
+    assert {pk for pk, _, _ in second}.isdisjoint(pk for pk, _, _ in claimed)
+    assert len(second) == len(ids) + 1 - 2  # the fixture's mention too
+    assert claim_pending(alice.org.pk, 10)[1] == []  # everything is held
+
+    # The first claimer stalls past its lease; another worker takes its mentions and writes them.
+    Mention.objects.filter(pk__in=[pk for pk, _, _ in claimed]).update(
+        enrich_claimed_at=stamp - enrich_lease() - timedelta(seconds=1)
+    )
+    retaken_stamp, retaken = claim_pending(alice.org.pk, 10)
+    assert sorted(retaken) == sorted(claimed)
+    assert sorted(store_claimed(retaken_stamp, _read(retaken))) == sorted(pk for pk, _, _ in retaken)
+    # The stalled claimer's late write finds its lease gone (compare-and-set) and writes nothing.
+    assert store_claimed(stamp, _read(claimed)) == []
+    assert Enrichment.objects.filter(mention_id__in=[pk for pk, _, _ in claimed]).count() == 2
+    assert not Mention.objects.filter(pk__in=[pk for pk, _, _ in claimed], enrich_claimed_at__isnull=False)
 
 
 @pytest.mark.redis

@@ -232,6 +232,7 @@ class Stack:
             "PYTHONPATH": str(REPO),
             # Fast re-scans, so recovery is seen in seconds rather than a production minute.
             "ENRICH_RESCAN_SECONDS": "5",
+            "ENRICH_LEASE_SECONDS": "10",  # a killed enrich worker's batch is read again soon
             "PULL_CHECK_SECONDS": "5",
             "WORKER_HEARTBEAT_SECONDS": "1",
             "TASK_RETRY_BACKOFF_MAX": "4",
@@ -241,18 +242,36 @@ class Stack:
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
         return env
 
-    def _add(self, name: str, argv: list[str]) -> Process:
-        process = Process(name, argv, self.env, self.workdir / f"{name}.log").start()
+    def _add(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Process:
+        process = Process(name, argv, {**self.env, **(env or {})}, self.workdir / f"{name}.log").start()
         self.processes.append(process)
         return process
 
-    def worker(self, name: str, queues: str, *, concurrency: int = 1, include: str = "") -> Process:
-        argv = [*CELERY, "worker", "-Q", queues, "-n", f"{name}@%h"]
+    def worker(
+        self,
+        name: str,
+        queues: str,
+        *,
+        concurrency: int = 1,
+        include: str = "",
+        nice: int = 0,
+        env: Mapping[str, str] | None = None,
+    ) -> Process:
+        """``nice`` > 0 starts it at lower CPU priority (``nice -n``), as ``make serve`` runs training."""
+        argv = [
+            *(["nice", "-n", str(nice)] if nice else []),
+            *CELERY,
+            "worker",
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+        ]
         argv += ["--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO"]
         argv += ["--without-gossip", "--without-mingle"]
         if include:
             argv += ["--include", include]
-        return self._add(name, argv)
+        return self._add(name, argv, env)
 
     def beat(self) -> Process:
         schedule = self.workdir / "celerybeat-schedule"
