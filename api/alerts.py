@@ -20,7 +20,7 @@ from api.fields import OrgScopedPrimaryKeyRelatedField
 from api.filters import AlertFilter
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
-from api.schema import ERROR, QuerySerializers
+from api.schema import QuerySerializers
 from api.scoping import OrganizationScopedMixin
 from listening.alerts.detection import threshold_for
 from listening.alerts.models import Alert, AlertRule, Metric
@@ -198,7 +198,7 @@ class AlertRuleViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[AlertRule]
 
     @extend_schema(
         parameters=[BacktestQuerySerializer],
-        responses={200: BacktestSerializer, 400: ERROR},
+        responses={200: BacktestSerializer},
     )
     @action(detail=True, methods=["get"])
     def backtest(self, request: Request, pk: str | None = None) -> Response:

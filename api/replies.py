@@ -162,9 +162,7 @@ class ReplyGuidelinesView(APIView):
         brand = get_object_or_404(Brand, pk=pk, organization_id=caller_key(request).organization_id)
         return Response(GuidelinesSerializer(guidelines_of(brand)).data)
 
-    @extend_schema(
-        request=GuidelinesSerializer, responses={200: GuidelinesSerializer, 400: ERROR, 404: ERROR}
-    )
+    @extend_schema(request=GuidelinesSerializer, responses={200: GuidelinesSerializer, 404: ERROR})
     def put(self, request: Request, pk: int) -> Response:
         brand = get_object_or_404(Brand, pk=pk, organization_id=caller_key(request).organization_id)
         body = GuidelinesSerializer(data=request.data)
