@@ -43,7 +43,7 @@ def _drop(url: str, name: str) -> None:
 
 
 @pytest.mark.xfail(
-    reason="known after this stop's merges: the load harness writes no summary after the serving-first worker split; open in issue 20",
+    reason="known after this stop's merges: the load harness writes no summary after the serving-first worker split; open in issue 20",  # noqa: E501
     strict=False,
 )
 def test_load_harness_stores_and_enriches_every_pushed_mention(tmp_path: Path) -> None:

@@ -106,7 +106,7 @@ def test_guidelines_round_trip_and_tenancy(alice: Tenant, bob: Tenant) -> None:
 
 
 @pytest.mark.xfail(
-    reason="known after this stop's merges: fails after the merge of replies with throughput (generate moved to the train worker); open in issue 21",
+    reason="known after this stop's merges: fails after the merge of replies with throughput (generate moved to the train worker); open in issue 21",  # noqa: E501
     strict=False,
 )
 @pytest.mark.slow

@@ -334,7 +334,7 @@ ENDPOINTS = [
 
 
 @pytest.mark.xfail(
-    reason="known after this stop's merges: the classifiers and replies writes are not yet in WRITES; open in issues 19 and 21",
+    reason="known after this stop's merges: the classifiers and replies writes are not yet in WRITES; open in issues 19 and 21",  # noqa: E501
     strict=False,
 )
 def test_every_write_is_covered() -> None:

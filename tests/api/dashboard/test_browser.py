@@ -399,7 +399,7 @@ def _shape(call: str) -> str:
 
 
 @pytest.mark.xfail(
-    reason="known after this stop's merges: the mentions page at 390 px gets a 403 after the classifiers merge; open",
+    reason="known after this stop's merges: the mentions page at 390 px gets a 403 after the classifiers merge; open",  # noqa: E501
     strict=False,
 )
 def test_every_page_renders_and_is_screenshotted(browser: Any, demo: Demo, capsys: Any) -> None:
@@ -478,7 +478,7 @@ def test_a_revoked_key_returns_to_the_login_page(browser: Any, demo: Demo) -> No
 
 
 @pytest.mark.xfail(
-    reason="known after this stop's merges: the alert explanation's wording changed with the answers branch; open",
+    reason="known after this stop's merges: the alert explanation's wording changed with the answers branch; open",  # noqa: E501
     strict=False,
 )
 def test_false_positive_marking_from_the_alerts_page(owner: Session, demo: Demo) -> None:
