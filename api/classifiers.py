@@ -80,6 +80,21 @@ class LabelSerializer(serializers.Serializer[Any]):
 class LabelListField(serializers.ListField):
     """The labels, written as a list and read from the classifier's label rows."""
 
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        # A PATCH is partial for the classifier, never for a label: DRF would pass ``partial`` down
+        # and skip a label's missing name, so each label is validated as a whole on its own.
+        result: list[Any] = []
+        errors: dict[int, Any] = {}
+        for index, item in enumerate(data):
+            label = type(self.child)(data=item)
+            if label.is_valid():
+                result.append(label.validated_data)
+            else:
+                errors[index] = label.errors
+        if errors:
+            raise ValidationError(errors)
+        return result
+
     def to_representation(self, data: Any) -> list[Any]:
         return [
             {"name": label.name, "description": label.description, "examples": label.examples}
@@ -231,7 +246,8 @@ class ClassifierViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Classifie
         parameters=[OpenApiParameter("limit", OpenApiTypes.INT, description="1-100, default 20")],
         responses={200: UncertainSerializer},
     )
-    @action(detail=True, methods=["get"])
+    # A bounded list (``limit``), not a page: no cursor, so the schema shows no pagination either.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def uncertain(self, request: Request, pk: str | None = None) -> Response:
         """The untagged mentions whose labels are least certain, most uncertain first: tag these next."""
         classifier = self.get_object()

@@ -138,7 +138,8 @@ def do_rollback(organization_id: int, *, classifier_id: int | None = None) -> Mo
         .first()
     )
     if current is None:
-        raise LearningConflict("no version of this organization is active: nothing to roll back")
+        whose = "this classifier" if classifier_id is not None else "this organization"
+        raise LearningConflict(f"no version of {whose} is active: nothing to roll back")
     previous = (
         ModelVersion.objects.select_for_update()
         # Promoted before the current one: rolling back twice walks back through history instead

@@ -258,6 +258,11 @@ VALID_BODY: dict[tuple[str, str], Callable[[Tenant], dict[str, Any]]] = {
     },
     ("POST", "/api/v1/analyze"): lambda t: {"texts": ["fine"]},
     ("POST", "/api/v1/classifiers/"): lambda t: dict(CLASSIFIER_BODY),
+    ("PUT", "/api/v1/brands/{id}/reply-guidelines"): lambda t: {
+        "text": "Warm, brief.",
+        "sign_off": "- Care team",
+        "refusals": ["full refund"],
+    },
     ("PUT", "/api/v1/classifiers/{id}/"): lambda t: dict(CLASSIFIER_BODY),
     ("PATCH", "/api/v1/classifiers/{id}/"): lambda t: {"scope": "all"},
     ("POST", "/api/v1/classifiers/{id}/tags/"): lambda t: {"mention": t.mention.pk, "labels": ["sizing"]},
