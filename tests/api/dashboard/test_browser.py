@@ -398,10 +398,6 @@ def _shape(call: str) -> str:
     return "/".join("N" if part.isdigit() else part for part in call.split("?")[0].split("/"))
 
 
-@pytest.mark.xfail(
-    reason="known after this stop's merges: the mentions page at 390 px gets a 403 after the classifiers merge; open",  # noqa: E501
-    strict=False,
-)
 def test_every_page_renders_and_is_screenshotted(browser: Any, demo: Demo, capsys: Any) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 390):
@@ -477,15 +473,14 @@ def test_a_revoked_key_returns_to_the_login_page(browser: Any, demo: Demo) -> No
     session.close()
 
 
-@pytest.mark.xfail(
-    reason="known after this stop's merges: the alert explanation's wording changed with the answers branch; open",  # noqa: E501
-    strict=False,
-)
 def test_false_positive_marking_from_the_alerts_page(owner: Session, demo: Demo) -> None:
     page = owner.page
     owner.open("alerts/")
     item = page.locator(f"li[data-alert='{demo.alert_id}']")
-    assert "Why:" in item.inner_text() and "stormshell" in item.inner_text()
+    # The storm is about broken zips; the product's name is in the brand's query, so it explains
+    # nothing and the term filter leaves it out (listening.analytics.terms).
+    why = item.locator("p", has_text="Why:").inner_text()
+    assert "zip" in why and "stormshell" not in why.lower(), why
     delivery_log = page.locator("section[aria-labelledby=hooks-h] tbody tr")
     assert delivery_log.count() >= 1 and "HTTP 200" in delivery_log.first.inner_text()
     item.get_by_role("button", name="Mark as a false positive").click()
