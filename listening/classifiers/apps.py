@@ -28,9 +28,14 @@ def _label_enriched(sender: Any, enrichments: Sequence[Any] = (), **kwargs: Any)
 
 
 def _queue_backfill(sender: Any, classifier_id: int | None = None, **kwargs: Any) -> None:
-    """A classifier's promotion or rollback labels the stored history with what is active now."""
+    """A classifier's promotion or rollback labels the stored history with what is active now. A
+    language model's retrains the classifiers fitted on its predecessor's embeddings (its own
+    history re-read follows in listening.learning)."""
     if classifier_id is None:
-        return  # the language model changed: its own history re-read follows (listening.learning)
+        from listening.classifiers.services import do_retrain_on_new_encoder
+
+        do_retrain_on_new_encoder(kwargs.get("organization_id"))
+        return
     from listening.classifiers.backfill import do_queue_backfill
 
     do_queue_backfill(classifier_id)

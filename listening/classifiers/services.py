@@ -28,6 +28,8 @@ from listening.classifiers.models import (
     ClassifierTag,
 )
 from listening.jobs import Queue, TaskName, send_or_defer_on_commit
+from listening.learning.models import ModelStatus, ModelVersion
+from listening.learning.registry import get_active_version
 from listening.mentions.models import Mention
 from listening.tenancy.models import ApiKey
 
@@ -117,6 +119,36 @@ def do_queue_training(classifier_id: int) -> None:
     send_or_defer_on_commit(
         TaskName.TRAIN_CLASSIFIER, [classifier_id], queue=Queue.TRAIN, reason="classifier training"
     )
+
+
+def classifiers_on_another_encoder(organization_id: int | None) -> list[int]:
+    """Classifiers whose active head was fitted on embeddings of a language-model version that no
+    longer enriches their organization (``organization_id`` None: every organization)."""
+    versions = ModelVersion.objects.filter(classifier__isnull=False, status=ModelStatus.ACTIVE)
+    if organization_id is not None:
+        versions = versions.filter(organization_id=organization_id)
+    encoders: dict[int, str] = {}
+    stale = []
+    for classifier_id, org_id, snapshot in versions.values_list(
+        "classifier_id", "organization_id", "data_snapshot"
+    ):
+        if org_id not in encoders:
+            encoders[org_id] = get_active_version(org_id).name
+        if (snapshot or {}).get("encoder") != encoders[org_id]:
+            stale.append(classifier_id)
+    return sorted(stale)
+
+
+def do_retrain_on_new_encoder(organization_id: int | None) -> list[int]:
+    """The organization's language model changed: its embeddings moved, so a head fitted on the old
+    ones reads the new ones badly. Queue a training of each such classifier (the gate compares the
+    candidate with the old head on the new embeddings, which is what is served until then)."""
+    stale = classifiers_on_another_encoder(organization_id)
+    for classifier_id in stale:
+        do_queue_training(classifier_id)
+    if stale:
+        log.info("classifier_retraining_for_new_encoder", organization_id=organization_id, classifiers=stale)
+    return stale
 
 
 def do_tag(classifier: Classifier, mention: Mention, key: ApiKey, labels: Sequence[str]) -> ClassifierTag:

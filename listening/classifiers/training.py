@@ -171,7 +171,7 @@ def do_train_classifier(classifier_id: int) -> TrainOutcome | None:
         if cv is not None:
             metrics["cv_macro_f1"] = round(cv, 2)
     active = ModelVersion.objects.filter(classifier=classifier, status=ModelStatus.ACTIVE).first()
-    passed, reason = _gate(metrics, active, heldout_x, heldout_y, train_x, train_y)
+    passed, reason = _gate(metrics, active, heldout_x, heldout_y, train_x, train_y, encoder=encoder.name)
     metrics["seconds"] = round((timezone.now() - started).total_seconds(), 2)
     name = f"classifier-{classifier.pk}-{timezone.now():%Y%m%d%H%M%S%f}"
     directory = Path(settings.MODELS_DIR) / "classifiers" / name
@@ -217,6 +217,8 @@ def _gate(
     heldout_y: list[list[str]],
     train_x: np.ndarray,
     train_y: list[list[str]],
+    *,
+    encoder: str,
 ) -> tuple[bool, str]:
     if active is None:
         return True, "the classifier's first version"
@@ -232,6 +234,10 @@ def _gate(
         metrics["active_heldout_macro_f1"] = theirs
         verdict = mine > theirs
         return verdict, f"held-out tags macro-F1 {mine:.1f} vs active {theirs:.1f} ({len(heldout_y)} tags)"
+    if (active.data_snapshot or {}).get("encoder") != encoder:
+        # The active head was fitted on another language model's embeddings: the training rows say
+        # nothing about how it reads this model's, and a head of the model that is served wins.
+        return True, f"the language model changed since the active version (now {encoder})"
     if "cv_macro_f1" not in metrics:
         return False, "no held-out tags and too few rows to cross-validate: nothing shows it is better"
     mine = float(metrics["cv_macro_f1"])

