@@ -84,13 +84,13 @@ class LabelListField(serializers.ListField):
         # A PATCH is partial for the classifier, never for a label: DRF would pass ``partial`` down
         # and skip a label's missing name, so each label is validated as a whole on its own.
         result: list[Any] = []
-        errors: dict[int, Any] = {}
+        errors: dict[str, Any] = {}
         for index, item in enumerate(data):
-            label = type(self.child)(data=item)
+            label = LabelSerializer(data=item)
             if label.is_valid():
                 result.append(label.validated_data)
             else:
-                errors[index] = label.errors
+                errors[str(index)] = label.errors
         if errors:
             raise ValidationError(errors)
         return result

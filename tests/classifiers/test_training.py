@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -157,7 +158,7 @@ def test_descriptions_only_train_a_zero_shot_version_and_tags_are_held_out(alice
     assert dispositions <= {"trained", "held out"} and "trained" in dispositions
 
 
-def _queued_trainings(classifier_id: int) -> list[bytes]:
+def _queued_trainings(classifier_id: int) -> list[Any]:
     """The train queue's messages on the real broker that train this classifier."""
     import json
 
@@ -166,7 +167,7 @@ def _queued_trainings(classifier_id: int) -> list[bytes]:
 
     from listening.jobs import Queue, TaskName
 
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL, decode_responses=True)
     found = []
     for raw in broker.lrange(Queue.TRAIN.value, 0, -1):
         headers = json.loads(raw)["headers"]
