@@ -279,15 +279,29 @@ def _touched_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return floor_day(start), ceil_bucket(Interval.DAY, end)
 
 
+# A word is folded into a phrase holding it when the phrase accounts for this share of the word's
+# mentions: "sleeping" and "bag" beside "sleeping bag" at the same count tell a reader nothing more.
+PHRASE_COVERS = 0.8
+
+
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
     items = [(t, n) for t, n in counts.items() if t.startswith("#") == hashtags]
-    if len(items) > limit:
-        # Only terms counted at least as often as the limit-th best can be in the answer: a brand has
+    # Folding can remove up to two words per phrase, so a few more than the limit are candidates.
+    wanted = limit * 3
+    if len(items) > wanted:
+        # Only terms counted at least as often as the wanted-th best can be in the answer: a brand has
         # thousands of terms, and sorting them all (or a heap with a key) was most of this function.
-        floor = heapq.nlargest(limit, [n for _t, n in items])[-1]
+        floor = heapq.nlargest(wanted, [n for _t, n in items])[-1]
         items = [item for item in items if item[1] >= floor]
     items.sort(key=lambda item: (-item[1], item[0]))
-    return [{"term": t, "mentions": n} for t, n in items[:limit]]
+    folded = {
+        word
+        for term, n in items
+        if " " in term
+        for word in term.split(" ")
+        if word in counts and n >= PHRASE_COVERS * counts[word]
+    }
+    return [{"term": t, "mentions": n} for t, n in items if t not in folded][:limit]
 
 
 def emerging_themes(
