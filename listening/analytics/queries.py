@@ -19,6 +19,7 @@ from listening.analytics import authors as author_sets
 from listening.analytics.models import Interval
 from listening.analytics.provenance import model_provenance
 from listening.analytics.ranges import Range, ceil_bucket, resolve_range
+from listening.analytics.terms import folded_words
 from listening.analytics.themes import EXAMPLE_SCAN, add_examples, filter_for
 from listening.analytics.vocabulary import (
     BRAND_SCOPE,
@@ -279,11 +280,6 @@ def _touched_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return floor_day(start), ceil_bucket(Interval.DAY, end)
 
 
-# A word is folded into a phrase holding it when the phrase accounts for this share of the word's
-# mentions: "sleeping" and "bag" beside "sleeping bag" at the same count tell a reader nothing more.
-PHRASE_COVERS = 0.8
-
-
 def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list[dict[str, Any]]:
     items = [(t, n) for t, n in counts.items() if t.startswith("#") == hashtags]
     # Folding can remove up to two words per phrase, so a few more than the limit are candidates.
@@ -294,13 +290,8 @@ def _top(counts: dict[str, int], hashtags: bool, limit: int = TOP_TERMS) -> list
         floor = heapq.nlargest(wanted, [n for _t, n in items])[-1]
         items = [item for item in items if item[1] >= floor]
     items.sort(key=lambda item: (-item[1], item[0]))
-    folded = {
-        word
-        for term, n in items
-        if " " in term
-        for word in term.split(" ")
-        if word in counts and n >= PHRASE_COVERS * counts[word]
-    }
+    # A word is in at least as many mentions as a phrase holding it, so it is a candidate too.
+    folded = folded_words(items)
     return [{"term": t, "mentions": n} for t, n in items if t not in folded][:limit]
 
 

@@ -170,3 +170,21 @@ def _collect(node: Node, excluded: set[str], prefixes: list[str]) -> None:
 
 
 NO_FILTER = TermFilter()
+
+
+# A word folds into a phrase holding it when the phrase accounts for this share of the word's count
+# (or weight): "sleeping" and "bag" beside "sleeping bag" at the same count tell a reader nothing more.
+PHRASE_COVERS = 0.8
+
+
+def folded_words(scored: Iterable[tuple[str, float]]) -> set[str]:
+    """The words of ``scored`` (term, count or weight) that a phrase of ``scored`` stands for."""
+    items = list(scored)
+    score = dict(items)
+    return {
+        word
+        for term, value in items
+        if " " in term
+        for word in term.split(" ")
+        if word in score and value >= PHRASE_COVERS * score[word]
+    }

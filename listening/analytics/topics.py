@@ -22,7 +22,7 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import silhouette_score
 
-from listening.analytics.terms import NO_FILTER, TermFilter, extract_terms, phrases
+from listening.analytics.terms import NO_FILTER, TermFilter, extract_terms, folded_words, phrases
 
 DEFAULT_SEED = 0
 MIN_CLUSTER_POINTS = 5  # fewer points than this per cluster on average is noise, not a topic
@@ -139,9 +139,13 @@ def ctfidf_terms(
 
 
 def label_of(terms: Sequence[tuple[str, float]], words: int = 4) -> str:
-    """A topic's name: its best terms, leaving out a word already said by a better phrase."""
+    """A topic's name: its best terms, leaving out a word already said by a better phrase and a
+    word that a phrase among the terms stands for (:func:`terms.folded_words`)."""
+    folded = folded_words(terms)
     picked: list[str] = []
     for term, _ in terms:
+        if term in folded:
+            continue
         said = {word for chosen in picked for word in chosen.split(" ")}
         if set(term.split(" ")) <= said:
             continue

@@ -26,3 +26,10 @@ def test_folding_still_fills_the_limit() -> None:
     counts = {f"w{i}": 100 - i for i in range(20)} | {"w0 w1": 100, "w2 w3": 98}
     # w0, w1, w2, w3 fold into their phrases; the next words fill the three places.
     assert _names(counts, limit=3) == ["w0 w1", "w2 w3", "w4"]
+
+
+def test_a_topic_label_names_the_phrase_not_its_words() -> None:
+    from listening.analytics.topics import label_of
+
+    terms = [("bag", 0.12), ("sleeping", 0.12), ("sleeping bag", 0.12), ("thoughts", 0.04), ("zip", 0.03)]
+    assert label_of(terms) == "sleeping bag · thoughts · zip"
