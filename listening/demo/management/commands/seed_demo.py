@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from listening.demo.labels import do_seed_labelled_sample
 from listening.demo.services import do_load_demo_corpus, do_seed_demo
 
 
@@ -25,6 +26,15 @@ class Command(BaseCommand):
                 f"demo mentions: {totals['stored']} stored, {totals['duplicate']} already there, "
                 f"{totals['rejected']} rejected (enrichment runs in the worker)"
             )
+            imported, cycle = do_seed_labelled_sample(setup.organization)
+            if imported:
+                queued = (
+                    f"learning cycle {cycle.pk} queued on the train worker" if cycle else "no cycle queued"
+                )
+                self.stdout.write(
+                    f"labelled sample: {imported} posts the team labelled; {queued} "
+                    "(GET /api/v1/models/ and the dashboard's Models page show the candidate and its gate)"
+                )
         self.stdout.write(f"demo organization: {setup.organization.name} (id {setup.organization.pk})")
         self.stdout.write("brands: " + ", ".join(brand.name for brand in setup.brands))
         self.stdout.write(f"campaign: {setup.campaign.name}")
