@@ -61,6 +61,7 @@ class TaskName(StrEnum):
     TRAIN_CLASSIFIER = "learning.train_classifier"
     CHECK_CLASSIFIER_TAGS = "learning.check_classifier_tags"
     CLASSIFIER_BACKFILL = "enrich.classifier_backfill"
+    RESUME_CLASSIFIER_BACKFILLS = "enrich.resume_classifier_backfills"
 
 
 def send(

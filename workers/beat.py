@@ -21,6 +21,11 @@ def build_schedule() -> dict[str, dict[str, Any]]:
             "task": TaskName.RESUME_REREADS.value,
             "schedule": settings.ENRICH_RESCAN_SECONDS,
         },
+        # The same for custom classifiers' history backfills.
+        "enrich-resume-classifier-backfills": {
+            "task": TaskName.RESUME_CLASSIFIER_BACKFILLS.value,
+            "schedule": settings.ENRICH_RESCAN_SECONDS,
+        },
         "alerts-check-rules": {"task": TaskName.CHECK_RULES.value, "schedule": settings.ALERT_CHECK_SECONDS},
         # Re-scan for due webhook deliveries: retries, and enqueues lost while the broker was down.
         "alerts-deliver-due": {

@@ -137,3 +137,34 @@ class MentionLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mention_id}: {self.label}"
+
+
+class ClassifierBackfill(models.Model):
+    """The progress of labelling the stored history with one active classifier version.
+
+    Created when the version becomes active (``listening.classifiers.backfill``); every batch moves
+    ``cursor`` (the next batch starts below this mention id) and ``updated_at``, and a pass that has
+    not moved for ``backfill.STALE_AFTER`` is sent again by beat from its cursor (a lost message, a
+    killed worker). The version's retirement ends it as superseded.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        SUPERSEDED = "superseded", "Superseded"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    version = models.OneToOneField(
+        "learning.ModelVersion", on_delete=models.CASCADE, related_name="classifier_backfill"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    cursor = models.BigIntegerField(null=True, blank=True)
+    read = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "updated_at"], name="cls_backfill_stale_idx")]
+
+    def __str__(self) -> str:
+        return f"backfill of version {self.version_id}: {self.status}"

@@ -158,36 +158,37 @@ def test_descriptions_only_train_a_zero_shot_version_and_tags_are_held_out(alice
     assert dispositions <= {"trained", "held out"} and "trained" in dispositions
 
 
-def _queued_trainings(classifier_id: int) -> list[Any]:
-    """The train queue's messages on the real broker that train this classifier."""
+def _queued(queue: str, task: str, first_arg: int) -> list[Any]:
+    """The messages of ``task`` on ``queue`` of the real broker whose first argument is ``first_arg``."""
     import json
 
     import redis
     from django.conf import settings
 
-    from listening.jobs import Queue, TaskName
-
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL, decode_responses=True)
     found = []
-    for raw in broker.lrange(Queue.TRAIN.value, 0, -1):
+    for raw in broker.lrange(queue, 0, -1):
         headers = json.loads(raw)["headers"]
-        if headers["task"] == TaskName.TRAIN_CLASSIFIER and headers["argsrepr"] in (
-            f"[{classifier_id}]",
-            f"({classifier_id},)",
-        ):
+        if headers["task"] == task and headers["argsrepr"].strip("[]()").split(",")[0] == str(first_arg):
             found.append(raw)
     return found
+
+
+def _drain(queue: str, messages: list[Any]) -> None:
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for raw in messages:
+        broker.lrem(queue, 0, raw)
 
 
 @pytest.mark.redis
 def test_a_new_language_model_retrains_the_classifiers_fitted_on_the_old_one(
     alice: Tenant, bob: Tenant, django_capture_on_commit_callbacks: object
 ) -> None:
-    import redis
-    from django.conf import settings
-
     from listening.classifiers.services import classifiers_on_another_encoder
-    from listening.jobs import Queue
+    from listening.jobs import Queue, TaskName
     from listening.learning.models import ModelVersion
     from listening.learning.registry import do_promote
     from models.settings import DEFAULT_MODEL_DIR
@@ -208,9 +209,48 @@ def test_a_new_language_model_retrains_the_classifiers_fitted_on_the_old_one(
     # Only alice's classifier read the old embeddings of alice's mentions; bob's still reads his.
     assert classifiers_on_another_encoder(alice.org.pk) == [mine.pk]
     assert classifiers_on_another_encoder(bob.org.pk) == []
-    queued = _queued_trainings(mine.pk)
-    assert len(queued) == 1 and _queued_trainings(theirs.pk) == []
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).lrem(Queue.TRAIN.value, 0, queued[0])
+    queued = _queued(Queue.TRAIN, TaskName.TRAIN_CLASSIFIER, mine.pk)
+    assert len(queued) == 1 and _queued(Queue.TRAIN, TaskName.TRAIN_CLASSIFIER, theirs.pk) == []
+    _drain(Queue.TRAIN, queued)
     outcome = do_train_classifier(mine.pk)  # what the train worker runs for that message
     assert outcome is not None and outcome.version.data_snapshot["encoder"] == "alice-lm-2"
     assert classifiers_on_another_encoder(alice.org.pk) == []
+
+
+@pytest.mark.redis
+def test_a_backfill_that_stopped_moving_is_sent_again_from_its_cursor(alice: Tenant) -> None:
+    from listening.classifiers.backfill import STALE_AFTER, do_resume_backfills
+    from listening.classifiers.models import ClassifierBackfill
+    from listening.jobs import Queue, TaskName
+
+    for i, text in enumerate(DELIVERY + SIZING):
+        mention(alice, i, text, alice.brand.pk)
+    do_enrich_pending(organization_id=alice.org.pk)
+    history = list(Mention.objects.filter(organization=alice.org, enriched_at__isnull=False))
+    outcome = do_train_classifier(define(alice).pk)
+    assert outcome is not None and outcome.promoted
+    job = ClassifierBackfill.objects.get(version=outcome.version)
+    assert job.status == ClassifierBackfill.Status.RUNNING and job.cursor is None
+    # One batch ran, then its worker died before sending the next: the pass stops moving.
+    step = do_backfill_batch(outcome.version.pk, None, batch_size=4)
+    job.refresh_from_db()
+    assert step.cursor == job.cursor == sorted(m.pk for m in history)[-4] and job.read == 4
+    assert do_resume_backfills() == []  # it moved just now
+    later = timezone.now() + STALE_AFTER + timedelta(seconds=1)
+    assert do_resume_backfills(now=later) == [outcome.version.pk]
+    resent = _queued(Queue.ENRICH, TaskName.CLASSIFIER_BACKFILL, outcome.version.pk)
+    assert len(resent) == 1 and f"{job.cursor}" in resent[0]
+    _drain(
+        Queue.ENRICH, resent
+    )  # What the resent message runs: the rest, from the cursor; then the pass is done.
+    do_backfill_batch(outcome.version.pk, job.cursor, batch_size=4)
+    job.refresh_from_db()
+    assert job.status == ClassifierBackfill.Status.DONE and job.read == len(history)
+    assert ClassifierReading.objects.filter(model_version=outcome.version).count() == len(history)
+    assert do_resume_backfills(now=later) == []
+    # A rollback ends the version's pass as superseded.
+    job.status = ClassifierBackfill.Status.RUNNING
+    job.save()
+    do_rollback(alice.org.pk, classifier_id=outcome.version.classifier_id)
+    job.refresh_from_db()
+    assert job.status == ClassifierBackfill.Status.SUPERSEDED

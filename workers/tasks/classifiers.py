@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listening.classifiers.backfill import continue_backfill, do_backfill_batch
+from listening.classifiers.backfill import continue_backfill, do_backfill_batch, do_resume_backfills
 from listening.classifiers.services import do_check_tag_triggers
 from listening.classifiers.training import do_train_classifier
 from listening.jobs import Queue, TaskName
@@ -23,6 +23,14 @@ def classifier_backfill(version_id: int, before_id: int | None = None) -> int:
     step = do_backfill_batch(version_id, before_id)
     continue_backfill(version_id, step)
     return step.read
+
+
+@listening_task(
+    name=TaskName.RESUME_CLASSIFIER_BACKFILLS, queue=Queue.MAINTENANCE, idempotent=True, soft_time_limit=60
+)
+def resume_classifier_backfills() -> list[int]:
+    """Beat: send again the history backfills that stopped moving (a lost message, a killed worker)."""
+    return do_resume_backfills()
 
 
 @listening_task(
