@@ -25,6 +25,7 @@ RESOURCES = (
     ("webhooks", "webhook-list"),
     ("reports", "report-list"),
     ("models", "model-version-list"),
+    ("classifiers", "classifier-list"),
     ("feedback", "feedback-list"),
     ("api_keys", "api-key-list"),
     ("ingest", "ingest"),
