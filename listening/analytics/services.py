@@ -451,13 +451,19 @@ def _gather_audience(brand: Brand, start: datetime, end: datetime) -> Audience:
 # A brand without audience clusters gets a build queued at most this often while its mentions
 # are being enriched (the first builds may find too few authors: the next batch tries again).
 AFFINITY_FIRST_RETRY = timedelta(minutes=2)
+# Unread mentions an organization may still have when its first audiences are built: about one
+# enrichment claim, so a steady stream of new mentions never holds the build back.
+FIRST_AFFINITIES_BACKLOG = 512
 
 
 def do_request_first_affinities(mention_ids: Sequence[int], *, now: datetime | None = None) -> list[int]:
     """Queue an audience build for each brand of these (just enriched) mentions that has no
     clusters yet, so the first run on a brand, and the demo, show audiences at once; the nightly
-    job keeps them fresh. At most one build per brand per ``AFFINITY_FIRST_RETRY`` (a cache lock,
-    atomic on Redis), sent after commit. Returns the brands queued."""
+    job keeps them fresh. Not while the organization's backlog of unread mentions is larger than
+    ``FIRST_AFFINITIES_BACKLOG``: built on the first batch of an import, the audiences would show
+    most of their authors' mentions unscored. At most one build per brand per
+    ``AFFINITY_FIRST_RETRY`` (a cache lock, atomic on Redis), sent after commit. Returns the brands
+    queued."""
     from django.core.cache import cache
 
     from listening.jobs import Queue, TaskName, send_or_defer_on_commit
@@ -471,6 +477,23 @@ def do_request_first_affinities(mention_ids: Sequence[int], *, now: datetime | N
     )
     if not brand_ids:
         return []
+    organizations = set(
+        Brand.objects.filter(pk__in=brand_ids).values_list("organization_id", flat=True).order_by()
+    )
+    busy = {
+        organization_id
+        for organization_id in organizations
+        if Mention.objects.filter(organization_id=organization_id, enriched_at__isnull=True)[
+            : FIRST_AFFINITIES_BACKLOG + 1
+        ].count()
+        > FIRST_AFFINITIES_BACKLOG
+    }
+    if busy:
+        brand_ids = set(
+            Brand.objects.filter(pk__in=brand_ids)
+            .exclude(organization_id__in=busy)
+            .values_list("pk", flat=True)
+        )
     built = set(
         AffinityCluster.objects.filter(run__brand_id__in=brand_ids, run__status=AffinityRun.Status.DONE)
         .values_list("run__brand_id", flat=True)

@@ -153,13 +153,28 @@ def test_audiences_are_built_when_a_brand_is_first_enriched(
     the affinities endpoint shows clusters without waiting for the nightly job."""
     from django.utils import timezone
 
+    from listening.analytics import services
     from listening.analytics.services import do_request_first_affinities
+    from listening.mentions.models import Mention
     from workers.celery_app import app
 
     cache.clear()
     # The task body runs here, as a worker would run it.
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     ids = _enriched_groups(alice, day0=(timezone.now() - timedelta(days=3)).strftime("%Y-%m-%d"))
+    # While most of an import is still unread, the build waits for it (it would show them unscored).
+    for n in range(3):
+        Mention.objects.create(
+            organization=alice.org,
+            source=alice.source,
+            external_id=f"unread-{n}",
+            text="still unread",
+            published_at=timezone.now(),
+        )
+    unread = Mention.objects.filter(organization=alice.org, enriched_at__isnull=True).count()
+    monkeypatch.setattr(services, "FIRST_AFFINITIES_BACKLOG", unread - 1)
+    assert do_request_first_affinities(ids) == []
+    monkeypatch.setattr(services, "FIRST_AFFINITIES_BACKLOG", unread)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert do_request_first_affinities(ids) == [alice.brand.pk, alice.competitor.pk]
     assert len(callbacks) == 2
