@@ -13,7 +13,7 @@ active authors over the window and everything they wrote in the organization), t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,14 +77,15 @@ def describe(
         def lift(items: Callable[[str], set[Any]], members: list[str] = members) -> list[dict[str, Any]]:
             return interest_lift(authors, members, items, names)
 
+        hashtags = lift(lambda k: {t for t in author_terms[k] if t.startswith("#")})
         described.append(
             {
                 "index": c,
                 "size": len(members),
-                "label": label_of(label_terms[c]),
+                "label": audience_label(label_terms[c], hashtags),
                 "terms": [{"term": t, "weight": w} for t, w in label_terms[c]],
                 "interests": {
-                    "hashtags": lift(lambda k: {t for t in author_terms[k] if t.startswith("#")}),
+                    "hashtags": hashtags,
                     "terms": lift(lambda k: {t for t in author_terms[k] if not t.startswith("#")}),
                     "brands": lift(lambda k: audience.co_brands[k] - {audience.brand_id}),
                 },
@@ -106,6 +107,20 @@ def describe(
             }
         )
     return described
+
+
+# An audience is named first by the hashtags that set it apart (#familycamping, #thruhike: what a
+# marketer calls a persona), when enough of its members use them; then by its distinctive terms.
+LABEL_HASHTAGS = 2
+LABEL_HASHTAG_SHARE = 0.25
+
+
+def audience_label(terms: Sequence[tuple[str, float]], hashtags: Sequence[dict[str, Any]]) -> str:
+    """The cluster's name: its most over-represented hashtags that at least ``LABEL_HASHTAG_SHARE``
+    of its members use, then its best c-TF-IDF terms (``topics.label_of``)."""
+    tags = [h["value"] for h in hashtags if h["share"] >= LABEL_HASHTAG_SHARE][:LABEL_HASHTAGS]
+    rest = [(term, weight) for term, weight in terms if term not in tags]
+    return label_of([*((tag, 1.0) for tag in tags), *rest])
 
 
 def interest_lift(

@@ -33,3 +33,16 @@ def test_a_topic_label_names_the_phrase_not_its_words() -> None:
 
     terms = [("bag", 0.12), ("sleeping", 0.12), ("sleeping bag", 0.12), ("thoughts", 0.04), ("zip", 0.03)]
     assert label_of(terms) == "sleeping bag · thoughts · zip"
+
+
+def test_an_audience_is_named_by_the_hashtags_that_set_it_apart() -> None:
+    from listening.analytics.audiences import audience_label
+
+    terms = [("tent", 0.046), ("jacket", 0.038), ("#weekendaway", 0.037), ("kids", 0.03)]
+    hashtags = [
+        {"value": "#kidsoutdoors", "share": 0.31, "lift": 2.4},
+        {"value": "#weekendaway", "share": 0.42, "lift": 2.3},
+        {"value": "#rare", "share": 0.1, "lift": 9.0},  # too few of its members to name it
+    ]
+    assert audience_label(terms, hashtags) == "#kidsoutdoors · #weekendaway · tent · jacket"
+    assert audience_label(terms, []) == "tent · jacket · #weekendaway · kids"
