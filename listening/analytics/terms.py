@@ -43,7 +43,7 @@ FILLER = frozenset(
     using need needs try tried trying look looks looking maybe probably sure stuff lot lots bit
     still ever even much many one ones two first else can't won't didn't doesn't isn't i've i'll
     you're that's there's what's u ur gets getting soon now back right time times year years yet
-    ago far
+    ago far thoughts shoutout anyone cheers
     """.split()
 )
 URL_FRAGMENTS = frozenset(
