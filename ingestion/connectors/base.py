@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -31,9 +32,15 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from ingestion.connectors.errors import ConnectorAuthError
+from ingestion.connectors.errors import ConnectorAuthError, ConnectorPermanentError
 from ingestion.connectors.http import HttpClient, JsonResponse, RateLimitInfo
-from ingestion.connectors.wire import SettingsModel, describe_validation_error, parse_settings
+from ingestion.connectors.wire import (
+    SettingsModel,
+    WireModel,
+    describe_validation_error,
+    parse_envelope,
+    parse_settings,
+)
 
 __all__ = [
     "Author",
@@ -47,6 +54,7 @@ __all__ = [
     "SkippedItem",
     "convert_items",
     "iter_pages",
+    "newest_first_sweep",
 ]
 
 
@@ -147,6 +155,22 @@ class ItemRejected(Exception):
 
 ConfigT = TypeVar("ConfigT", bound=SettingsModel)
 CredentialsT = TypeVar("CredentialsT", bound=SettingsModel)
+CursorT = TypeVar("CursorT", bound=SettingsModel)
+
+
+class TokenAnswer(WireModel):
+    """An OAuth 2 token endpoint's answer (RFC 6749 sections 5.1 and 5.2)."""
+
+    access_token: str | None = None
+    token_type: str = "bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int | None = None
+    error: str | None = None
+    error_description: str | None = None
+
+
+# RFC 6749 section 5.2 codes that mean "these credentials are no good", answered with HTTP 400;
+# the other codes (invalid_request, unsupported_grant_type) are the connector's own bug.
+_REFUSED_GRANTS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"})
 
 
 class Connector(ABC, Generic[ConfigT, CredentialsT]):
@@ -175,6 +199,7 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
         self.credentials = dict(credentials)
         self._owns_http = http is None
         self.http = http or HttpClient()
+        self._access_token: str | None = None
 
     def close(self) -> None:
         """Close the HTTP session if this connector opened it (a passed-in client is the caller's)."""
@@ -198,6 +223,11 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
             parse_settings(self.credentials_model, self.credentials, what=f"{self.title} credentials"),
         )
 
+    def load_cursor(self, model: type[CursorT], cursor: Mapping[str, Any] | None) -> CursorT:
+        """The stored cursor validated into ``model`` (``None`` or ``{}``: the model's defaults), or
+        ``ConnectorConfigError`` naming this connector's cursor."""
+        return parse_settings(model, dict(cursor or {}), what=f"stored {self.title} cursor")
+
     @abstractmethod
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         """Fetch the page that starts at ``cursor`` (``None``: the first pull of this source)."""
@@ -211,6 +241,14 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
             detail=detail,
         )
 
+    @contextmanager
+    def worded_auth_errors(self) -> Iterator[None]:
+        """Re-raise the HTTP client's bare ``ConnectorAuthError`` as ``auth_error`` words it."""
+        try:
+            yield
+        except ConnectorAuthError as exc:
+            raise self.auth_error(exc.status, exc.detail) from exc
+
     def get_json(
         self,
         url: str,
@@ -220,19 +258,32 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
         auth: tuple[str, str] | None = None,
     ) -> JsonResponse:
         """``http.get_json`` with an auth error worded for the Source's ``last_error``."""
-        try:
+        with self.worded_auth_errors():
             return self.http.get_json(url, params=params, headers=headers, auth=auth)
-        except ConnectorAuthError as exc:
-            raise self.auth_error(exc.status, exc.detail) from exc
 
-    def post_form_json(
-        self, url: str, *, data: Mapping[str, str], auth: tuple[str, str] | None = None
-    ) -> JsonResponse:
-        """``http.post_form_json`` (an OAuth token request) with the same auth-error wording."""
-        try:
-            return self.http.post_form_json(url, data=data, auth=auth)
-        except ConnectorAuthError as exc:
-            raise self.auth_error(exc.status, exc.detail) from exc
+    def access_token(
+        self, url: str, *, data: Mapping[str, str], auth: tuple[str, str] | None = None, api: str
+    ) -> str:
+        """An OAuth 2 access token from the token endpoint ``url`` (``data`` is the grant's form),
+        asked for once per connector, i.e. once per pull: tokens outlive a pull (an hour or more).
+
+        A refusal is a ``ConnectorAuthError`` worded for the Source: HTTP 401/403, a 400 whose
+        ``error`` says the client or grant is bad, or a 200 that carries an ``error`` (Reddit)."""
+        if self._access_token is None:
+            try:
+                with self.worded_auth_errors():
+                    response = self.http.post_form_json(url, data=data, auth=auth)
+            except ConnectorPermanentError as exc:
+                code = exc.detail.split(":", 1)[0].strip()  # http's detail: "invalid_grant: why"
+                if exc.status == 400 and code in _REFUSED_GRANTS:
+                    raise self.auth_error(400, exc.detail) from exc
+                raise
+            answer = parse_envelope(TokenAnswer, response, api=api)
+            if answer.error or not answer.access_token:
+                said = ": ".join(part for part in (answer.error, answer.error_description) if part)
+                raise self.auth_error(response.status, said or "no access_token")
+            self._access_token = answer.access_token
+        return self._access_token
 
 
 GetJson = Callable[..., JsonResponse]  # Connector.get_json, handed to each source's client
@@ -254,6 +305,39 @@ def iter_pages(
         if page.exhausted or (page.rate_limit is not None and page.rate_limit.resume_at is not None):
             return
         current = page.next_cursor
+
+
+Stamp = TypeVar("Stamp", float, datetime)
+
+
+def newest_first_sweep(
+    stamps: Sequence[Stamp],
+    *,
+    since: Stamp | None,
+    sweep_newest: Stamp | None,
+    first_page: bool,
+    more: Mapping[str, Any] | None,
+    encode: Callable[[Stamp | None], Any] | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """The cursor after one page of a sweep over a listing served newest first, and whether the
+    sweep is done (``Page.exhausted``).
+
+    A sweep walks back from the newest item until it meets one no newer than ``since`` (the newest
+    item of the sweep before) or the listing ends. ``stamps`` are the page's item times;
+    ``first_page`` says the page opened the sweep (its newest stamp is then the sweep's);
+    ``more`` is the position of the next page (``{"after": ...}``, ``{"page": 2}``) or ``None``
+    where there is none (the last page, or an empty one). While under way the cursor is
+    ``{"since": S, **more, "sweep_newest": N}``; once done, ``{"since": N}``. Items met again at
+    the seam come again and storage, idempotent on the external id, drops them: nothing between
+    two sweeps is lost. ``encode`` turns a stamp into its JSON form (``iso_utc`` for datetimes).
+    """
+    newest = max(stamps, default=None) if first_page else sweep_newest
+    met_old = since is not None and any(t <= since for t in stamps)
+    out: Callable[[Stamp | None], Any] = encode or (lambda value: value)
+    if more is not None and not met_old:
+        return {"since": out(since), **more, "sweep_newest": out(newest)}, False
+    marks = [t for t in (newest, since) if t is not None]
+    return {"since": out(max(marks) if marks else None)}, True
 
 
 def convert_items(
