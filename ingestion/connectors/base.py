@@ -262,17 +262,24 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
             return self.http.get_json(url, params=params, headers=headers, auth=auth)
 
     def access_token(
-        self, url: str, *, data: Mapping[str, str], auth: tuple[str, str] | None = None, api: str
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | Callable[[], Mapping[str, str]],
+        auth: tuple[str, str] | None = None,
+        api: str,
     ) -> str:
-        """An OAuth 2 access token from the token endpoint ``url`` (``data`` is the grant's form),
-        asked for once per connector, i.e. once per pull: tokens outlive a pull (an hour or more).
+        """An OAuth 2 access token from the token endpoint ``url``, asked for once per connector,
+        i.e. once per pull: tokens outlive a pull (an hour or more). ``data`` is the grant's form,
+        or a function that makes it (a signed JWT assertion), called only when a token is asked for.
 
         A refusal is a ``ConnectorAuthError`` worded for the Source: HTTP 401/403, a 400 whose
         ``error`` says the client or grant is bad, or a 200 that carries an ``error`` (Reddit)."""
         if self._access_token is None:
             try:
                 with self.worded_auth_errors():
-                    response = self.http.post_form_json(url, data=data, auth=auth)
+                    form = data() if callable(data) else data
+                    response = self.http.post_form_json(url, data=form, auth=auth)
             except ConnectorPermanentError as exc:
                 code = exc.detail.split(":", 1)[0].strip()  # http's detail: "invalid_grant: why"
                 if exc.status == 400 and code in _REFUSED_GRANTS:
@@ -341,27 +348,34 @@ def newest_first_sweep(
 
 
 def convert_items(
-    objects: Sequence[Any], convert: Callable[[Any], RawItem]
+    objects: Sequence[Any], convert: Callable[[Any], RawItem | Sequence[RawItem]], *, id_key: str = "id"
 ) -> tuple[list[RawItem], list[SkippedItem]]:
-    """Convert each wire object; one that fails validation is skipped with its reason."""
+    """Convert each wire object; one that fails validation is skipped with its reason.
+
+    ``convert`` may return several items for one object (a review and the developer's reply to
+    it), or none (all of it already stored). ``id_key`` names the object's id, for the skipped."""
     items: list[RawItem] = []
     skipped: list[SkippedItem] = []
     for index, obj in enumerate(objects):
         try:
-            items.append(convert(obj))
+            converted = convert(obj)
+            if isinstance(converted, RawItem):
+                items.append(converted)
+            else:
+                items.extend(converted)
         except ValidationError as exc:
             reason = describe_validation_error(exc)
         except (ItemRejected, ValueError) as exc:
             reason = str(exc)
         else:
             continue
-        skipped.append(SkippedItem(index=index, external_id=_guess_id(obj), reason=reason, raw=obj))
+        skipped.append(SkippedItem(index=index, external_id=_guess_id(obj, id_key), reason=reason, raw=obj))
     return items, skipped
 
 
-def _guess_id(obj: Any) -> str:
+def _guess_id(obj: Any, key: str) -> str:
     if isinstance(obj, Mapping):
-        value = obj.get("id")
+        value = obj.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool):
             return str(value)[:255]
     return ""
