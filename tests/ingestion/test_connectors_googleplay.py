@@ -303,3 +303,21 @@ def test_pull_stores_reviews_with_rating_and_pairs_the_developer_reply(
     do_pull_source(source.pk)
     source.refresh_from_db()
     assert "Reply to reviews" in source.last_error and "PRIVATE KEY" not in source.last_error
+
+
+@pytest.mark.django_db
+def test_the_sources_api_takes_a_key_file_and_refuses_a_broken_one_with_a_400(alice: Tenant) -> None:
+    client = alice.client()
+    body = {
+        "name": "Play",
+        "kind": "review",
+        "connector": "google_play_reviews",
+        "config": {"package_name": PACKAGE},
+        "credentials": {"service_account_json": key_file("https://oauth2.googleapis.com/token")},
+    }
+    created = client.post("/api/v1/sources/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert "PRIVATE KEY" not in client.get(f"/api/v1/sources/{created.json()['id']}/").content.decode()
+    broken = body | {"name": "Play 2", "credentials": {"service_account_json": '{"type": "service_account"}'}}
+    refused = client.post("/api/v1/sources/", broken, format="json")
+    assert refused.status_code == 400 and "client_email" in refused.content.decode()
