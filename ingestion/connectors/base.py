@@ -18,6 +18,13 @@ Each source lives in ``ingestion/connectors/<source>/`` with the same three file
 their translation into ``RawItem``) and ``connector.py`` (config, credentials and cursor models,
 paging). A connector declares ``config_model`` and ``credentials_model`` (``wire.SettingsModel``
 subclasses); the base validates them.
+
+What every connector does alike lives here rather than in each: ``load_cursor`` (the stored cursor
+into its model), ``get_json`` and ``worded_auth_errors`` (a refusal worded for the Source),
+``access_token`` (an OAuth 2 token once a pull: Reddit's client credentials, a Google service
+account's JWT), ``convert_items`` (wire objects into items, the bad ones skipped with a reason) and
+``newest_first_sweep`` (the cursor of a listing read newest first down to the last sweep's mark:
+App Store, Reddit).
 """
 
 from __future__ import annotations

@@ -60,11 +60,6 @@ def play() -> Iterator[GooglePlayApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def credentials(api: GooglePlayApi, *, key: rsa.RSAPrivateKey = PRIVATE_KEY) -> dict[str, str]:
     return {"service_account_json": key_file(f"{api.base_url}/token", key=key)}
 
