@@ -23,8 +23,8 @@ What every connector does alike lives here rather than in each: ``load_cursor`` 
 into its model), ``get_json`` and ``worded_auth_errors`` (a refusal worded for the Source),
 ``access_token`` (an OAuth 2 token once a pull: Reddit's client credentials, a Google service
 account's JWT), ``convert_items`` (wire objects into items, the bad ones skipped with a reason) and
-``newest_first_sweep`` (the cursor of a listing read newest first down to the last sweep's mark:
-App Store, Reddit).
+``sweep_cursor`` (the cursor of a listing read page by page down to the last sweep's mark: App
+Store, Reddit, Google Play).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -61,7 +61,7 @@ __all__ = [
     "SkippedItem",
     "convert_items",
     "iter_pages",
-    "newest_first_sweep",
+    "sweep_cursor",
 ]
 
 
@@ -321,10 +321,15 @@ def iter_pages(
         current = page.next_cursor
 
 
-Stamp = TypeVar("Stamp", float, datetime)
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+    def __le__(self, other: Any, /) -> bool: ...
 
 
-def newest_first_sweep(
+Stamp = TypeVar("Stamp", bound=_Ordered)  # a datetime, or epoch seconds
+
+
+def sweep_cursor(
     stamps: Sequence[Stamp],
     *,
     since: Stamp | None,
@@ -332,26 +337,34 @@ def newest_first_sweep(
     first_page: bool,
     more: Mapping[str, Any] | None,
     encode: Callable[[Stamp | None], Any] | None = None,
+    newest_first: bool = True,
 ) -> tuple[dict[str, Any], bool]:
-    """The cursor after one page of a sweep over a listing served newest first, and whether the
-    sweep is done (``Page.exhausted``).
+    """The cursor after one page of a sweep, and whether the sweep is done (``Page.exhausted``).
 
-    A sweep walks back from the newest item until it meets one no newer than ``since`` (the newest
-    item of the sweep before) or the listing ends. ``stamps`` are the page's item times;
-    ``first_page`` says the page opened the sweep (its newest stamp is then the sweep's);
-    ``more`` is the position of the next page (``{"after": ...}``, ``{"page": 2}``) or ``None``
-    where there is none (the last page, or an empty one). While under way the cursor is
-    ``{"since": S, **more, "sweep_newest": N}``; once done, ``{"since": N}``. Items met again at
-    the seam come again and storage, idempotent on the external id, drops them: nothing between
-    two sweeps is lost. ``encode`` turns a stamp into its JSON form (``iso_utc`` for datetimes).
+    A sweep reads a listing page by page down to ``since``, the newest stamp the sweep before met,
+    and then stores its own newest stamp as the next ``since``. ``stamps`` are the page's item
+    times; ``first_page`` says the page opened the sweep; ``more`` is the position of the next page
+    (``{"after": ...}``, ``{"page": 2}``) or ``None`` where there is none (the last page, or an
+    empty one). While under way the cursor is ``{"since": S, **more, "sweep_newest": N}``; once
+    done, ``{"since": N}``. ``encode`` turns a stamp into its JSON form (``iso_utc`` for datetimes).
+
+    ``newest_first``: the listing is served newest first (App Store, Reddit), so the sweep stops on
+    the page that meets an item no newer than ``since``; where the order is not documented
+    (Google Play) every page is read, and the caller leaves out what is older than ``since``.
+    Items met again at the seam come again and storage, idempotent on the external id, drops them:
+    nothing between two sweeps is lost.
     """
-    newest = max(stamps, default=None) if first_page else sweep_newest
-    met_old = since is not None and any(t <= since for t in stamps)
-    out: Callable[[Stamp | None], Any] = encode or (lambda value: value)
+    marks = [*stamps, *([sweep_newest] if sweep_newest is not None and not first_page else [])]
+    newest = max(marks, default=None)
+    met_old = newest_first and since is not None and any(t <= since for t in stamps)
     if more is not None and not met_old:
-        return {"since": out(since), **more, "sweep_newest": out(newest)}, False
-    marks = [t for t in (newest, since) if t is not None]
-    return {"since": out(max(marks) if marks else None)}, True
+        under_way = {"since": since, **more, "sweep_newest": newest}
+        if encode is not None:
+            under_way |= {"since": encode(since), "sweep_newest": encode(newest)}
+        return under_way, False
+    done = [t for t in (newest, since) if t is not None]
+    mark = max(done) if done else None
+    return {"since": encode(mark) if encode is not None else mark}, True
 
 
 def convert_items(

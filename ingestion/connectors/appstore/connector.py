@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints
 
 from ingestion.connectors.appstore.client import MAX_PAGE, AppStoreClient
 from ingestion.connectors.appstore.parse import entry_to_item, is_app_entry
-from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, newest_first_sweep
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, sweep_cursor
 from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, iso_utc
 
 
@@ -63,7 +63,7 @@ class AppStoreReviewsConnector(Connector[AppStoreConfig, AppStoreCredentials]):
             reviews,
             lambda obj: entry_to_item(obj, app_id=config.app_id, country=config.country, channel=channel),
         )
-        next_cursor, exhausted = newest_first_sweep(
+        next_cursor, exhausted = sweep_cursor(
             [item.published_at for item in items],
             since=state.since,
             sweep_newest=state.sweep_newest,

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
-from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, sweep_cursor
 from ingestion.connectors.googleplay.client import JWT_BEARER_GRANT, GooglePlayClient, signed_assertion
 from ingestion.connectors.googleplay.parse import last_modified, review_to_items
 from ingestion.connectors.wire import (
@@ -170,20 +170,16 @@ class GooglePlayReviewsConnector(Connector[GooglePlayConfig, GooglePlayCredentia
             ),
             id_key="reviewId",
         )
-        stamps = [t for t in (last_modified(obj) for obj in result.reviews) if t is not None]
-        newest = max([*stamps, *([state.sweep_newest] if state.sweep_newest else [])], default=None)
-        # An empty page ends the sweep even if a next token is (wrongly) there: no endless paging.
-        if result.next_page_token and result.reviews:
-            next_cursor: dict[str, Any] = {
-                "since": iso_utc(state.since),
-                "token": result.next_page_token,
-                "sweep_newest": iso_utc(newest),
-            }
-            exhausted = False
-        else:
-            marks = [t for t in (newest, state.since) if t is not None]
-            next_cursor = {"since": iso_utc(max(marks)) if marks else None}
-            exhausted = True
+        next_cursor, exhausted = sweep_cursor(
+            [t for t in (last_modified(obj) for obj in result.reviews) if t is not None],
+            since=state.since,
+            sweep_newest=state.sweep_newest,
+            first_page=state.token is None,
+            # An empty page ends the sweep even if a next token is (wrongly) there: no endless paging.
+            more={"token": result.next_page_token} if result.next_page_token and result.reviews else None,
+            encode=iso_utc,
+            newest_first=False,  # Google documents no order: read every page of the week
+        )
         return Page(
             items=items,
             next_cursor=next_cursor,

@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, newest_first_sweep
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, sweep_cursor
 from ingestion.connectors.reddit.client import TOKEN_PATH, RedditClient
 from ingestion.connectors.reddit.parse import Fullname, created_at, thing_to_item
 from ingestion.connectors.wire import BaseUrl, SettingsModel, Token
@@ -92,7 +92,7 @@ class RedditConnector(Connector[RedditConfig, RedditCredentials]):
         children = result.listing.children
         items, skipped = convert_items(children, thing_to_item)
 
-        next_cursor, exhausted = newest_first_sweep(
+        next_cursor, exhausted = sweep_cursor(
             [t for t in (created_at(child) for child in children) if t is not None],
             since=state.since,
             sweep_newest=state.sweep_newest,
