@@ -18,22 +18,36 @@ Each source lives in ``ingestion/connectors/<source>/`` with the same three file
 their translation into ``RawItem``) and ``connector.py`` (config, credentials and cursor models,
 paging). A connector declares ``config_model`` and ``credentials_model`` (``wire.SettingsModel``
 subclasses); the base validates them.
+
+What every connector does alike lives here rather than in each: ``load_cursor`` (the stored cursor
+into its model), ``get_json`` and ``worded_auth_errors`` (a refusal worded for the Source),
+``access_token`` (an OAuth 2 token once a pull: Reddit's client credentials, a Google service
+account's JWT), ``convert_items`` (wire objects into items, the bad ones skipped with a reason) and
+``sweep_cursor`` (the cursor of a listing read page by page down to the last sweep's mark: App
+Store, Reddit, Google Play).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from ingestion.connectors.errors import ConnectorAuthError
+from ingestion.connectors.errors import ConnectorAuthError, ConnectorPermanentError
 from ingestion.connectors.http import HttpClient, JsonResponse, RateLimitInfo
-from ingestion.connectors.wire import SettingsModel, describe_validation_error, parse_settings
+from ingestion.connectors.wire import (
+    SettingsModel,
+    WireModel,
+    describe_validation_error,
+    parse_envelope,
+    parse_settings,
+)
 
 __all__ = [
     "Author",
@@ -47,6 +61,7 @@ __all__ = [
     "SkippedItem",
     "convert_items",
     "iter_pages",
+    "sweep_cursor",
 ]
 
 
@@ -147,6 +162,22 @@ class ItemRejected(Exception):
 
 ConfigT = TypeVar("ConfigT", bound=SettingsModel)
 CredentialsT = TypeVar("CredentialsT", bound=SettingsModel)
+CursorT = TypeVar("CursorT", bound=SettingsModel)
+
+
+class TokenAnswer(WireModel):
+    """An OAuth 2 token endpoint's answer (RFC 6749 sections 5.1 and 5.2)."""
+
+    access_token: str | None = None
+    token_type: str = "bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int | None = None
+    error: str | None = None
+    error_description: str | None = None
+
+
+# RFC 6749 section 5.2 codes that mean "these credentials are no good", answered with HTTP 400;
+# the other codes (invalid_request, unsupported_grant_type) are the connector's own bug.
+_REFUSED_GRANTS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"})
 
 
 class Connector(ABC, Generic[ConfigT, CredentialsT]):
@@ -175,6 +206,7 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
         self.credentials = dict(credentials)
         self._owns_http = http is None
         self.http = http or HttpClient()
+        self._access_token: str | None = None
 
     def close(self) -> None:
         """Close the HTTP session if this connector opened it (a passed-in client is the caller's)."""
@@ -198,6 +230,11 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
             parse_settings(self.credentials_model, self.credentials, what=f"{self.title} credentials"),
         )
 
+    def load_cursor(self, model: type[CursorT], cursor: Mapping[str, Any] | None) -> CursorT:
+        """The stored cursor validated into ``model`` (``None`` or ``{}``: the model's defaults), or
+        ``ConnectorConfigError`` naming this connector's cursor."""
+        return parse_settings(model, dict(cursor or {}), what=f"stored {self.title} cursor")
+
     @abstractmethod
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         """Fetch the page that starts at ``cursor`` (``None``: the first pull of this source)."""
@@ -211,6 +248,14 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
             detail=detail,
         )
 
+    @contextmanager
+    def worded_auth_errors(self) -> Iterator[None]:
+        """Re-raise the HTTP client's bare ``ConnectorAuthError`` as ``auth_error`` words it."""
+        try:
+            yield
+        except ConnectorAuthError as exc:
+            raise self.auth_error(exc.status, exc.detail) from exc
+
     def get_json(
         self,
         url: str,
@@ -220,19 +265,39 @@ class Connector(ABC, Generic[ConfigT, CredentialsT]):
         auth: tuple[str, str] | None = None,
     ) -> JsonResponse:
         """``http.get_json`` with an auth error worded for the Source's ``last_error``."""
-        try:
+        with self.worded_auth_errors():
             return self.http.get_json(url, params=params, headers=headers, auth=auth)
-        except ConnectorAuthError as exc:
-            raise self.auth_error(exc.status, exc.detail) from exc
 
-    def post_form_json(
-        self, url: str, *, data: Mapping[str, str], auth: tuple[str, str] | None = None
-    ) -> JsonResponse:
-        """``http.post_form_json`` (an OAuth token request) with the same auth-error wording."""
-        try:
-            return self.http.post_form_json(url, data=data, auth=auth)
-        except ConnectorAuthError as exc:
-            raise self.auth_error(exc.status, exc.detail) from exc
+    def access_token(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | Callable[[], Mapping[str, str]],
+        auth: tuple[str, str] | None = None,
+        api: str,
+    ) -> str:
+        """An OAuth 2 access token from the token endpoint ``url``, asked for once per connector,
+        i.e. once per pull: tokens outlive a pull (an hour or more). ``data`` is the grant's form,
+        or a function that makes it (a signed JWT assertion), called only when a token is asked for.
+
+        A refusal is a ``ConnectorAuthError`` worded for the Source: HTTP 401/403, a 400 whose
+        ``error`` says the client or grant is bad, or a 200 that carries an ``error`` (Reddit)."""
+        if self._access_token is None:
+            try:
+                with self.worded_auth_errors():
+                    form = data() if callable(data) else data
+                    response = self.http.post_form_json(url, data=form, auth=auth)
+            except ConnectorPermanentError as exc:
+                code = exc.detail.split(":", 1)[0].strip()  # http's detail: "invalid_grant: why"
+                if exc.status == 400 and code in _REFUSED_GRANTS:
+                    raise self.auth_error(400, exc.detail) from exc
+                raise
+            answer = parse_envelope(TokenAnswer, response, api=api)
+            if answer.error or not answer.access_token:
+                said = ": ".join(part for part in (answer.error, answer.error_description) if part)
+                raise self.auth_error(response.status, said or "no access_token")
+            self._access_token = answer.access_token
+        return self._access_token
 
 
 GetJson = Callable[..., JsonResponse]  # Connector.get_json, handed to each source's client
@@ -256,28 +321,81 @@ def iter_pages(
         current = page.next_cursor
 
 
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+    def __le__(self, other: Any, /) -> bool: ...
+
+
+Stamp = TypeVar("Stamp", bound=_Ordered)  # a datetime, or epoch seconds
+
+
+def sweep_cursor(
+    stamps: Sequence[Stamp],
+    *,
+    since: Stamp | None,
+    sweep_newest: Stamp | None,
+    first_page: bool,
+    more: Mapping[str, Any] | None,
+    encode: Callable[[Stamp | None], Any] | None = None,
+    newest_first: bool = True,
+) -> tuple[dict[str, Any], bool]:
+    """The cursor after one page of a sweep, and whether the sweep is done (``Page.exhausted``).
+
+    A sweep reads a listing page by page down to ``since``, the newest stamp the sweep before met,
+    and then stores its own newest stamp as the next ``since``. ``stamps`` are the page's item
+    times; ``first_page`` says the page opened the sweep; ``more`` is the position of the next page
+    (``{"after": ...}``, ``{"page": 2}``) or ``None`` where there is none (the last page, or an
+    empty one). While under way the cursor is ``{"since": S, **more, "sweep_newest": N}``; once
+    done, ``{"since": N}``. ``encode`` turns a stamp into its JSON form (``iso_utc`` for datetimes).
+
+    ``newest_first``: the listing is served newest first (App Store, Reddit), so the sweep stops on
+    the page that meets an item no newer than ``since``; where the order is not documented
+    (Google Play) every page is read, and the caller leaves out what is older than ``since``.
+    Items met again at the seam come again and storage, idempotent on the external id, drops them:
+    nothing between two sweeps is lost.
+    """
+    marks = [*stamps, *([sweep_newest] if sweep_newest is not None and not first_page else [])]
+    newest = max(marks, default=None)
+    met_old = newest_first and since is not None and any(t <= since for t in stamps)
+    if more is not None and not met_old:
+        under_way = {"since": since, **more, "sweep_newest": newest}
+        if encode is not None:
+            under_way |= {"since": encode(since), "sweep_newest": encode(newest)}
+        return under_way, False
+    done = [t for t in (newest, since) if t is not None]
+    mark = max(done) if done else None
+    return {"since": encode(mark) if encode is not None else mark}, True
+
+
 def convert_items(
-    objects: Sequence[Any], convert: Callable[[Any], RawItem]
+    objects: Sequence[Any], convert: Callable[[Any], RawItem | Sequence[RawItem]], *, id_key: str = "id"
 ) -> tuple[list[RawItem], list[SkippedItem]]:
-    """Convert each wire object; one that fails validation is skipped with its reason."""
+    """Convert each wire object; one that fails validation is skipped with its reason.
+
+    ``convert`` may return several items for one object (a review and the developer's reply to
+    it), or none (all of it already stored). ``id_key`` names the object's id, for the skipped."""
     items: list[RawItem] = []
     skipped: list[SkippedItem] = []
     for index, obj in enumerate(objects):
         try:
-            items.append(convert(obj))
+            converted = convert(obj)
+            if isinstance(converted, RawItem):
+                items.append(converted)
+            else:
+                items.extend(converted)
         except ValidationError as exc:
             reason = describe_validation_error(exc)
         except (ItemRejected, ValueError) as exc:
             reason = str(exc)
         else:
             continue
-        skipped.append(SkippedItem(index=index, external_id=_guess_id(obj), reason=reason, raw=obj))
+        skipped.append(SkippedItem(index=index, external_id=_guess_id(obj, id_key), reason=reason, raw=obj))
     return items, skipped
 
 
-def _guess_id(obj: Any) -> str:
+def _guess_id(obj: Any, key: str) -> str:
     if isinstance(obj, Mapping):
-        value = obj.get("id")
+        value = obj.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool):
             return str(value)[:255]
     return ""

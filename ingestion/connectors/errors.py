@@ -57,11 +57,13 @@ class ConnectorTransientError(ConnectorError):
 
 
 class ConnectorPermanentError(ConnectorError):
-    """A 4xx other than 401/403/429 (bad query, unknown business unit...): never retried."""
+    """A 4xx other than 401/403/429 (bad query, unknown business unit...): never retried.
+    ``detail`` is the server's own wording, where it sent one."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
 
 
 class MalformedPageError(ConnectorError):

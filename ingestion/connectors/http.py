@@ -393,7 +393,9 @@ class HttpClient:
                     server_wait=self._server_wait(response.headers),
                 )
             self._record(safe_url, status, detail, None)
-            raise ConnectorPermanentError(f"HTTP {status} from {safe_url}: {detail}", status=status)
+            raise ConnectorPermanentError(
+                f"HTTP {status} from {safe_url}: {detail}", status=status, detail=detail
+            )
 
     def _read_body(
         self, response: requests.Response, safe_url: str, limit: int, *, oversize_is_malformed: bool
@@ -489,7 +491,8 @@ def _error_detail(body: bytes) -> str:
         return text[:300] or "(empty body)"
     if isinstance(data, dict):
         parts = []
-        for key in ("title", "detail", "message", "error", "description"):
+        # "error" + "error_description": OAuth 2 token endpoints (RFC 6749 section 5.2).
+        for key in ("title", "detail", "message", "error", "error_description", "description"):
             value = data.get(key)
             if isinstance(value, str) and value and value not in parts:
                 parts.append(value)

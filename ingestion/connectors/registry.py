@@ -8,6 +8,7 @@ from ingestion.connectors.appstore import AppStoreReviewsConnector
 from ingestion.connectors.base import Connector
 from ingestion.connectors.errors import ConnectorConfigError
 from ingestion.connectors.feeds import FeedConnector
+from ingestion.connectors.googleplay import GooglePlayReviewsConnector
 from ingestion.connectors.reddit import RedditConnector
 from ingestion.connectors.trustpilot import TrustpilotReviewsConnector
 from ingestion.connectors.x import XRecentSearchConnector
@@ -22,6 +23,7 @@ CONNECTORS: dict[str, type[Connector[Any, Any]]] = {
         RedditConnector,
         FeedConnector,
         AppStoreReviewsConnector,
+        GooglePlayReviewsConnector,
     )
 }
 

@@ -28,11 +28,6 @@ def store() -> Iterator[AppStoreApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def connector(api: AppStoreApi, clock: FakeClock, **config: object) -> AppStoreReviewsConnector:
     settings = {"app_id": APP_ID, "app_name": "Acme", "base_url": api.base_url, **config}
     return AppStoreReviewsConnector(settings, {}, http=make_http(clock))

@@ -31,11 +31,6 @@ def site() -> Iterator[FeedSite]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def feed(site: FeedSite, clock: FakeClock, path: str = "/rss.xml", **config: object) -> FeedConnector:
     return FeedConnector({"url": site.base_url + path, **config}, {}, http=make_http(clock))
 

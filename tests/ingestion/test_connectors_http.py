@@ -36,11 +36,6 @@ def api() -> Iterator[OkApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def test_success_returns_json_and_one_attempt(api: OkApi, clock: FakeClock) -> None:
     response = make_http(clock).get_json(api.base_url + "/a", params={"q": "x"})
     assert response.data == {"ok": True, "path": "/a"}

@@ -46,11 +46,6 @@ def reddit() -> Iterator[RedditApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def connector(
     api: RedditApi, clock: FakeClock, *, secret: str = CLIENT_SECRET, **config: object
 ) -> RedditConnector:

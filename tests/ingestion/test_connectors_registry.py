@@ -21,6 +21,7 @@ def test_registry_names_the_sources() -> None:
         "reddit",
         "rss",
         "app_store_reviews",
+        "google_play_reviews",
     }
     assert get_connector("zendesk_tickets").kind is ItemKind.SUPPORT
     assert get_connector("rss").kind is ItemKind.NEWS
@@ -29,7 +30,7 @@ def test_registry_names_the_sources() -> None:
 def test_unknown_connector_is_a_config_error_listing_the_known_ones() -> None:
     with pytest.raises(
         ConnectorConfigError,
-        match=r"unknown connector 'push' \(known: app_store_reviews, reddit, rss, trustpilot_reviews",
+        match=r"unknown connector 'push' \(known: app_store_reviews, google_play_reviews, reddit, rss, ",
     ):
         get_connector("push")
 

@@ -29,11 +29,6 @@ def reviews_api() -> Iterator[TrustpilotApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def connector(api: TrustpilotApi, clock: FakeClock, **config: object) -> TrustpilotReviewsConnector:
     settings = {"business_unit_id": BUSINESS_UNIT, "per_page": 5, "base_url": api.base_url, **config}
     return TrustpilotReviewsConnector(settings, {"api_key": API_KEY}, http=make_http(clock, max_attempts=3))

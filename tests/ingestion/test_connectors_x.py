@@ -42,11 +42,6 @@ def x_api() -> Iterator[XApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def connector(api: XApi, clock: FakeClock, **config: object) -> XRecentSearchConnector:
     settings = {"query": "#acme -is:retweet", "max_results": 10, "base_url": api.base_url, **config}
     return XRecentSearchConnector(settings, {"bearer_token": BEARER}, http=make_http(clock))

@@ -50,11 +50,6 @@ def desk() -> Iterator[ZendeskApi]:
         yield running
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def connector(api: ZendeskApi, clock: FakeClock, **config: object) -> ZendeskTicketsConnector:
     settings = {"base_url": api.base_url, "per_page": 2, "start_time": BASE_TS, **config}
     return ZendeskTicketsConnector(settings, {"email": EMAIL, "api_token": API_TOKEN}, http=make_http(clock))

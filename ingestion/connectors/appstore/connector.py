@@ -19,8 +19,8 @@ from pydantic import Field, StringConstraints
 
 from ingestion.connectors.appstore.client import MAX_PAGE, AppStoreClient
 from ingestion.connectors.appstore.parse import entry_to_item, is_app_entry
-from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
-from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, iso_utc, parse_settings
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, sweep_cursor
+from ingestion.connectors.wire import BaseUrl, SettingsModel, UtcDatetime, iso_utc
 
 
 class AppStoreConfig(SettingsModel):
@@ -52,7 +52,7 @@ class AppStoreReviewsConnector(Connector[AppStoreConfig, AppStoreCredentials]):
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         config, _ = self.settings()
-        state = parse_settings(AppStoreCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
+        state = self.load_cursor(AppStoreCursor, cursor)
         client = AppStoreClient(
             self.get_json, base_url=config.base_url, app_id=config.app_id, country=config.country
         )
@@ -63,20 +63,14 @@ class AppStoreReviewsConnector(Connector[AppStoreConfig, AppStoreCredentials]):
             reviews,
             lambda obj: entry_to_item(obj, app_id=config.app_id, country=config.country, channel=channel),
         )
-        stamps = [item.published_at for item in items]
-        sweep_newest = state.sweep_newest if state.page > 1 else max(stamps, default=None)
-        met_old = state.since is not None and any(t <= state.since for t in stamps)
-        if reviews and not met_old and state.page < MAX_PAGE:
-            next_cursor: dict[str, Any] = {
-                "since": iso_utc(state.since),
-                "page": state.page + 1,
-                "sweep_newest": iso_utc(sweep_newest),
-            }
-            exhausted = False
-        else:
-            marks = [t for t in (sweep_newest, state.since) if t is not None]
-            next_cursor = {"since": iso_utc(max(marks)) if marks else None}
-            exhausted = True
+        next_cursor, exhausted = sweep_cursor(
+            [item.published_at for item in items],
+            since=state.since,
+            sweep_newest=state.sweep_newest,
+            first_page=state.page == 1,
+            more={"page": state.page + 1} if reviews and state.page < MAX_PAGE else None,
+            encode=iso_utc,
+        )
         return Page(
             items=items,
             next_cursor=next_cursor,

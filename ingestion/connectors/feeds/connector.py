@@ -19,10 +19,9 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, StringConstraints
 
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
-from ingestion.connectors.errors import ConnectorAuthError
 from ingestion.connectors.feeds.client import fetch_feed
 from ingestion.connectors.feeds.parse import entry_to_item, site_of
-from ingestion.connectors.wire import SettingsModel, parse_settings
+from ingestion.connectors.wire import SettingsModel
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -66,11 +65,9 @@ class FeedConnector(Connector[FeedConfig, FeedCredentials]):
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         config, _ = self.settings()
-        state = parse_settings(FeedCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
-        try:
+        state = self.load_cursor(FeedCursor, cursor)
+        with self.worded_auth_errors():
             result = fetch_feed(self.http, config.url, etag=state.etag, modified=state.modified)
-        except ConnectorAuthError as exc:
-            raise self.auth_error(exc.status, exc.detail) from exc
         next_cursor = {"etag": result.etag, "modified": result.modified}
         if result.not_modified:
             return Page(items=[], next_cursor=next_cursor, exhausted=True, rate_limit=result.rate_limit)

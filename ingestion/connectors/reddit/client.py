@@ -33,17 +33,9 @@ from urllib.parse import quote
 from pydantic import Field
 
 from ingestion.connectors.base import GetJson, RateLimitInfo
-from ingestion.connectors.errors import ConnectorAuthError
 from ingestion.connectors.wire import WireModel, malformed_page, parse_envelope
 
 TOKEN_PATH = "/api/v1/access_token"  # noqa: S105 (a path, not a secret)
-
-
-class TokenAnswer(WireModel):
-    access_token: str | None = None
-    token_type: str = "bearer"  # noqa: S105
-    expires_in: int | None = None
-    error: str | None = None
 
 
 class ListingData(WireModel):
@@ -65,37 +57,12 @@ class ListingResult:
 
 
 class RedditClient:
-    """One per pull: the token is asked for once, on the first listing call."""
+    """``token`` is ``Connector.access_token`` bound to the app's grant: asked once per pull."""
 
-    def __init__(
-        self,
-        get_json: GetJson,
-        post_form: GetJson,
-        *,
-        base_url: str,
-        auth_url: str,
-        client_id: str,
-        client_secret: str,
-        refused: Callable[[int, str], ConnectorAuthError],
-    ) -> None:
+    def __init__(self, get_json: GetJson, token: Callable[[], str], *, base_url: str) -> None:
         self._get_json = get_json
-        self._post_form = post_form
+        self._token = token
         self._base_url = base_url
-        self._auth_url = auth_url
-        self._client = (client_id, client_secret)
-        self._refused = refused  # Connector.auth_error
-        self._token: str | None = None
-
-    def token(self) -> str:
-        if self._token is None:
-            response = self._post_form(
-                self._auth_url + TOKEN_PATH, data={"grant_type": "client_credentials"}, auth=self._client
-            )
-            answer = parse_envelope(TokenAnswer, response, api="Reddit's token endpoint")
-            if answer.error or not answer.access_token:
-                raise self._refused(response.status, answer.error or "no access_token")
-            self._token = answer.access_token
-        return self._token
 
     def listing(
         self,
@@ -114,7 +81,7 @@ class RedditClient:
                 params["restrict_sr"] = 1
         if after:
             params["after"] = after
-        headers = {"Authorization": f"bearer {self.token()}"}
+        headers = {"Authorization": f"bearer {self._token()}"}
         response = self._get_json(f"{self._base_url}{prefix}/{what}", params=params, headers=headers)
         envelope = parse_envelope(Listing, response, api="Reddit listing")
         if envelope.data.dist is not None and envelope.data.dist > 0 and not envelope.data.children:

@@ -21,10 +21,10 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
-from ingestion.connectors.reddit.client import RedditClient
+from ingestion.connectors.base import Connector, ItemKind, Page, convert_items, sweep_cursor
+from ingestion.connectors.reddit.client import TOKEN_PATH, RedditClient
 from ingestion.connectors.reddit.parse import Fullname, created_at, thing_to_item
-from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token
 
 SearchQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 
@@ -69,45 +69,36 @@ class RedditConnector(Connector[RedditConfig, RedditCredentials]):
     )
     config_model = RedditConfig
     credentials_model = RedditCredentials
-    _client: RedditClient | None = None
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         config, credentials = self.settings()
-        state = parse_settings(RedditCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
-        if self._client is None:  # one token per connector, i.e. per pull
-            self._client = RedditClient(
-                self.get_json,
-                self.post_form_json,
-                base_url=config.base_url,
-                auth_url=config.auth_url,
-                client_id=credentials.client_id,
-                client_secret=credentials.client_secret,
-                refused=self.auth_error,
-            )
+        state = self.load_cursor(RedditCursor, cursor)
+        client = RedditClient(
+            self.get_json,
+            lambda: self.access_token(
+                config.auth_url + TOKEN_PATH,
+                data={"grant_type": "client_credentials"},
+                auth=(credentials.client_id, credentials.client_secret),
+                api="Reddit's token endpoint",
+            ),
+            base_url=config.base_url,
+        )
         what: Literal["new", "comments", "search"] = (
             "search" if config.query else ("comments" if config.listing == "comments" else "new")
         )
-        result = self._client.listing(
+        result = client.listing(
             subreddit=config.subreddit, what=what, query=config.query, limit=config.limit, after=state.after
         )
         children = result.listing.children
         items, skipped = convert_items(children, thing_to_item)
 
-        stamps = [t for t in (created_at(child) for child in children) if t is not None]
-        page_newest = max(stamps, default=None)
-        sweep_newest = state.sweep_newest if state.after else page_newest
-        met_old = state.since is not None and any(t <= state.since for t in stamps)
-        if result.listing.after and children and not met_old:
-            next_cursor: dict[str, Any] = {
-                "since": state.since,
-                "after": result.listing.after,
-                "sweep_newest": sweep_newest,
-            }
-            exhausted = False
-        else:
-            marks = [t for t in (sweep_newest, state.since) if t is not None]
-            next_cursor = {"since": max(marks) if marks else None}
-            exhausted = True
+        next_cursor, exhausted = sweep_cursor(
+            [t for t in (created_at(child) for child in children) if t is not None],
+            since=state.since,
+            sweep_newest=state.sweep_newest,
+            first_page=not state.after,
+            more={"after": result.listing.after} if result.listing.after and children else None,
+        )
         return Page(
             items=items,
             next_cursor=next_cursor,

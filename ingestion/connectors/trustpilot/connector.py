@@ -23,7 +23,7 @@ from pydantic import Field, StringConstraints
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
 from ingestion.connectors.trustpilot.client import TrustpilotClient
 from ingestion.connectors.trustpilot.parse import review_to_item
-from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, UtcDatetime, iso_utc, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, UtcDatetime, iso_utc
 
 
 class TrustpilotConfig(SettingsModel):
@@ -57,10 +57,7 @@ class TrustpilotReviewsConnector(Connector[TrustpilotConfig, TrustpilotCredentia
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         config, credentials = self.settings()
-        if cursor:
-            state = parse_settings(TrustpilotCursor, dict(cursor), what=f"stored {self.title} cursor")
-        else:
-            state = TrustpilotCursor(start=config.start)
+        state = self.load_cursor(TrustpilotCursor, cursor) if cursor else TrustpilotCursor(start=config.start)
         client = TrustpilotClient(
             self.get_json,
             base_url=config.base_url,

@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, StringConstraints
 
 from ingestion.connectors.base import Connector, ItemKind, Page, convert_items
-from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token
 from ingestion.connectors.x.client import XClient
 from ingestion.connectors.x.parse import index_users, tweet_to_item
 
@@ -59,7 +59,7 @@ class XRecentSearchConnector(Connector[XConfig, XCredentials]):
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         config, credentials = self.settings()
-        state = parse_settings(XCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
+        state = self.load_cursor(XCursor, cursor)
         client = XClient(self.get_json, base_url=config.base_url, bearer_token=credentials.bearer_token)
         result = client.search_recent(
             query=config.query,

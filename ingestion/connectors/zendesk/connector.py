@@ -24,7 +24,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from ingestion.connectors.base import Connector, ItemKind, ItemRejected, Page, RawItem, convert_items
 from ingestion.connectors.errors import ConnectorPermanentError, MalformedPageError
-from ingestion.connectors.wire import BaseUrl, SettingsModel, Token, parse_settings
+from ingestion.connectors.wire import BaseUrl, SettingsModel, Token
 from ingestion.connectors.zendesk.client import ZendeskClient
 from ingestion.connectors.zendesk.parse import index_users, parse_ticket, ticket_to_item
 
@@ -98,7 +98,7 @@ class ZendeskTicketsConnector(Connector[ZendeskConfig, ZendeskCredentials]):
 
     def fetch_page(self, cursor: Mapping[str, Any] | None) -> Page:
         config, credentials = self.settings()
-        state = parse_settings(ZendeskCursor, dict(cursor or {}), what=f"stored {self.title} cursor")
+        state = self.load_cursor(ZendeskCursor, cursor)
         client = self._client(config, credentials)
         start_time = state.start_time if state.start_time is not None else config.start_time
         result = client.export_tickets(cursor=state.cursor, start_time=start_time, per_page=config.per_page)
