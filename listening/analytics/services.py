@@ -11,8 +11,9 @@ recomputes of the same subject, so two workers never interleave delete and inser
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,10 @@ log = structlog.get_logger(__name__)
 ID_CHUNK = 2_000
 # Days recomputed per transaction during a full rebuild (bounds memory per step).
 REBUILD_DAYS_PER_STEP = 31
+# Texts whose terms are remembered per process (a tweet's terms are about 1 KB).
+TERMS_CACHE_SIZE = 16_384
+# Day ranges per statement of a recompute (SQLite parses a long OR as a tree 1,000 deep at most).
+RANGES_PER_STATEMENT = 200
 
 
 def day_ranges(days: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
@@ -73,128 +78,210 @@ def do_update_rollups(mention_ids: Sequence[int]) -> None:
     """Bring the rollups of every brand and campaign these mentions belong to up to date.
 
     Idempotent; safe to call with ids of mentions that were deleted or have no brand. Cost is
-    proportional to the mentions of the affected subjects on the affected days.
+    proportional to the mentions of the affected subjects on the affected days, in a fixed number
+    of statements per scope whatever the number of subjects (:func:`recompute_days`).
     """
     ids = sorted({int(mention_id) for mention_id in mention_ids})
     for scope in SCOPES:
         touched: dict[int, set[datetime]] = defaultdict(set)
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start : start + ID_CHUNK]
-            for subject_id, published_at in scope.link._default_manager.filter(
-                mention_id__in=chunk
-            ).values_list(scope.fk, "published_at"):
+            for subject_id, published_at in (
+                scope.link._default_manager.filter(mention_id__in=chunk)
+                .values_list(scope.fk, "published_at")
+                .distinct()
+                .order_by()
+            ):
                 touched[subject_id].add(floor_day(published_at))
-        # One order for every worker: two enrichments touching the same brands lock them alike.
-        for subject_id in sorted(touched):
-            recompute_subject_days(scope, subject_id, touched[subject_id])
+        recompute_days(scope, touched)
 
 
 def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetime]) -> None:
     """Replace all rollup rows of ``subject_id`` on ``days`` (UTC day starts) by fresh aggregates."""
-    ranges = day_ranges(days)
-    if not ranges:
+    recompute_days(scope, {subject_id: set(days)})
+
+
+@functools.lru_cache(maxsize=TERMS_CACHE_SIZE)
+def _terms_of(text: str) -> tuple[str, ...]:
+    """``extract_terms``, remembered: a day is recomputed once per enrichment batch that touches
+    it, so without this the same texts were tokenised again for every batch of a backlog."""
+    return tuple(extract_terms(text))
+
+
+def _subjects_on(field: str, fk: str, touched: Mapping[int, Sequence[tuple[datetime, datetime]]]) -> models.Q:
+    """Rows of these subjects whose ``field`` falls in that subject's ranges."""
+    query = models.Q()
+    for subject_id, ranges in touched.items():
+        query |= models.Q(**{fk: subject_id}) & _in_ranges(field, ranges)
+    return query
+
+
+def recompute_days(scope: Scope, touched: Mapping[int, Iterable[datetime]]) -> None:
+    """Replace the rollup rows of every (subject, UTC day) in ``touched`` by fresh aggregates.
+
+    The same computation for one subject or many: the incremental update after an enrichment
+    batch and ``rebuild_rollups`` both come here, so they cannot disagree. One transaction; the
+    subjects are locked first, in id order, so concurrent recomputes of a subject serialise and two
+    workers never deadlock. Statements per call: one lock, one streamed read of the links, one
+    delete and one insert per rollup table, and the week term sums.
+    """
+    wanted = {subject_id: day_ranges(days) for subject_id, days in touched.items()}
+    wanted = {subject_id: ranges for subject_id, ranges in wanted.items() if ranges}
+    if not wanted:
         return
     with transaction.atomic():
-        organization_id = (
+        organizations = dict(
             # NO KEY UPDATE serialises recomputes of one subject without blocking the FOR KEY SHARE
             # that inserting a mention's link takes on it (plain FOR UPDATE deadlocked with pushes).
             scope.owner._default_manager.select_for_update(no_key=True)
-            .filter(pk=subject_id)
-            .values_list("organization_id", flat=True)
-            .first()
+            .filter(pk__in=sorted(wanted))
+            .order_by("pk")
+            .values_list("pk", "organization_id")
         )
-        if organization_id is None:  # deleted meanwhile: its rollups went with it (cascade)
+        # A subject deleted meanwhile took its rollups with it (cascade).
+        wanted = {subject_id: wanted[subject_id] for subject_id in sorted(organizations)}
+        if not wanted:
             return
-        rows = (
-            scope.link._default_manager.filter(**{scope.fk: subject_id})
-            .filter(_in_ranges("published_at", ranges))
-            .values_list(
-                "published_at",
-                "mention_id",
-                "mention__kind",
-                "mention__sentiment",
-                "mention__language",
-                "mention__engagement_total",
-                "mention__author_id",
-                "mention__author_handle",
-                "mention__clean_text",
-                "mention__text",
-                "mention__model_version_id",
-            )
-            .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
-        )
-        counts: Counter[tuple[str, datetime, str, str, str]] = Counter()
-        engagement: Counter[tuple[str, datetime, str, str, str]] = Counter()
-        bucket_authors: dict[tuple[str, datetime], set[bytes]] = defaultdict(set)
-        terms: Counter[tuple[datetime, str]] = Counter()
-        versions: Counter[tuple[datetime, int]] = Counter()
-        for (
-            published_at,
-            mention_id,
-            kind,
-            sentiment,
-            language,
-            eng,
-            a_id,
-            a_handle,
-            clean,
-            text,
-            version,
-        ) in rows:
-            hour, day = floor_hour(published_at), floor_day(published_at)
-            # Only known authors are counted: an anonymous mention is nobody we can count once.
-            known = bool(a_id or a_handle)
-            digest = author_sets.digest(author_key(a_id, a_handle, mention_id)) if known else b""
-            for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
-                key = (interval, bucket, kind, sentiment, language)
-                counts[key] += 1
-                engagement[key] += eng
-                if known:
-                    bucket_authors[(interval, bucket)].add(digest)
-            for term in extract_terms(clean or text):
-                terms[(day, term)] += 1
-            if version is not None:
-                versions[(day, version)] += 1
+        for chunk in _chunks(wanted):
+            _recompute_chunk(scope, organizations, chunk)
 
-        subject = {scope.fk: subject_id}
-        for model in (scope.rollup, scope.totals, scope.terms, scope.versions):
-            model._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
-        common = {"organization_id": organization_id, **subject}
-        scope.rollup._default_manager.bulk_create(
-            (
-                scope.rollup(
-                    **common,
-                    interval=interval,
-                    bucket=bucket,
-                    source_kind=kind,
-                    sentiment=sentiment,
-                    language=language,
-                    mention_count=count,
-                    engagement_sum=engagement[(interval, bucket, kind, sentiment, language)],
-                )
-                for (interval, bucket, kind, sentiment, language), count in counts.items()
-            ),
-            batch_size=2_000,
+
+# A detailed rollup row: subject, interval, bucket, source kind, sentiment, language.
+_Key = tuple[int, str, datetime, str, str, str]
+
+
+def _chunks(
+    wanted: Mapping[int, list[tuple[datetime, datetime]]],
+) -> Iterator[dict[int, list[tuple[datetime, datetime]]]]:
+    """The subjects in groups of at most ``RANGES_PER_STATEMENT`` day ranges (a subject with more
+    is a group of its own): every range is one OR term of the statements' WHERE clause."""
+    chunk: dict[int, list[tuple[datetime, datetime]]] = {}
+    size = 0
+    for subject_id, ranges in wanted.items():
+        if chunk and size + len(ranges) > RANGES_PER_STATEMENT:
+            yield chunk
+            chunk, size = {}, 0
+        chunk[subject_id] = ranges
+        size += len(ranges)
+    if chunk:
+        yield chunk
+
+
+def _recompute_chunk(
+    scope: Scope, organizations: Mapping[int, int], wanted: Mapping[int, list[tuple[datetime, datetime]]]
+) -> None:
+    """:func:`recompute_days` for some of the locked subjects."""
+    rows = (
+        scope.link._default_manager.filter(_subjects_on("published_at", scope.fk, wanted))
+        .values_list(
+            scope.fk,
+            "published_at",
+            "mention_id",
+            "mention__kind",
+            "mention__sentiment",
+            "mention__language",
+            "mention__engagement_total",
+            "mention__author_id",
+            "mention__author_handle",
+            "mention__clean_text",
+            "mention__text",
+            "mention__model_version_id",
         )
-        scope.totals._default_manager.bulk_create(
-            (scope.totals(**common, **fields) for fields in _totals_rows(counts, engagement, bucket_authors)),
-            batch_size=500,  # each row carries its author set
-        )
-        scope.terms._default_manager.bulk_create(
-            (
-                scope.terms(**common, bucket=bucket, term=term, mention_count=n)
-                for (bucket, term), n in terms.items()
-            ),
-            batch_size=2_000,
-        )
-        scope.versions._default_manager.bulk_create(
-            (
-                scope.versions(**common, bucket=bucket, model_version_id=version, mention_count=n)
-                for (bucket, version), n in versions.items()
-            ),
-            batch_size=2_000,
-        )
-        _recompute_term_weeks(scope, subject_id, organization_id, _weeks_of(ranges))
+        .order_by()
+        .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
+    )
+    counts: Counter[_Key] = Counter()
+    engagement: Counter[_Key] = Counter()
+    bucket_authors: dict[tuple[int, str, datetime], set[bytes]] = defaultdict(set)
+    terms: Counter[tuple[int, datetime, str]] = Counter()
+    versions: Counter[tuple[int, datetime, int]] = Counter()
+    digests: dict[str, bytes] = {}
+    for (
+        subject_id,
+        published_at,
+        mention_id,
+        kind,
+        sentiment,
+        language,
+        eng,
+        a_id,
+        a_handle,
+        clean,
+        text,
+        version,
+    ) in rows:
+        hour, day = floor_hour(published_at), floor_day(published_at)
+        for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
+            key = (subject_id, interval, bucket, kind, sentiment, language)
+            counts[key] += 1
+            engagement[key] += eng
+        # Only known authors are counted: an anonymous mention is nobody we can count once.
+        if a_id or a_handle:
+            who = author_key(a_id, a_handle, mention_id)
+            digest = digests.get(who)
+            if digest is None:
+                digest = digests[who] = author_sets.digest(who)
+            bucket_authors[(subject_id, Interval.HOUR, hour)].add(digest)
+            bucket_authors[(subject_id, Interval.DAY, day)].add(digest)
+        terms.update((subject_id, day, term) for term in _terms_of(clean or text))
+        if version is not None:
+            versions[(subject_id, day, version)] += 1
+
+    in_days = _subjects_on("bucket", scope.fk, wanted)
+    for model in (scope.rollup, scope.totals, scope.terms, scope.versions):
+        model._default_manager.filter(in_days).delete()
+    fk = scope.fk
+    scope.rollup._default_manager.bulk_create(
+        (
+            scope.rollup(
+                organization_id=organizations[subject_id],
+                **{fk: subject_id},
+                interval=interval,
+                bucket=bucket,
+                source_kind=kind,
+                sentiment=sentiment,
+                language=language,
+                mention_count=count,
+                engagement_sum=engagement[(subject_id, interval, bucket, kind, sentiment, language)],
+            )
+            for (subject_id, interval, bucket, kind, sentiment, language), count in counts.items()
+        ),
+        batch_size=2_000,
+    )
+    scope.totals._default_manager.bulk_create(
+        (
+            scope.totals(organization_id=organizations[subject_id], **{fk: subject_id}, **fields)
+            for subject_id, fields in _totals_rows(counts, engagement, bucket_authors)
+        ),
+        batch_size=500,  # each row carries its author set
+    )
+    scope.terms._default_manager.bulk_create(
+        (
+            scope.terms(
+                organization_id=organizations[subject_id],
+                **{fk: subject_id},
+                bucket=bucket,
+                term=term,
+                mention_count=n,
+            )
+            for (subject_id, bucket, term), n in terms.items()
+        ),
+        batch_size=2_000,
+    )
+    scope.versions._default_manager.bulk_create(
+        (
+            scope.versions(
+                organization_id=organizations[subject_id],
+                **{fk: subject_id},
+                bucket=bucket,
+                model_version_id=version,
+                mention_count=n,
+            )
+            for (subject_id, bucket, version), n in versions.items()
+        ),
+        batch_size=2_000,
+    )
+    _recompute_term_weeks(scope, organizations, {s: _weeks_of(r) for s, r in wanted.items()})
 
 
 def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
@@ -209,16 +296,17 @@ def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
 
 
 def _totals_rows(
-    counts: Counter[tuple[str, datetime, str, str, str]],
-    engagement: Counter[tuple[str, datetime, str, str, str]],
-    bucket_authors: dict[tuple[str, datetime], set[bytes]],
-) -> Iterator[dict[str, Any]]:
-    """The ``*Totals`` fields of every bucket, from the detailed rollup counts and author digests."""
-    sums: dict[tuple[str, datetime], dict[str, int]] = {}
+    counts: Counter[tuple[int, str, datetime, str, str, str]],
+    engagement: Counter[tuple[int, str, datetime, str, str, str]],
+    bucket_authors: dict[tuple[int, str, datetime], set[bytes]],
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(subject id, ``*Totals`` fields) of every bucket, from the detailed rollup counts and author
+    digests."""
+    sums: dict[tuple[int, str, datetime], dict[str, int]] = {}
     for key, count in counts.items():
-        interval, bucket, _kind, sentiment, _language = key
+        subject_id, interval, bucket, _kind, sentiment, _language = key
         row = sums.setdefault(
-            (interval, bucket),
+            (subject_id, interval, bucket),
             {
                 "mention_count": 0,
                 "engagement_sum": 0,
@@ -231,40 +319,56 @@ def _totals_rows(
         row["mention_count"] += count
         row["engagement_sum"] += engagement[key]
         row[sentiment or "unscored"] += count
-    for (interval, bucket), row in sums.items():
-        found = bucket_authors[(interval, bucket)]
-        yield {
-            "interval": interval,
-            "bucket": bucket,
-            **row,
-            "author_count": len(found),
-            "authors": author_sets.pack(found),
-        }
+    for (subject_id, interval, bucket), row in sums.items():
+        found = bucket_authors.get((subject_id, interval, bucket), set())
+        yield (
+            subject_id,
+            {
+                "interval": interval,
+                "bucket": bucket,
+                **row,
+                "author_count": len(found),
+                "authors": author_sets.pack(found),
+            },
+        )
 
 
 def _recompute_term_weeks(
-    scope: Scope, subject_id: int, organization_id: int, weeks: Iterable[datetime]
+    scope: Scope, organizations: Mapping[int, int], weeks: Mapping[int, set[datetime]]
 ) -> None:
-    """Replace the subject's week term rows of ``weeks`` by the sums of their (current) day rows."""
-    subject = {scope.fk: subject_id}
-    for week in sorted(weeks):
-        span = {"bucket__gte": week, "bucket__lt": week + WEEK}
-        scope.term_weeks._default_manager.filter(**subject, **span).delete()
+    """Replace the subjects' week term rows of their ``weeks`` by the sums of their (current) day
+    rows: one delete, then one sum per week over every subject that has it."""
+    subjects_by_week: dict[datetime, list[int]] = defaultdict(list)
+    for subject_id, starts in weeks.items():
+        for week in starts:
+            subjects_by_week[week].append(subject_id)
+    if not subjects_by_week:
+        return
+    spans = {
+        subject_id: [(week, week + WEEK) for week in sorted(starts)] for subject_id, starts in weeks.items()
+    }
+    scope.term_weeks._default_manager.filter(_subjects_on("bucket", scope.fk, spans)).delete()
+    fresh = []
+    for week in sorted(subjects_by_week):
         sums = (
-            scope.terms._default_manager.filter(**subject, **span)
-            .values_list("term")
+            scope.terms._default_manager.filter(
+                **{f"{scope.fk}__in": subjects_by_week[week]}, bucket__gte=week, bucket__lt=week + WEEK
+            )
+            .values_list(scope.fk, "term")
             .annotate(n=models.Sum("mention_count"))
             .order_by()
         )
-        scope.term_weeks._default_manager.bulk_create(
-            (
-                scope.term_weeks(
-                    organization_id=organization_id, **subject, bucket=week, term=term, mention_count=n
-                )
-                for term, n in sums
-            ),
-            batch_size=2_000,
-        )
+        fresh += [
+            scope.term_weeks(
+                organization_id=organizations[subject_id],
+                **{scope.fk: subject_id},
+                bucket=week,
+                term=term,
+                mention_count=n,
+            )
+            for subject_id, term, n in sums
+        ]
+    scope.term_weeks._default_manager.bulk_create(fresh, batch_size=2_000)
 
 
 def _subject_days(scope: Scope, subject_id: int) -> list[datetime]:
