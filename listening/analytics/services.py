@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from listening.analytics import authors as author_sets
@@ -146,6 +146,10 @@ def recompute_days(scope: Scope, touched: Mapping[int, Iterable[datetime]]) -> N
             _recompute_chunk(scope, organizations, chunk)
 
 
+# Interval values as plain strings: keys are compared with what the database returns (an enum
+# member hashes by its name, so it would never find the stored 'hour').
+HOUR_BUCKET, DAY_BUCKET = str(Interval.HOUR.value), str(Interval.DAY.value)
+
 # A detailed rollup row: subject, interval, bucket, source kind, sentiment, language.
 _Key = tuple[int, str, datetime, str, str, str]
 
@@ -211,7 +215,7 @@ def _recompute_chunk(
         version,
     ) in rows:
         hour, day = floor_hour(published_at), floor_day(published_at)
-        for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
+        for interval, bucket in ((HOUR_BUCKET, hour), (DAY_BUCKET, day)):
             key = (subject_id, interval, bucket, kind, sentiment, language)
             counts[key] += 1
             engagement[key] += eng
@@ -221,67 +225,112 @@ def _recompute_chunk(
             digest = digests.get(who)
             if digest is None:
                 digest = digests[who] = author_sets.digest(who)
-            bucket_authors[(subject_id, Interval.HOUR, hour)].add(digest)
-            bucket_authors[(subject_id, Interval.DAY, day)].add(digest)
+            bucket_authors[(subject_id, HOUR_BUCKET, hour)].add(digest)
+            bucket_authors[(subject_id, DAY_BUCKET, day)].add(digest)
         terms.update((subject_id, day, term) for term in _terms_of(clean or text))
         if version is not None:
             versions[(subject_id, day, version)] += 1
 
     in_days = _subjects_on("bucket", scope.fk, wanted)
-    for model in (scope.rollup, scope.totals, scope.terms, scope.versions):
-        model._default_manager.filter(in_days).delete()
     fk = scope.fk
-    scope.rollup._default_manager.bulk_create(
-        (
-            scope.rollup(
-                organization_id=organizations[subject_id],
-                **{fk: subject_id},
-                interval=interval,
-                bucket=bucket,
-                source_kind=kind,
-                sentiment=sentiment,
-                language=language,
-                mention_count=count,
-                engagement_sum=engagement[(subject_id, interval, bucket, kind, sentiment, language)],
-            )
-            for (subject_id, interval, bucket, kind, sentiment, language), count in counts.items()
-        ),
-        batch_size=2_000,
+    _sync_rows(
+        scope.rollup,
+        in_days,
+        (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
+        ("mention_count", "engagement_sum"),
+        {key: (count, engagement[key]) for key, count in counts.items()},
+        organizations,
     )
-    scope.totals._default_manager.bulk_create(
-        (
-            scope.totals(organization_id=organizations[subject_id], **{fk: subject_id}, **fields)
-            for subject_id, fields in _totals_rows(counts, engagement, bucket_authors)
-        ),
-        batch_size=500,  # each row carries its author set
+    _sync_rows(
+        scope.totals,
+        in_days,
+        (fk, "interval", "bucket"),
+        TOTALS_FIELDS,
+        dict(_totals_rows(counts, engagement, bucket_authors)),
+        organizations,
     )
-    scope.terms._default_manager.bulk_create(
-        (
-            scope.terms(
-                organization_id=organizations[subject_id],
-                **{fk: subject_id},
-                bucket=bucket,
-                term=term,
-                mention_count=n,
-            )
-            for (subject_id, bucket, term), n in terms.items()
-        ),
-        batch_size=2_000,
+    _sync_rows(
+        scope.terms,
+        in_days,
+        (fk, "bucket", "term"),
+        ("mention_count",),
+        {key: (n,) for key, n in terms.items()},
+        organizations,
     )
-    scope.versions._default_manager.bulk_create(
-        (
-            scope.versions(
-                organization_id=organizations[subject_id],
-                **{fk: subject_id},
-                bucket=bucket,
-                model_version_id=version,
-                mention_count=n,
-            )
-            for (subject_id, bucket, version), n in versions.items()
-        ),
-        batch_size=2_000,
+    _sync_rows(
+        scope.versions,
+        in_days,
+        (fk, "bucket", "model_version"),
+        ("mention_count",),
+        {key: (n,) for key, n in versions.items()},
+        organizations,
     )
     _recompute_term_weeks(scope, organizations, {s: _weeks_of(r) for s, r in wanted.items()})
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as the recompute computes it (PostgreSQL returns bytea as a memoryview)."""
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def _sync_rows(
+    model: type[models.Model],
+    where: models.Q,
+    keys: Sequence[str],
+    values: Sequence[str],
+    fresh: Mapping[tuple[Any, ...], tuple[Any, ...]],
+    organizations: Mapping[int, int],
+) -> None:
+    """Make the rows of ``model`` matching ``where`` exactly ``fresh`` (natural key -> values; the
+    key starts with the subject id).
+
+    The result is a delete of everything and an insert of ``fresh``, but only the rows that differ
+    are written: a day recomputed because one mention of it was enriched keeps almost all of its
+    term rows, and rewriting them (and their index entries) for every batch was most of the cost.
+    """
+    manager = model._default_manager
+    kept: set[tuple[Any, ...]] = set()
+    stale: list[int] = []
+    width = len(keys)
+    for pk, *row in manager.filter(where).values_list("pk", *keys, *values).iterator(chunk_size=10_000):
+        key = tuple(row[:width])
+        if key not in kept and fresh.get(key) == tuple(_plain(v) for v in row[width:]):
+            kept.add(key)
+        else:
+            stale.append(pk)
+    for start in range(0, len(stale), ID_CHUNK):
+        manager.filter(pk__in=stale[start : start + ID_CHUNK]).delete()
+    _insert_rows(
+        model,
+        ("organization", *keys, *values),
+        [(organizations[key[0]], *key, *row) for key, row in fresh.items() if key not in kept],
+    )
+
+
+def _insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert plain value tuples in multi-row INSERTs (no model instances: building and preparing
+    one per term row cost more than the database's work)."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [field for name in fields if isinstance(field := meta.get_field(name), models.Field)]
+    if len(columns) != len(fields):
+        raise ValueError(f"{model.__name__}: {fields} must all be concrete fields")
+    adapt = [
+        connection.ops.adapt_datetimefield_value if isinstance(field, models.DateTimeField) else None
+        for field in columns
+    ]
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, min(2_000, (connection.features.max_query_params or 65_535) // len(columns)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params: list[Any] = []
+            for row in chunk:
+                params += [value if f is None else f(value) for f, value in zip(adapt, row, strict=True)]
+            cursor.execute(head + ", ".join([one] * len(chunk)), params)
 
 
 def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
@@ -295,13 +344,25 @@ def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
     return weeks
 
 
+TOTALS_FIELDS = (
+    "mention_count",
+    "engagement_sum",
+    "positive",
+    "neutral",
+    "negative",
+    "unscored",
+    "author_count",
+    "authors",
+)
+
+
 def _totals_rows(
-    counts: Counter[tuple[int, str, datetime, str, str, str]],
-    engagement: Counter[tuple[int, str, datetime, str, str, str]],
+    counts: Counter[_Key],
+    engagement: Counter[_Key],
     bucket_authors: dict[tuple[int, str, datetime], set[bytes]],
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(subject id, ``*Totals`` fields) of every bucket, from the detailed rollup counts and author
-    digests."""
+) -> Iterator[tuple[tuple[int, str, datetime], tuple[Any, ...]]]:
+    """((subject id, interval, bucket), ``TOTALS_FIELDS``) of every bucket, from the detailed
+    rollup counts and author digests."""
     sums: dict[tuple[int, str, datetime], dict[str, int]] = {}
     for key, count in counts.items():
         subject_id, interval, bucket, _kind, sentiment, _language = key
@@ -319,18 +380,9 @@ def _totals_rows(
         row["mention_count"] += count
         row["engagement_sum"] += engagement[key]
         row[sentiment or "unscored"] += count
-    for (subject_id, interval, bucket), row in sums.items():
-        found = bucket_authors.get((subject_id, interval, bucket), set())
-        yield (
-            subject_id,
-            {
-                "interval": interval,
-                "bucket": bucket,
-                **row,
-                "author_count": len(found),
-                "authors": author_sets.pack(found),
-            },
-        )
+    for bucket_key, row in sums.items():
+        found = bucket_authors.get(bucket_key, set())
+        yield bucket_key, (*(row[name] for name in TOTALS_FIELDS[:6]), len(found), author_sets.pack(found))
 
 
 def _recompute_term_weeks(
@@ -347,8 +399,7 @@ def _recompute_term_weeks(
     spans = {
         subject_id: [(week, week + WEEK) for week in sorted(starts)] for subject_id, starts in weeks.items()
     }
-    scope.term_weeks._default_manager.filter(_subjects_on("bucket", scope.fk, spans)).delete()
-    fresh = []
+    fresh: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for week in sorted(subjects_by_week):
         sums = (
             scope.terms._default_manager.filter(
@@ -358,17 +409,15 @@ def _recompute_term_weeks(
             .annotate(n=models.Sum("mention_count"))
             .order_by()
         )
-        fresh += [
-            scope.term_weeks(
-                organization_id=organizations[subject_id],
-                **{scope.fk: subject_id},
-                bucket=week,
-                term=term,
-                mention_count=n,
-            )
-            for subject_id, term, n in sums
-        ]
-    scope.term_weeks._default_manager.bulk_create(fresh, batch_size=2_000)
+        fresh.update(((subject_id, week, term), (n,)) for subject_id, term, n in sums)
+    _sync_rows(
+        scope.term_weeks,
+        _subjects_on("bucket", scope.fk, spans),
+        (scope.fk, "bucket", "term"),
+        ("mention_count",),
+        fresh,
+        organizations,
+    )
 
 
 def _subject_days(scope: Scope, subject_id: int) -> list[datetime]:
