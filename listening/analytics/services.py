@@ -177,6 +177,13 @@ def _recompute_chunk(
     """:func:`recompute_days` for some of the locked subjects."""
     rows = (
         scope.link._default_manager.filter(_subjects_on("published_at", scope.fk, wanted))
+        # The text terms are read from (clean text, else the raw one), so only one travels.
+        .annotate(
+            read=models.Case(
+                models.When(mention__clean_text="", then=models.F("mention__text")),
+                default=models.F("mention__clean_text"),
+            )
+        )
         .values_list(
             scope.fk,
             "published_at",
@@ -187,8 +194,7 @@ def _recompute_chunk(
             "mention__engagement_total",
             "mention__author_id",
             "mention__author_handle",
-            "mention__clean_text",
-            "mention__text",
+            "read",
             "mention__model_version_id",
         )
         .order_by()
@@ -210,7 +216,6 @@ def _recompute_chunk(
         eng,
         a_id,
         a_handle,
-        clean,
         text,
         version,
     ) in rows:
@@ -227,7 +232,7 @@ def _recompute_chunk(
                 digest = digests[who] = author_sets.digest(who)
             bucket_authors[(subject_id, HOUR_BUCKET, hour)].add(digest)
             bucket_authors[(subject_id, DAY_BUCKET, day)].add(digest)
-        terms.update((subject_id, day, term) for term in _terms_of(clean or text))
+        terms.update((subject_id, day, term) for term in _terms_of(text))
         if version is not None:
             versions[(subject_id, day, version)] += 1
 
@@ -268,11 +273,6 @@ def _recompute_chunk(
     _recompute_term_weeks(scope, organizations, {s: _weeks_of(r) for s, r in wanted.items()})
 
 
-def _plain(value: Any) -> Any:
-    """A stored value as the recompute computes it (PostgreSQL returns bytea as a memoryview)."""
-    return bytes(value) if isinstance(value, memoryview) else value
-
-
 def _sync_rows(
     model: type[models.Model],
     where: models.Q,
@@ -294,7 +294,8 @@ def _sync_rows(
     width = len(keys)
     for pk, *row in manager.filter(where).values_list("pk", *keys, *values).iterator(chunk_size=10_000):
         key = tuple(row[:width])
-        if key not in kept and fresh.get(key) == tuple(_plain(v) for v in row[width:]):
+        # (A memoryview, as PostgreSQL returns bytea, compares equal to the same bytes.)
+        if key not in kept and fresh.get(key) == tuple(row[width:]):
             kept.add(key)
         else:
             stale.append(pk)
