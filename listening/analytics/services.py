@@ -5,8 +5,14 @@ every rollup bucket of the UTC days the given mentions fall in, for each brand a
 belong to, from ``BrandMention``/``CampaignMention`` + ``Mention``. Recomputing (instead of
 applying deltas) makes it idempotent and correct when a mention's sentiment changes between model
 versions, is re-linked, or is deleted: the buckets always equal a from-scratch computation.
-A per-subject row lock (``SELECT ... FOR UPDATE`` on the brand/campaign) serialises concurrent
-recomputes of the same subject, so two workers never interleave delete and insert.
+A per-subject row lock (``SELECT ... FOR UPDATE`` on the brand/campaign, taken in id order)
+serialises concurrent recomputes of the same subject, so two workers never interleave their writes.
+
+Cheap per enrichment batch: every touched (subject, day) of a scope is recomputed at once (one read
+of the links, a fixed number of statements whatever the number of subjects), a text's terms are
+remembered per process, and only rows whose values changed are written: a day that one new
+mention touches keeps its other term rows as they are. Portable ORM and plain multi-row INSERTs,
+so the embedded SQLite default runs the same code.
 """
 
 from __future__ import annotations
