@@ -15,8 +15,8 @@ interleaved rounds:
   each batch committed. Between rounds the mentions are marked unread again.
 
 It prints docs/s of both, the ratio (target >= 0.8), the share of each stage (claim, tokenise,
-forward, heads, rows, write, rollups; marked with ``models.stages``), the CPU features and the
-inference path (dtype, quantisation, threads).
+forward, heads, rows, write, signals and the rollups among them; marked with ``models.stages``), the
+CPU features and the inference path (dtype, quantisation, threads).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ from models.stages import StageClock  # noqa: E402
 from workers import app  # noqa: E402
 from workers.tasks.enrich import PENDING_PER_TASK  # noqa: E402
 
-STAGES = ("claim", "tokenise", "forward", "heads", "rows", "write", "rollups")
+# The stages one after another; "rollups" is the part of "signals" that the rollups take.
+STAGES = ("claim", "tokenise", "forward", "heads", "rows", "write", "signals")
 
 
 def store_mentions(tweets: int) -> int:
@@ -166,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  stage {name}",
                 f"{spent / total * 100:5.1f} % of end to end ({spent / len(e2e_s):6.2f} s/round)",
             )
+        spent = stages["e2e"].get("rollups", 0.0)
+        line(
+            "    of which rollups",
+            f"{spent / total * 100:5.1f} % of end to end ({spent / len(e2e_s):6.2f} s/round)",
+        )
         named = sum(stages["e2e"].get(name, 0.0) for name in STAGES)
         line("  other (commit, version lookup, python)", f"{(total - named) / total * 100:5.1f} %")
     finally:

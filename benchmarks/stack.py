@@ -172,7 +172,10 @@ def seed(n: int, now: datetime, organization: Organization | None = None) -> dic
     mention_cols = (
         "id, organization_id, source_id, external_id, kind, text, clean_text, model_text, language, "
         "author_id, author_handle, author_name, published_at, url, engagement, engagement_total, extra, "
-        "bot_score, content_hash, duplicate_count, sentiment, enriched_at, created_at, updated_at"
+        "bot_score, content_hash, duplicate_count, sentiment, enriched_at, created_at, updated_at, "
+        # NOT NULL with a Django-side default only: COPY must name them (a column added to Mention
+        # without them here stops the seed, and the load harness with it, before its first request).
+        "channel, conversation_id, in_reply_to, author_role"
     )
     started = time.perf_counter()
     chunk = 100_000
@@ -219,6 +222,10 @@ def seed(n: int, now: datetime, organization: Organization | None = None) -> dic
                     created if sentiment else NULL,
                     created,
                     created,
+                    "",
+                    "",
+                    "",
+                    "",
                 )
             )
             lw.writerow((org.pk, b_id := brands[b].pk, mid, published.isoformat(), sentiment))

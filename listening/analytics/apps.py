@@ -20,8 +20,10 @@ class AnalyticsConfig(AppConfig):
 def _update_rollups(sender: Any, mention_ids: list[int], **kwargs: Any) -> None:
     """Rollups follow every enrichment, in its transaction: dashboards never show half a batch."""
     from listening.analytics.services import do_update_rollups
+    from models.stages import stage
 
-    do_update_rollups(mention_ids)
+    with stage("rollups"):
+        do_update_rollups(mention_ids)
 
 
 def _first_affinities(sender: Any, mention_ids: list[int], **kwargs: Any) -> None:

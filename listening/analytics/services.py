@@ -5,19 +5,26 @@ every rollup bucket of the UTC days the given mentions fall in, for each brand a
 belong to, from ``BrandMention``/``CampaignMention`` + ``Mention``. Recomputing (instead of
 applying deltas) makes it idempotent and correct when a mention's sentiment changes between model
 versions, is re-linked, or is deleted: the buckets always equal a from-scratch computation.
-A per-subject row lock (``SELECT ... FOR UPDATE`` on the brand/campaign) serialises concurrent
-recomputes of the same subject, so two workers never interleave delete and insert.
+A per-subject row lock (``SELECT ... FOR UPDATE`` on the brand/campaign, taken in id order)
+serialises concurrent recomputes of the same subject, so two workers never interleave their writes.
+
+Cheap per enrichment batch: every touched (subject, day) of a scope is recomputed at once (one read
+of the links, a fixed number of statements whatever the number of subjects), a text's terms are
+remembered per process, and only rows whose values changed are written: a day that one new
+mention touches keeps its other term rows as they are. Portable ORM and plain multi-row INSERTs,
+so the embedded SQLite default runs the same code.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from listening.analytics import authors as author_sets
@@ -49,6 +56,10 @@ log = structlog.get_logger(__name__)
 ID_CHUNK = 2_000
 # Days recomputed per transaction during a full rebuild (bounds memory per step).
 REBUILD_DAYS_PER_STEP = 31
+# Texts whose terms are remembered per process (a tweet's terms are about 1 KB).
+TERMS_CACHE_SIZE = 16_384
+# Day ranges per statement of a recompute (SQLite parses a long OR as a tree 1,000 deep at most).
+RANGES_PER_STATEMENT = 200
 
 
 def day_ranges(days: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
@@ -73,128 +84,260 @@ def do_update_rollups(mention_ids: Sequence[int]) -> None:
     """Bring the rollups of every brand and campaign these mentions belong to up to date.
 
     Idempotent; safe to call with ids of mentions that were deleted or have no brand. Cost is
-    proportional to the mentions of the affected subjects on the affected days.
+    proportional to the mentions of the affected subjects on the affected days, in a fixed number
+    of statements per scope whatever the number of subjects (:func:`recompute_days`).
     """
     ids = sorted({int(mention_id) for mention_id in mention_ids})
     for scope in SCOPES:
         touched: dict[int, set[datetime]] = defaultdict(set)
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start : start + ID_CHUNK]
-            for subject_id, published_at in scope.link._default_manager.filter(
-                mention_id__in=chunk
-            ).values_list(scope.fk, "published_at"):
+            for subject_id, published_at in (
+                scope.link._default_manager.filter(mention_id__in=chunk)
+                .values_list(scope.fk, "published_at")
+                .distinct()
+                .order_by()
+            ):
                 touched[subject_id].add(floor_day(published_at))
-        # One order for every worker: two enrichments touching the same brands lock them alike.
-        for subject_id in sorted(touched):
-            recompute_subject_days(scope, subject_id, touched[subject_id])
+        recompute_days(scope, touched)
 
 
 def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetime]) -> None:
     """Replace all rollup rows of ``subject_id`` on ``days`` (UTC day starts) by fresh aggregates."""
-    ranges = day_ranges(days)
-    if not ranges:
+    recompute_days(scope, {subject_id: set(days)})
+
+
+@functools.lru_cache(maxsize=TERMS_CACHE_SIZE)
+def _terms_of(text: str) -> tuple[str, ...]:
+    """``extract_terms``, remembered: a day is recomputed once per enrichment batch that touches
+    it, so without this the same texts were tokenised again for every batch of a backlog."""
+    return tuple(extract_terms(text))
+
+
+def _subjects_on(field: str, fk: str, touched: Mapping[int, Sequence[tuple[datetime, datetime]]]) -> models.Q:
+    """Rows of these subjects whose ``field`` falls in that subject's ranges."""
+    query = models.Q()
+    for subject_id, ranges in touched.items():
+        query |= models.Q(**{fk: subject_id}) & _in_ranges(field, ranges)
+    return query
+
+
+def recompute_days(scope: Scope, touched: Mapping[int, Iterable[datetime]]) -> None:
+    """Replace the rollup rows of every (subject, UTC day) in ``touched`` by fresh aggregates.
+
+    The same computation for one subject or many: the incremental update after an enrichment
+    batch and ``rebuild_rollups`` both come here, so they cannot disagree. One transaction; the
+    subjects are locked first, in id order, so concurrent recomputes of a subject serialise and two
+    workers never deadlock. Statements per call: one lock, one streamed read of the links, one
+    delete and one insert per rollup table, and the week term sums.
+    """
+    wanted = {subject_id: day_ranges(days) for subject_id, days in touched.items()}
+    wanted = {subject_id: ranges for subject_id, ranges in wanted.items() if ranges}
+    if not wanted:
         return
     with transaction.atomic():
-        organization_id = (
+        organizations = dict(
             # NO KEY UPDATE serialises recomputes of one subject without blocking the FOR KEY SHARE
             # that inserting a mention's link takes on it (plain FOR UPDATE deadlocked with pushes).
             scope.owner._default_manager.select_for_update(no_key=True)
-            .filter(pk=subject_id)
-            .values_list("organization_id", flat=True)
-            .first()
+            .filter(pk__in=sorted(wanted))
+            .order_by("pk")
+            .values_list("pk", "organization_id")
         )
-        if organization_id is None:  # deleted meanwhile: its rollups went with it (cascade)
+        # A subject deleted meanwhile took its rollups with it (cascade).
+        wanted = {subject_id: wanted[subject_id] for subject_id in sorted(organizations)}
+        if not wanted:
             return
-        rows = (
-            scope.link._default_manager.filter(**{scope.fk: subject_id})
-            .filter(_in_ranges("published_at", ranges))
-            .values_list(
-                "published_at",
-                "mention_id",
-                "mention__kind",
-                "mention__sentiment",
-                "mention__language",
-                "mention__engagement_total",
-                "mention__author_id",
-                "mention__author_handle",
-                "mention__clean_text",
-                "mention__text",
-                "mention__model_version_id",
-            )
-            .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
-        )
-        counts: Counter[tuple[str, datetime, str, str, str]] = Counter()
-        engagement: Counter[tuple[str, datetime, str, str, str]] = Counter()
-        bucket_authors: dict[tuple[str, datetime], set[bytes]] = defaultdict(set)
-        terms: Counter[tuple[datetime, str]] = Counter()
-        versions: Counter[tuple[datetime, int]] = Counter()
-        for (
-            published_at,
-            mention_id,
-            kind,
-            sentiment,
-            language,
-            eng,
-            a_id,
-            a_handle,
-            clean,
-            text,
-            version,
-        ) in rows:
-            hour, day = floor_hour(published_at), floor_day(published_at)
-            # Only known authors are counted: an anonymous mention is nobody we can count once.
-            known = bool(a_id or a_handle)
-            digest = author_sets.digest(author_key(a_id, a_handle, mention_id)) if known else b""
-            for interval, bucket in ((Interval.HOUR, hour), (Interval.DAY, day)):
-                key = (interval, bucket, kind, sentiment, language)
-                counts[key] += 1
-                engagement[key] += eng
-                if known:
-                    bucket_authors[(interval, bucket)].add(digest)
-            for term in extract_terms(clean or text):
-                terms[(day, term)] += 1
-            if version is not None:
-                versions[(day, version)] += 1
+        for chunk in _chunks(wanted):
+            _recompute_chunk(scope, organizations, chunk)
 
-        subject = {scope.fk: subject_id}
-        for model in (scope.rollup, scope.totals, scope.terms, scope.versions):
-            model._default_manager.filter(**subject).filter(_in_ranges("bucket", ranges)).delete()
-        common = {"organization_id": organization_id, **subject}
-        scope.rollup._default_manager.bulk_create(
-            (
-                scope.rollup(
-                    **common,
-                    interval=interval,
-                    bucket=bucket,
-                    source_kind=kind,
-                    sentiment=sentiment,
-                    language=language,
-                    mention_count=count,
-                    engagement_sum=engagement[(interval, bucket, kind, sentiment, language)],
-                )
-                for (interval, bucket, kind, sentiment, language), count in counts.items()
-            ),
-            batch_size=2_000,
+
+# Interval values as plain strings: keys are compared with what the database returns (an enum
+# member hashes by its name, so it would never find the stored 'hour').
+HOUR_BUCKET, DAY_BUCKET = str(Interval.HOUR.value), str(Interval.DAY.value)
+
+# A detailed rollup row: subject, interval, bucket, source kind, sentiment, language.
+_Key = tuple[int, str, datetime, str, str, str]
+
+
+def _chunks(
+    wanted: Mapping[int, list[tuple[datetime, datetime]]],
+) -> Iterator[dict[int, list[tuple[datetime, datetime]]]]:
+    """The subjects in groups of at most ``RANGES_PER_STATEMENT`` day ranges (a subject with more
+    is a group of its own): every range is one OR term of the statements' WHERE clause."""
+    chunk: dict[int, list[tuple[datetime, datetime]]] = {}
+    size = 0
+    for subject_id, ranges in wanted.items():
+        if chunk and size + len(ranges) > RANGES_PER_STATEMENT:
+            yield chunk
+            chunk, size = {}, 0
+        chunk[subject_id] = ranges
+        size += len(ranges)
+    if chunk:
+        yield chunk
+
+
+def _recompute_chunk(
+    scope: Scope, organizations: Mapping[int, int], wanted: Mapping[int, list[tuple[datetime, datetime]]]
+) -> None:
+    """:func:`recompute_days` for some of the locked subjects."""
+    rows = (
+        scope.link._default_manager.filter(_subjects_on("published_at", scope.fk, wanted))
+        # The text terms are read from (clean text, else the raw one), so only one travels.
+        .annotate(
+            read=models.Case(
+                models.When(mention__clean_text="", then=models.F("mention__text")),
+                default=models.F("mention__clean_text"),
+            )
         )
-        scope.totals._default_manager.bulk_create(
-            (scope.totals(**common, **fields) for fields in _totals_rows(counts, engagement, bucket_authors)),
-            batch_size=500,  # each row carries its author set
+        .values_list(
+            scope.fk,
+            "published_at",
+            "mention_id",
+            "mention__kind",
+            "mention__sentiment",
+            "mention__language",
+            "mention__engagement_total",
+            "mention__author_id",
+            "mention__author_handle",
+            "read",
+            "mention__model_version_id",
         )
-        scope.terms._default_manager.bulk_create(
-            (
-                scope.terms(**common, bucket=bucket, term=term, mention_count=n)
-                for (bucket, term), n in terms.items()
-            ),
-            batch_size=2_000,
-        )
-        scope.versions._default_manager.bulk_create(
-            (
-                scope.versions(**common, bucket=bucket, model_version_id=version, mention_count=n)
-                for (bucket, version), n in versions.items()
-            ),
-            batch_size=2_000,
-        )
-        _recompute_term_weeks(scope, subject_id, organization_id, _weeks_of(ranges))
+        .order_by()
+        .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
+    )
+    counts: Counter[_Key] = Counter()
+    engagement: Counter[_Key] = Counter()
+    bucket_authors: dict[tuple[int, str, datetime], set[bytes]] = defaultdict(set)
+    terms: Counter[tuple[int, datetime, str]] = Counter()
+    versions: Counter[tuple[int, datetime, int]] = Counter()
+    digests: dict[str, bytes] = {}
+    for (
+        subject_id,
+        published_at,
+        mention_id,
+        kind,
+        sentiment,
+        language,
+        eng,
+        a_id,
+        a_handle,
+        text,
+        version,
+    ) in rows:
+        hour, day = floor_hour(published_at), floor_day(published_at)
+        for interval, bucket in ((HOUR_BUCKET, hour), (DAY_BUCKET, day)):
+            key = (subject_id, interval, bucket, kind, sentiment, language)
+            counts[key] += 1
+            engagement[key] += eng
+        # Only known authors are counted: an anonymous mention is nobody we can count once.
+        if a_id or a_handle:
+            who = author_key(a_id, a_handle, mention_id)
+            digest = digests.get(who)
+            if digest is None:
+                digest = digests[who] = author_sets.digest(who)
+            bucket_authors[(subject_id, HOUR_BUCKET, hour)].add(digest)
+            bucket_authors[(subject_id, DAY_BUCKET, day)].add(digest)
+        terms.update((subject_id, day, term) for term in _terms_of(text))
+        if version is not None:
+            versions[(subject_id, day, version)] += 1
+
+    in_days = _subjects_on("bucket", scope.fk, wanted)
+    fk = scope.fk
+    _sync_rows(
+        scope.rollup,
+        in_days,
+        (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
+        ("mention_count", "engagement_sum"),
+        {key: (count, engagement[key]) for key, count in counts.items()},
+        organizations,
+    )
+    _sync_rows(
+        scope.totals,
+        in_days,
+        (fk, "interval", "bucket"),
+        TOTALS_FIELDS,
+        dict(_totals_rows(counts, engagement, bucket_authors)),
+        organizations,
+    )
+    _sync_rows(
+        scope.terms,
+        in_days,
+        (fk, "bucket", "term"),
+        ("mention_count",),
+        {key: (n,) for key, n in terms.items()},
+        organizations,
+    )
+    _sync_rows(
+        scope.versions,
+        in_days,
+        (fk, "bucket", "model_version"),
+        ("mention_count",),
+        {key: (n,) for key, n in versions.items()},
+        organizations,
+    )
+    _recompute_term_weeks(scope, organizations, {s: _weeks_of(r) for s, r in wanted.items()})
+
+
+def _sync_rows(
+    model: type[models.Model],
+    where: models.Q,
+    keys: Sequence[str],
+    values: Sequence[str],
+    fresh: Mapping[tuple[Any, ...], tuple[Any, ...]],
+    organizations: Mapping[int, int],
+) -> None:
+    """Make the rows of ``model`` matching ``where`` exactly ``fresh`` (natural key -> values; the
+    key starts with the subject id).
+
+    The result is a delete of everything and an insert of ``fresh``, but only the rows that differ
+    are written: a day recomputed because one mention of it was enriched keeps almost all of its
+    term rows, and rewriting them (and their index entries) for every batch was most of the cost.
+    """
+    manager = model._default_manager
+    kept: set[tuple[Any, ...]] = set()
+    stale: list[int] = []
+    width = len(keys)
+    for pk, *row in manager.filter(where).values_list("pk", *keys, *values).iterator(chunk_size=10_000):
+        key = tuple(row[:width])
+        # (A memoryview, as PostgreSQL returns bytea, compares equal to the same bytes.)
+        if key not in kept and fresh.get(key) == tuple(row[width:]):
+            kept.add(key)
+        else:
+            stale.append(pk)
+    for start in range(0, len(stale), ID_CHUNK):
+        manager.filter(pk__in=stale[start : start + ID_CHUNK]).delete()
+    _insert_rows(
+        model,
+        ("organization", *keys, *values),
+        [(organizations[key[0]], *key, *row) for key, row in fresh.items() if key not in kept],
+    )
+
+
+def _insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert plain value tuples in multi-row INSERTs (no model instances: building and preparing
+    one per term row cost more than the database's work)."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [field for name in fields if isinstance(field := meta.get_field(name), models.Field)]
+    if len(columns) != len(fields):
+        raise ValueError(f"{model.__name__}: {fields} must all be concrete fields")
+    adapt = [
+        connection.ops.adapt_datetimefield_value if isinstance(field, models.DateTimeField) else None
+        for field in columns
+    ]
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, min(2_000, (connection.features.max_query_params or 65_535) // len(columns)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params: list[Any] = []
+            for row in chunk:
+                params += [value if f is None else f(value) for f, value in zip(adapt, row, strict=True)]
+            cursor.execute(head + ", ".join([one] * len(chunk)), params)
 
 
 def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
@@ -208,17 +351,30 @@ def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:
     return weeks
 
 
+TOTALS_FIELDS = (
+    "mention_count",
+    "engagement_sum",
+    "positive",
+    "neutral",
+    "negative",
+    "unscored",
+    "author_count",
+    "authors",
+)
+
+
 def _totals_rows(
-    counts: Counter[tuple[str, datetime, str, str, str]],
-    engagement: Counter[tuple[str, datetime, str, str, str]],
-    bucket_authors: dict[tuple[str, datetime], set[bytes]],
-) -> Iterator[dict[str, Any]]:
-    """The ``*Totals`` fields of every bucket, from the detailed rollup counts and author digests."""
-    sums: dict[tuple[str, datetime], dict[str, int]] = {}
+    counts: Counter[_Key],
+    engagement: Counter[_Key],
+    bucket_authors: dict[tuple[int, str, datetime], set[bytes]],
+) -> Iterator[tuple[tuple[int, str, datetime], tuple[Any, ...]]]:
+    """((subject id, interval, bucket), ``TOTALS_FIELDS``) of every bucket, from the detailed
+    rollup counts and author digests."""
+    sums: dict[tuple[int, str, datetime], dict[str, int]] = {}
     for key, count in counts.items():
-        interval, bucket, _kind, sentiment, _language = key
+        subject_id, interval, bucket, _kind, sentiment, _language = key
         row = sums.setdefault(
-            (interval, bucket),
+            (subject_id, interval, bucket),
             {
                 "mention_count": 0,
                 "engagement_sum": 0,
@@ -231,40 +387,44 @@ def _totals_rows(
         row["mention_count"] += count
         row["engagement_sum"] += engagement[key]
         row[sentiment or "unscored"] += count
-    for (interval, bucket), row in sums.items():
-        found = bucket_authors[(interval, bucket)]
-        yield {
-            "interval": interval,
-            "bucket": bucket,
-            **row,
-            "author_count": len(found),
-            "authors": author_sets.pack(found),
-        }
+    for bucket_key, row in sums.items():
+        found = bucket_authors.get(bucket_key, set())
+        yield bucket_key, (*(row[name] for name in TOTALS_FIELDS[:6]), len(found), author_sets.pack(found))
 
 
 def _recompute_term_weeks(
-    scope: Scope, subject_id: int, organization_id: int, weeks: Iterable[datetime]
+    scope: Scope, organizations: Mapping[int, int], weeks: Mapping[int, set[datetime]]
 ) -> None:
-    """Replace the subject's week term rows of ``weeks`` by the sums of their (current) day rows."""
-    subject = {scope.fk: subject_id}
-    for week in sorted(weeks):
-        span = {"bucket__gte": week, "bucket__lt": week + WEEK}
-        scope.term_weeks._default_manager.filter(**subject, **span).delete()
+    """Replace the subjects' week term rows of their ``weeks`` by the sums of their (current) day
+    rows: one delete, then one sum per week over every subject that has it."""
+    subjects_by_week: dict[datetime, list[int]] = defaultdict(list)
+    for subject_id, starts in weeks.items():
+        for week in starts:
+            subjects_by_week[week].append(subject_id)
+    if not subjects_by_week:
+        return
+    spans = {
+        subject_id: [(week, week + WEEK) for week in sorted(starts)] for subject_id, starts in weeks.items()
+    }
+    fresh: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for week in sorted(subjects_by_week):
         sums = (
-            scope.terms._default_manager.filter(**subject, **span)
-            .values_list("term")
+            scope.terms._default_manager.filter(
+                **{f"{scope.fk}__in": subjects_by_week[week]}, bucket__gte=week, bucket__lt=week + WEEK
+            )
+            .values_list(scope.fk, "term")
             .annotate(n=models.Sum("mention_count"))
             .order_by()
         )
-        scope.term_weeks._default_manager.bulk_create(
-            (
-                scope.term_weeks(
-                    organization_id=organization_id, **subject, bucket=week, term=term, mention_count=n
-                )
-                for term, n in sums
-            ),
-            batch_size=2_000,
-        )
+        fresh.update(((subject_id, week, term), (n,)) for subject_id, term, n in sums)
+    _sync_rows(
+        scope.term_weeks,
+        _subjects_on("bucket", scope.fk, spans),
+        (scope.fk, "bucket", "term"),
+        ("mention_count",),
+        fresh,
+        organizations,
+    )
 
 
 def _subject_days(scope: Scope, subject_id: int) -> list[datetime]:

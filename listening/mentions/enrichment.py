@@ -24,7 +24,7 @@ from django.utils import timezone
 from listening.learning.models import ModelVersion
 from listening.learning.registry import get_active_version
 from listening.mentions.models import Enrichment, Mention, SourceKind
-from listening.mentions.services import do_copy_sentiment_to_links
+from listening.mentions.services import do_set_link_sentiments
 from listening.mentions.signals import mentions_enriched
 from models.serving import shows_intent
 from models.stages import stage
@@ -138,22 +138,20 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     now = timezone.now()
     with stage("write"):
         Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
-        updates = [
-            Mention(
-                id=e.mention_id,
-                sentiment=e.sentiment,
-                model_version_id=e.model_version_id,
-                enriched_at=now,
-                enrich_claimed_at=None,
+        # One UPDATE per (sentiment, version): a batch has a few of them, and a plain SET is far
+        # cheaper for PostgreSQL than bulk_update's CASE over every id for every column.
+        by_label: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+        for e in enrichments:
+            by_label[(e.sentiment, e.model_version_id)].append(e.mention_id)
+        by_sentiment: dict[str, list[int]] = defaultdict(list)
+        for (sentiment, version_id), mention_ids in by_label.items():
+            Mention.objects.filter(pk__in=mention_ids).update(
+                sentiment=sentiment, model_version_id=version_id, enriched_at=now, enrich_claimed_at=None
             )
-            for e in enrichments
-        ]
-        Mention.objects.bulk_update(
-            updates, ["sentiment", "model_version", "enriched_at", "enrich_claimed_at"], batch_size=1000
-        )
-        ids = [m.id for m in updates]
-        do_copy_sentiment_to_links(ids)
-    with stage("rollups"):
+            by_sentiment[sentiment] += mention_ids
+        ids = [e.mention_id for e in enrichments]
+        do_set_link_sentiments(by_sentiment)
+    with stage("signals"):  # rollups (marked "rollups" inside), custom classifiers, first audiences
         mentions_enriched.send(sender=Mention, mention_ids=ids, enrichments=enrichments)
     return ids
 

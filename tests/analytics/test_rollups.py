@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from listening.analytics.models import (
     BrandRollup,
@@ -22,8 +24,9 @@ from listening.analytics.models import (
     CampaignVersionDay,
 )
 from listening.analytics.services import do_rebuild_rollups, do_update_rollups
-from listening.mentions.models import Mention
-from tests.analytics.factories import Fixture, build_fixture
+from listening.mentions.enrichment import store_enrichments
+from listening.mentions.models import Enrichment, Mention
+from tests.analytics.factories import Fixture, at, build_fixture, model_version
 from tests.conftest import Tenant
 
 TOTALS_COLUMNS = (
@@ -161,3 +164,55 @@ def test_rebuild_command(fx: Fixture) -> None:
     assert snapshot() == before
     with pytest.raises(CommandError):
         call_command("rebuild_rollups", "--org", "999999999", stdout=out, stderr=err)
+
+
+def _reading(mention: Mention, version: Any, sentiment: str) -> Enrichment:
+    return Enrichment(
+        organization_id=mention.organization_id,
+        mention_id=mention.pk,
+        model_version=version,
+        sentiment=sentiment,
+        embedding=np.ones(4, dtype="<f4").tobytes(),
+    )
+
+
+def test_incremental_equals_rebuild_after_a_mixed_enrichment_batch(fx: Fixture) -> None:
+    """One write through enrichment's path (``store_enrichments``, rollups by its signal) holding
+    first readings of new mentions, on days that already have rollups and on a new day, beside a
+    re-read that changes old labels; then a link added to a rolled-up day and a later batch."""
+    version = model_version("mixed-batch")
+    b, a = fx.builder, (fx.brand,)
+    new_same_day = b.mention(
+        "2026-01-10T09:50:00",
+        engagement=7,
+        author="u9",
+        text="Fresh #launch colours",
+        brands=a,
+        campaign=fx.campaign,
+    )
+    new_day = b.mention("2026-01-16T23:59:00", engagement=1, author="u1", text="shoes arrived late", brands=a)
+    rival_new = b.mention("2026-01-13T11:00:00", engagement=2, text="rival boots again", brands=(fx.rival,))
+    readings = [
+        _reading(new_same_day, version, "positive"),
+        _reading(new_day, version, "negative"),
+        _reading(rival_new, version, "neutral"),
+        _reading(fx.m3, version, "neutral"),  # the re-read: negative -> neutral, another version
+    ]
+    with transaction.atomic():
+        store_enrichments(readings)
+    incremental = snapshot()
+    assert incremental == from_scratch()
+    window = BrandTotals.objects.get(brand=fx.brand, interval="day", bucket=at("2026-01-11T00:00:00"))
+    assert (window.negative, window.neutral) == (0, 1)  # m3's re-read reached the totals
+    assert BrandVersionDay.objects.filter(model_version=version).count() == 4  # A: Jan 10, 11, 16; B: 13
+
+    # A push links a mention to a day that is rolled up already; the next batch, on another of the
+    # subject's mentions that day, brings the day (its terms and authors too) up to date.
+    late = b.mention("2026-01-16T08:00:00", engagement=3, author="u8", text="late #launch review", brands=a)
+    with transaction.atomic():
+        store_enrichments([_reading(new_day, version, "positive")])
+    assert snapshot() == from_scratch()
+    assert BrandTermDay.objects.filter(
+        brand=fx.brand, bucket=at("2026-01-16T00:00:00"), term="review"
+    ).exists()
+    assert Mention.objects.get(pk=late.pk).sentiment == ""  # counted, unscored, until it is read

@@ -42,10 +42,6 @@ def _drop(url: str, name: str) -> None:
         connection.close()
 
 
-@pytest.mark.xfail(
-    reason="known after this stop's merges: the load harness writes no summary after the serving-first worker split; open in issue 20",  # noqa: E501
-    strict=False,
-)
 def test_load_harness_stores_and_enriches_every_pushed_mention(tmp_path: Path) -> None:
     base = os.environ["DATABASE_URL"]
     database = f"{urlsplit(base).path.lstrip('/') or 'test'}_load_smoke"
