@@ -1,0 +1,518 @@
+"""The CPU inference path: which kernels run the encoder, chosen per model version and per CPU.
+
+Candidates (names in :data:`models.settings.INFERENCE_PATHS`):
+
+- ``bf16``: torch, bf16 weights (oneDNN; only offered on CPUs with AMX, where it is several times fp32);
+- ``fp32``: torch, float32: the reference every other path is measured against;
+- ``onnx``: ONNX Runtime, float32, all graph optimisations;
+- ``onnx-int8``: ONNX Runtime, dynamic int8 weights, per output channel, MatMul only (:data:`INT8_RECIPE`);
+- ``torch-int8``: torch dynamic int8 Linear layers (per tensor).
+
+Only the encoder (backbone + pooling) changes: the heads, their temperatures and what is served
+from them stay torch float32 in :class:`models.inference.ListeningModel`, so every path returns the
+same :class:`models.inference.Predictions`.
+
+The rule (:func:`choose_path`, run by ``load_model`` on CPU with ``LISTENING_INFERENCE_PATH=auto``):
+a path is allowed only if its sentiment macro recall on the shipped check set
+(``models/default/data/check.tsv``, 1,200 rows, always installed) is within
+:data:`MAX_LOSS_POINTS` of fp32's on the same rows, measured on this CPU; the fastest allowed path
+(docs/s of that same pass) is served. The ONNX exports and the result are cached once per version
+under ``LISTENING_MODEL_CACHE_DIR/inference/<version>-<checksum prefix>/`` (never in the version
+directory: the shipped tree stays as its checksums say)::
+
+    encoder.onnx        the fp32 encoder, dynamic batch and sequence axes
+    encoder-int8.onnx   its int8 quantisation
+    paths.json          {"format", "version", "checksum",
+                         "cpus": {<cpu signature>: {"cpu", "measured_at", "check_rows", "threads",
+                                  "max_loss_points", "fp32_macro_recall", "chosen",
+                                  "paths": {<path>: {"allowed", "macro_recall", "delta_points",
+                                            "docs_per_s", "max_prob_diff", "label_agreement",
+                                            "kernel", "reason"}}}}}
+
+Later loads on a CPU with the same signature (:func:`cpu_signature`) reuse the record.
+``python -m models.paths [version dir]`` runs the check ahead of time (e.g. when a version is built).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import functools
+import json
+import logging
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.artifacts import read_manifest
+from models.evaluation import classification_metrics
+from models.heads import ListeningNetwork
+from models.inference import Encoder, ListeningModel, cpu_has_native_bf16, resolve_dtype
+from models.labels import SENTIMENT
+from models.settings import INFERENCE_PATHS, ModelSettings
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "listening-inference-paths/1"
+RECORD_FILE = "paths.json"
+ONNX_FILE = "encoder.onnx"
+ONNX_INT8_FILE = "encoder-int8.onnx"
+# The budget: a path may lose at most this many points of sentiment macro recall against fp32.
+MAX_LOSS_POINTS = 0.5
+REFERENCE = "fp32"
+ONNX_OPSET = 17
+# The flags that decide which kernels a transformer gets on x86 (vector width, int8 dot products,
+# bf16, AMX tiles); the signature a record is keyed by.
+_FEATURE_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+class PathError(RuntimeError):
+    """An inference path cannot be built on this machine (e.g. onnxruntime is missing)."""
+
+
+@dataclass(frozen=True)
+class Int8Recipe:
+    """How :func:`quantize_onnx` quantises the fp32 export (onnxruntime ``quantize_dynamic``).
+
+    The default keeps within the budget on the check set: weights per output channel (per-tensor
+    scales are what cost torch's dynamic int8 its points), MatMul nodes only (embeddings,
+    LayerNorm and softmax stay fp32), and the attention-score MatMuls (activation x activation,
+    whose ranges change per text) left in fp32.
+    """
+
+    per_channel: bool = True
+    reduce_range: bool = False
+    keep_attention_scores_fp32: bool = True
+
+
+INT8_RECIPE = Int8Recipe()
+
+
+def cpu_signature() -> str:
+    """The CPU a record is valid for: machine, model name, torch's kernel capability and the feature
+    flags that pick kernels, e.g. ``x86_64 | Intel(R) Xeon(R) Processor | torch AVX512 | amx_bf16 ...``."""
+    name, flags = "", set[str]()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for row in cpuinfo.read_text().splitlines():
+            key, _, value = row.partition(":")
+            if key.strip() == "model name" and not name:
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split()) & set(_FEATURE_FLAGS)
+    shown = " ".join(sorted(flags)) or "no avx2/avx512/amx"
+    name = name or platform.processor() or "unknown CPU"
+    return f"{platform.machine()} | {name} | torch {torch.backends.cpu.get_cpu_capability()} | {shown}"
+
+
+def paths_dir(manifest: dict[str, Any], cache_dir: Path) -> Path:
+    """Where a version's exports and path record live (one folder per version and checksum)."""
+    checksum = str(manifest.get("checksum", "unhashed"))[:16]
+    return Path(cache_dir) / "inference" / f"{manifest['version']}-{checksum}"
+
+
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:  # pragma: no cover - a pinned dependency; kept for slim installs
+        raise PathError(f"onnxruntime is not installed: {exc}") from exc
+    return onnxruntime
+
+
+def _atomic_target(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f"{target.name}.partial-{os.getpid()}")
+
+
+def export_onnx(network: ListeningNetwork, target: Path) -> Path:
+    """Export ``network``'s fp32 encoder (backbone + pooling: token ids and mask in, pooled state out)
+    to ``target`` with dynamic batch and sequence axes; a no-op when it exists. Written to a
+    temporary file and renamed, so a killed export leaves nothing half-written."""
+    if target.is_file():
+        return target
+    backbone = copy.deepcopy(network.backbone).to(torch.float32).eval()
+    sample = backbone.tokenizer(["an export sample", "a second, longer export sample text"], padding=True)
+    ids = torch.tensor(sample["input_ids"])
+    mask = torch.tensor(sample["attention_mask"])
+    partial = _atomic_target(target)
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer chatter about python bools in transformers' masks
+        torch.onnx.export(
+            backbone,
+            (ids, mask),
+            str(partial),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["pooled"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "pooled": {0: "batch"},
+            },
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    partial.rename(target)
+    return target
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def quantize_onnx(source: Path, target: Path, recipe: Int8Recipe = INT8_RECIPE) -> Path:
+    """Dynamic int8 quantisation of the fp32 export ``source`` into ``target`` (no-op when it exists)."""
+    if target.is_file():
+        return target
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    exclude: list[str] = []
+    if recipe.keep_attention_scores_fp32:
+        graph = onnx.load(str(source), load_external_data=False).graph
+        exclude = [n.name for n in graph.node if n.op_type == "MatMul" and "/attention/self/MatMul" in n.name]
+    partial = _atomic_target(target)
+    with _quiet_root_logger():  # quantize_dynamic warns on the root logger about optional pre-processing
+        quantize_dynamic(
+            str(source),
+            str(partial),
+            weight_type=QuantType.QInt8,
+            per_channel=recipe.per_channel,
+            reduce_range=recipe.reduce_range,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=exclude,
+        )
+    partial.rename(target)
+    return target
+
+
+class OnnxEncoder:
+    """An ONNX Runtime session over an exported encoder, called like the torch backbone."""
+
+    def __init__(self, path: Path, *, threads: int) -> None:
+        ort = _onnxruntime()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        feeds = {
+            "input_ids": input_ids.cpu().numpy().astype(np.int64, copy=False),
+            "attention_mask": attention_mask.cpu().numpy().astype(np.int64, copy=False),
+        }
+        return torch.from_numpy(self.session.run(None, feeds)[0])
+
+
+def kernel_of(name: str) -> str:
+    """A short description of a path's runtime and dtype, for logs and benchmark lines."""
+    return {
+        "bf16": "torch bf16 (oneDNN, AMX)",
+        "fp32": "torch fp32",
+        "onnx": "onnxruntime fp32, graph optimisations all",
+        "onnx-int8": "onnxruntime int8 dynamic, per-channel MatMul, graph optimisations all",
+        "torch-int8": "torch int8 dynamic Linear, per-tensor",
+    }[name]
+
+
+def build_path(
+    network: ListeningNetwork,
+    manifest: dict[str, Any],
+    name: str,
+    *,
+    max_length: int,
+    cache_dir: Path,
+    threads: int,
+    share_network: bool = False,
+) -> ListeningModel:
+    """A CPU :class:`ListeningModel` serving ``network`` on path ``name``. The network is copied
+    first (torch paths cast or quantise the backbone in place) unless ``share_network``."""
+    if name not in INFERENCE_PATHS:
+        raise ValueError(f"inference path must be one of {INFERENCE_PATHS}, got {name!r}")
+    cpu = torch.device("cpu")
+    if name in ("onnx", "onnx-int8"):
+        folder = paths_dir(manifest, cache_dir)
+        exported = export_onnx(network, folder / ONNX_FILE)
+        if name == "onnx-int8":
+            exported = quantize_onnx(exported, folder / ONNX_INT8_FILE)
+        encoder: Encoder = OnnxEncoder(exported, threads=threads)
+        # The torch backbone is not run on these paths; heads and tokenizer are shared read-only.
+        return ListeningModel(
+            network,
+            manifest,
+            device=cpu,
+            dtype=torch.float32,
+            max_length=max_length,
+            encoder=encoder,
+            inference_path=name,
+        )
+    own = network if share_network else copy.deepcopy(network)
+    dtype = torch.bfloat16 if name == "bf16" else torch.float32
+    quantize = "int8" if name == "torch-int8" else "none"
+    return ListeningModel(
+        own, manifest, device=cpu, dtype=dtype, max_length=max_length, quantize=quantize, inference_path=name
+    )
+
+
+def default_path() -> str:
+    """The unchecked torch default: bf16 where the CPU has AMX, fp32 elsewhere (``resolve_dtype``)."""
+    return "bf16" if resolve_dtype("auto", torch.device("cpu")) == torch.bfloat16 else "fp32"
+
+
+def candidate_paths() -> list[str]:
+    """The paths worth checking on this CPU: bf16 only with AMX (without it bf16 is emulated and
+    several times slower than fp32), ONNX only where onnxruntime imports."""
+    names = ["fp32", "torch-int8"]
+    if cpu_has_native_bf16():
+        names.insert(0, "bf16")
+    try:
+        _onnxruntime()
+        names += ["onnx", "onnx-int8"]
+    except PathError:
+        pass
+    return names
+
+
+@dataclass(frozen=True)
+class PathCheck:
+    """One path's pass over the check rows, compared with fp32 on the same rows."""
+
+    name: str
+    macro_recall: float
+    delta_points: float  # macro_recall - fp32's (negative: a loss)
+    docs_per_s: float
+    max_prob_diff: float  # largest |p - p_fp32| over every sentiment probability
+    label_agreement: float  # share of rows whose sentiment label equals fp32's
+
+    @property
+    def allowed(self) -> bool:
+        return self.delta_points >= -MAX_LOSS_POINTS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "macro_recall": round(self.macro_recall, 4),
+            "delta_points": round(self.delta_points, 4),
+            "docs_per_s": round(self.docs_per_s, 1),
+            "max_prob_diff": round(self.max_prob_diff, 6),
+            "label_agreement": round(self.label_agreement, 4),
+            "kernel": kernel_of(self.name) if self.name in INFERENCE_PATHS else self.name,
+        }
+
+
+def score(model: ListeningModel, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+    """(sentiment probabilities ``[N, 3]``, docs/s) of one timed pass after a one-batch warm-up."""
+    model.predict(texts[:64])  # first-call allocations and kernel selection, not timed
+    started = time.perf_counter()
+    probs = model.predict(texts, batch_size=64).sentiment_probs
+    return probs, len(texts) / max(time.perf_counter() - started, 1e-9)
+
+
+def check_path(
+    name: str,
+    model: ListeningModel,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    reference: tuple[np.ndarray, float],
+) -> PathCheck:
+    """Score ``model`` on the check rows and compare with the fp32 ``reference`` (probs, recall)."""
+    probs, rate = score(model, texts)
+    ref_probs, ref_recall = reference
+    names = np.asarray(model.label_maps["sentiment"])
+    recall = classification_metrics(labels, names[probs.argmax(1)], SENTIMENT).macro_recall
+    return PathCheck(
+        name=name,
+        macro_recall=recall,
+        delta_points=recall - ref_recall,
+        docs_per_s=rate,
+        max_prob_diff=float(np.abs(probs - ref_probs).max()) if len(probs) else 0.0,
+        label_agreement=float((probs.argmax(1) == ref_probs.argmax(1)).mean()) if len(probs) else 1.0,
+    )
+
+
+def check_rows(rows: int) -> tuple[list[str], list[str]]:
+    """The first ``rows`` rows of the shipped check set (texts, labels); class-mixed in file order."""
+    from models.shipped import GENERAL_SETS_HOME, read_check_set
+
+    data = read_check_set(GENERAL_SETS_HOME)
+    return list(data.texts[:rows]), list(data.labels[:rows])
+
+
+def read_record(folder: Path) -> dict[str, Any]:
+    path = folder / RECORD_FILE
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        logger.warning("ignoring unreadable inference-path record %s", path)
+        return {}
+    return record if isinstance(record, dict) and record.get("format") == FORMAT else {}
+
+
+def _write_record(folder: Path, record: dict[str, Any]) -> None:
+    partial = _atomic_target(folder / RECORD_FILE)
+    partial.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    partial.rename(folder / RECORD_FILE)
+
+
+def run_checks(
+    network: ListeningNetwork,
+    manifest: dict[str, Any],
+    *,
+    max_length: int,
+    cache_dir: Path,
+    threads: int,
+    rows: int,
+    candidates: Sequence[str] | None = None,
+    extra: dict[str, Callable[[], ListeningModel]] | None = None,
+) -> dict[str, Any]:
+    """Check every candidate path against fp32 on ``rows`` check rows; returns the CPU's record entry
+    (see the module docstring) with ``chosen`` the fastest allowed path. ``extra`` adds candidates
+    built by the caller (name -> factory), checked and recorded by the same rule."""
+    texts, labels = check_rows(rows)
+    names = [n for n in (candidates or candidate_paths()) if n != REFERENCE]
+    fp32 = build_path(
+        network, manifest, REFERENCE, max_length=max_length, cache_dir=cache_dir, threads=threads
+    )
+    ref_probs, ref_rate = score(fp32, texts)
+    label_names = np.asarray(fp32.label_maps["sentiment"])
+    ref_recall = classification_metrics(labels, label_names[ref_probs.argmax(1)], SENTIMENT).macro_recall
+    del fp32
+    checks = {REFERENCE: PathCheck(REFERENCE, ref_recall, 0.0, ref_rate, 0.0, 1.0).as_dict()}
+    factories: dict[str, Callable[[], ListeningModel]] = {
+        name: functools.partial(
+            build_path, network, manifest, name, max_length=max_length, cache_dir=cache_dir, threads=threads
+        )
+        for name in names
+    }
+    factories.update(extra or {})
+    for name, factory in factories.items():
+        try:
+            model = factory()
+        except Exception as exc:  # a path that cannot be built here is recorded, not fatal
+            logger.warning("inference path %s unavailable: %s", name, exc)
+            checks[name] = {"allowed": False, "reason": f"unavailable: {exc}"}
+            continue
+        result = check_path(name, model, texts, labels, (ref_probs, ref_recall))
+        checks[name] = result.as_dict()
+        if not result.allowed:
+            checks[name]["reason"] = f"loses {-result.delta_points:.2f} points (> {MAX_LOSS_POINTS})"
+        del model
+    allowed = {n: c for n, c in checks.items() if c["allowed"] and n in INFERENCE_PATHS}
+    chosen = max(allowed, key=lambda n: allowed[n]["docs_per_s"])
+    return {
+        "cpu": cpu_signature(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "check_rows": len(texts),
+        "threads": threads,
+        "max_loss_points": MAX_LOSS_POINTS,
+        "fp32_macro_recall": round(ref_recall, 4),
+        "chosen": chosen,
+        "paths": checks,
+    }
+
+
+def choose_path(
+    network: ListeningNetwork,
+    manifest: dict[str, Any],
+    *,
+    max_length: int,
+    settings: ModelSettings,
+    threads: int,
+) -> tuple[str, dict[str, Any] | None]:
+    """The path ``auto`` serves for this version on this CPU, and the record entry it came from
+    (None when the check is skipped: ``LISTENING_INFERENCE_CHECK_ROWS=0`` serves :func:`default_path`).
+
+    Reuses the version's record for this CPU signature when it was measured on as many rows;
+    otherwise runs :func:`run_checks` (once: about a minute on a 2-core CPU) and saves it.
+    """
+    if settings.check_rows == 0:
+        return default_path(), None
+    folder = paths_dir(manifest, settings.cache_dir)
+    record = read_record(folder)
+    signature = cpu_signature()
+    entry = record.get("cpus", {}).get(signature)
+    wanted = min(settings.check_rows, len(check_rows(settings.check_rows)[0]))
+    if (
+        isinstance(entry, dict)
+        and entry.get("check_rows") == wanted
+        and entry.get("chosen") in INFERENCE_PATHS
+    ):
+        return str(entry["chosen"]), entry
+    logger.info(
+        "checking inference paths of model version %s on this CPU (%d check rows, once per version)",
+        manifest["version"],
+        wanted,
+    )
+    entry = run_checks(
+        network, manifest, max_length=max_length, cache_dir=settings.cache_dir, threads=threads, rows=wanted
+    )
+    record = {
+        "format": FORMAT,
+        "version": manifest["version"],
+        "checksum": manifest.get("checksum"),
+        "cpus": {**record.get("cpus", {}), signature: entry},
+    }
+    _write_record(folder, record)
+    return str(entry["chosen"]), entry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Check (or re-check with ``--force``) the paths of a version on this CPU and print the record."""
+    parser = argparse.ArgumentParser(description="Check a model version's CPU inference paths.")
+    parser.add_argument("version_dir", nargs="?", default=None)
+    parser.add_argument("--force", action="store_true", help="measure again even if recorded")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    from models.version import load_model_version
+
+    settings = ModelSettings.from_env()
+    directory = Path(args.version_dir or settings.model_dir)
+    manifest = read_manifest(directory, verify=True)
+    if args.force:
+        folder = paths_dir(manifest, settings.cache_dir)
+        record = read_record(folder)
+        record.get("cpus", {}).pop(cpu_signature(), None)
+        if record:
+            _write_record(folder, record)
+    network, manifest = load_model_version(directory, cache_dir=settings.cache_dir)
+    threads = settings.torch_threads or torch.get_num_threads()
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    chosen, entry = choose_path(
+        network, manifest, max_length=int(manifest["max_length"]), settings=settings, threads=threads
+    )
+    print(json.dumps(entry, indent=2, sort_keys=True) if entry else f"check skipped; serving {chosen}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
