@@ -94,14 +94,12 @@ class Int8Recipe:
     """How :func:`quantize_onnx` quantises the fp32 export (onnxruntime ``quantize_dynamic``).
 
     The default keeps within the budget on the check set: weights per output channel (per-tensor
-    scales are what cost torch's dynamic int8 its points), MatMul nodes only (embeddings,
-    LayerNorm and softmax stay fp32), and the attention-score MatMuls (activation x activation,
-    whose ranges change per text) left in fp32.
+    scales are what cost torch's dynamic int8 its points), MatMul nodes with a constant weight only
+    (the attention-score MatMuls, embeddings, LayerNorm and softmax stay fp32).
     """
 
     per_channel: bool = True
     reduce_range: bool = False
-    keep_attention_scores_fp32: bool = True
 
 
 INT8_RECIPE = Int8Recipe()
@@ -189,13 +187,8 @@ def quantize_onnx(source: Path, target: Path, recipe: Int8Recipe = INT8_RECIPE) 
     """Dynamic int8 quantisation of the fp32 export ``source`` into ``target`` (no-op when it exists)."""
     if target.is_file():
         return target
-    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    exclude: list[str] = []
-    if recipe.keep_attention_scores_fp32:
-        graph = onnx.load(str(source), load_external_data=False).graph
-        exclude = [n.name for n in graph.node if n.op_type == "MatMul" and "/attention/self/MatMul" in n.name]
     partial = _atomic_target(target)
     with _quiet_root_logger():  # quantize_dynamic warns on the root logger about optional pre-processing
         quantize_dynamic(
@@ -205,7 +198,6 @@ def quantize_onnx(source: Path, target: Path, recipe: Int8Recipe = INT8_RECIPE) 
             per_channel=recipe.per_channel,
             reduce_range=recipe.reduce_range,
             op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=exclude,
         )
     partial.rename(target)
     return target
