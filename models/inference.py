@@ -20,6 +20,7 @@ None where the head abstains or is unsure, and irony is also a flag at the versi
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import threading
@@ -32,9 +33,11 @@ import numpy as np
 import torch
 from transformers import BatchEncoding
 
+from models import paths
 from models.heads import ListeningNetwork, NetworkOutput
+from models.paths import cpu_has_native_bf16
 from models.serving import ServingThresholds, served_intents
-from models.settings import DTYPES, INFERENCE_PATH_CHOICES, QUANTIZE_MODES, ModelSettings
+from models.settings import DTYPES, INFERENCE_PATH_CHOICES, INFERENCE_PATHS, QUANTIZE_MODES, ModelSettings
 from models.stages import stage
 from models.version import load_model_version
 
@@ -77,12 +80,6 @@ def resolve_device(device: str | None) -> torch.device:
         return torch.device(device)
     except RuntimeError as exc:
         raise ValueError(f"unknown device {device!r}") from exc
-
-
-def cpu_has_native_bf16() -> bool:
-    """True on CPUs with AMX tiles, where oneDNN runs bf16 matmuls natively (several times fp32)."""
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    return bool(probe()) if probe is not None else False
 
 
 def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
@@ -270,6 +267,49 @@ def configure_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def build_path(
+    network: ListeningNetwork,
+    manifest: dict[str, Any],
+    name: str,
+    *,
+    max_length: int,
+    cache_dir: Path,
+    threads: int,
+    share_network: bool = False,
+) -> ListeningModel:
+    """A CPU :class:`ListeningModel` serving ``network`` on inference path ``name``
+    (:mod:`models.paths`). The network is copied first (torch paths cast or quantise the backbone in
+    place) unless ``share_network``; ONNX paths export into ``cache_dir`` on first use."""
+    if name not in INFERENCE_PATHS:
+        raise ValueError(f"inference path must be one of {INFERENCE_PATHS}, got {name!r}")
+    cpu = torch.device("cpu")
+    if name in ("onnx", "onnx-int8"):
+        folder = paths.paths_dir(manifest, cache_dir)
+        exported = paths.export_onnx(network, folder / paths.ONNX_FILE)
+        if name == "onnx-int8":
+            exported = paths.quantize_onnx(exported, folder / paths.ONNX_INT8_FILE)
+        # The torch backbone is not run on these paths; heads and tokenizer are shared read-only.
+        return ListeningModel(
+            network,
+            manifest,
+            device=cpu,
+            dtype=torch.float32,
+            max_length=max_length,
+            encoder=paths.OnnxEncoder(exported, threads=threads),
+            inference_path=name,
+        )
+    own = network if share_network else copy.deepcopy(network)
+    return ListeningModel(
+        own,
+        manifest,
+        device=cpu,
+        dtype=torch.bfloat16 if name == "bf16" else torch.float32,
+        max_length=max_length,
+        quantize="int8" if name == "torch-int8" else "none",
+        inference_path=name,
+    )
+
+
 def _requested_path(inference: str, dtype: str, quantize: str) -> str:
     """The CPU path asked for: an explicit path, else one the legacy dtype/quantize settings name,
     else ``auto``."""
@@ -284,8 +324,6 @@ def _requested_path(inference: str, dtype: str, quantize: str) -> str:
 def _load_cached(
     path: str, device: str | None, dtype: str, quantize: str, max_length: int | None, inference: str
 ) -> ListeningModel:
-    from models import paths  # models.paths builds on this module
-
     settings = ModelSettings.from_env()
     configure_threads(settings.torch_threads)
     network, manifest = load_model_version(path, cache_dir=settings.cache_dir)
@@ -304,9 +342,13 @@ def _load_cached(
     else:
         threads = torch.get_num_threads()
         if requested == "auto":
-            requested, record = paths.choose_path(
-                network, manifest, max_length=length, settings=settings, threads=threads
-            )
+
+            def build(name: str) -> ListeningModel:
+                return build_path(
+                    network, manifest, name, max_length=length, cache_dir=settings.cache_dir, threads=threads
+                )
+
+            requested, record = paths.choose_path(manifest, build, settings=settings, threads=threads)
             how = "checked on this CPU" if record else "check skipped (LISTENING_INFERENCE_CHECK_ROWS=0)"
         else:
             record = (
@@ -321,7 +363,7 @@ def _load_cached(
                     requested,
                     checked.get("reason"),
                 )
-        model = paths.build_path(
+        model = build_path(
             network, manifest, requested, max_length=length, cache_dir=settings.cache_dir,
             threads=threads, share_network=True,
         )  # fmt: skip

@@ -30,12 +30,11 @@ directory: the shipped tree stays as its checksums say)::
                                             "kernel", "reason"}}}}}
 
 Later loads on a CPU with the same signature (:func:`cpu_signature`) reuse the record.
-``python -m models.paths [version dir]`` runs the check ahead of time (e.g. when a version is built).
+``python -m models.check_paths [version dir]`` runs the check ahead of time (e.g. when a version is built).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import functools
@@ -49,15 +48,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-from models.artifacts import read_manifest
-from models.evaluation import classification_metrics
 from models.heads import ListeningNetwork
-from models.inference import Encoder, ListeningModel, cpu_has_native_bf16, resolve_dtype
 from models.labels import SENTIMENT
 from models.settings import INFERENCE_PATHS, ModelSettings
 
@@ -234,48 +230,38 @@ def kernel_of(name: str) -> str:
     }[name]
 
 
-def build_path(
-    network: ListeningNetwork,
-    manifest: dict[str, Any],
-    name: str,
-    *,
-    max_length: int,
-    cache_dir: Path,
-    threads: int,
-    share_network: bool = False,
-) -> ListeningModel:
-    """A CPU :class:`ListeningModel` serving ``network`` on path ``name``. The network is copied
-    first (torch paths cast or quantise the backbone in place) unless ``share_network``."""
-    if name not in INFERENCE_PATHS:
-        raise ValueError(f"inference path must be one of {INFERENCE_PATHS}, got {name!r}")
-    cpu = torch.device("cpu")
-    if name in ("onnx", "onnx-int8"):
-        folder = paths_dir(manifest, cache_dir)
-        exported = export_onnx(network, folder / ONNX_FILE)
-        if name == "onnx-int8":
-            exported = quantize_onnx(exported, folder / ONNX_INT8_FILE)
-        encoder: Encoder = OnnxEncoder(exported, threads=threads)
-        # The torch backbone is not run on these paths; heads and tokenizer are shared read-only.
-        return ListeningModel(
-            network,
-            manifest,
-            device=cpu,
-            dtype=torch.float32,
-            max_length=max_length,
-            encoder=encoder,
-            inference_path=name,
-        )
-    own = network if share_network else copy.deepcopy(network)
-    dtype = torch.bfloat16 if name == "bf16" else torch.float32
-    quantize = "int8" if name == "torch-int8" else "none"
-    return ListeningModel(
-        own, manifest, device=cpu, dtype=dtype, max_length=max_length, quantize=quantize, inference_path=name
-    )
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AMX tiles, where oneDNN runs bf16 matmuls natively (several times fp32)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe()) if probe is not None else False
 
 
 def default_path() -> str:
-    """The unchecked torch default: bf16 where the CPU has AMX, fp32 elsewhere (``resolve_dtype``)."""
-    return "bf16" if resolve_dtype("auto", torch.device("cpu")) == torch.bfloat16 else "fp32"
+    """The unchecked torch default on CPU: bf16 where the CPU has AMX, fp32 elsewhere."""
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+class Scorable(Protocol):
+    """What a check scores: a loaded model (:class:`models.inference.ListeningModel`)."""
+
+    @property
+    def label_maps(self) -> dict[str, tuple[str, ...]]: ...
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> Any: ...
+
+
+Build = Callable[[str], Scorable]  # path name -> a model serving it (models.inference.build_path)
+
+
+def macro_recall(truth: Sequence[str], predicted: Sequence[str] | np.ndarray) -> float:
+    """Sentiment macro recall in points, as ``models.evaluation.classification_metrics`` computes it
+    (mean per-class recall over SENTIMENT; that module loads models, this one must not)."""
+    from sklearn.metrics import recall_score
+
+    per_class = recall_score(
+        list(truth), list(predicted), labels=list(SENTIMENT), average=None, zero_division=0
+    )
+    return 100.0 * float(np.mean(per_class))
 
 
 def candidate_paths() -> list[str]:
@@ -319,7 +305,7 @@ class PathCheck:
         }
 
 
-def score(model: ListeningModel, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+def score(model: Scorable, texts: Sequence[str]) -> tuple[np.ndarray, float]:
     """(sentiment probabilities ``[N, 3]``, docs/s) of one timed pass after a one-batch warm-up."""
     model.predict(texts[:64])  # first-call allocations and kernel selection, not timed
     started = time.perf_counter()
@@ -329,7 +315,7 @@ def score(model: ListeningModel, texts: Sequence[str]) -> tuple[np.ndarray, floa
 
 def check_path(
     name: str,
-    model: ListeningModel,
+    model: Scorable,
     texts: Sequence[str],
     labels: Sequence[str],
     reference: tuple[np.ndarray, float],
@@ -338,7 +324,7 @@ def check_path(
     probs, rate = score(model, texts)
     ref_probs, ref_recall = reference
     names = np.asarray(model.label_maps["sentiment"])
-    recall = classification_metrics(labels, names[probs.argmax(1)], SENTIMENT).macro_recall
+    recall = macro_recall(labels, names[probs.argmax(1)])
     return PathCheck(
         name=name,
         macro_recall=recall,
@@ -369,42 +355,32 @@ def read_record(folder: Path) -> dict[str, Any]:
     return record if isinstance(record, dict) and record.get("format") == FORMAT else {}
 
 
-def _write_record(folder: Path, record: dict[str, Any]) -> None:
+def write_record(folder: Path, record: dict[str, Any]) -> None:
     partial = _atomic_target(folder / RECORD_FILE)
     partial.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     partial.rename(folder / RECORD_FILE)
 
 
 def run_checks(
-    network: ListeningNetwork,
-    manifest: dict[str, Any],
+    build: Build,
     *,
-    max_length: int,
-    cache_dir: Path,
     threads: int,
     rows: int,
     candidates: Sequence[str] | None = None,
-    extra: dict[str, Callable[[], ListeningModel]] | None = None,
+    extra: dict[str, Callable[[], Scorable]] | None = None,
 ) -> dict[str, Any]:
     """Check every candidate path against fp32 on ``rows`` check rows; returns the CPU's record entry
-    (see the module docstring) with ``chosen`` the fastest allowed path. ``extra`` adds candidates
-    built by the caller (name -> factory), checked and recorded by the same rule."""
+    (see the module docstring) with ``chosen`` the fastest allowed path. ``build(name)`` makes the
+    model serving a path; ``extra`` adds candidates built by the caller (name -> factory), checked
+    and recorded by the same rule but never chosen."""
     texts, labels = check_rows(rows)
     names = [n for n in (candidates or candidate_paths()) if n != REFERENCE]
-    fp32 = build_path(
-        network, manifest, REFERENCE, max_length=max_length, cache_dir=cache_dir, threads=threads
-    )
+    fp32 = build(REFERENCE)
     ref_probs, ref_rate = score(fp32, texts)
-    label_names = np.asarray(fp32.label_maps["sentiment"])
-    ref_recall = classification_metrics(labels, label_names[ref_probs.argmax(1)], SENTIMENT).macro_recall
+    ref_recall = macro_recall(labels, np.asarray(fp32.label_maps["sentiment"])[ref_probs.argmax(1)])
     del fp32
     checks = {REFERENCE: PathCheck(REFERENCE, ref_recall, 0.0, ref_rate, 0.0, 1.0).as_dict()}
-    factories: dict[str, Callable[[], ListeningModel]] = {
-        name: functools.partial(
-            build_path, network, manifest, name, max_length=max_length, cache_dir=cache_dir, threads=threads
-        )
-        for name in names
-    }
+    factories: dict[str, Callable[[], Scorable]] = {name: functools.partial(build, name) for name in names}
     factories.update(extra or {})
     for name, factory in factories.items():
         try:
@@ -433,12 +409,7 @@ def run_checks(
 
 
 def choose_path(
-    network: ListeningNetwork,
-    manifest: dict[str, Any],
-    *,
-    max_length: int,
-    settings: ModelSettings,
-    threads: int,
+    manifest: dict[str, Any], build: Build, *, settings: ModelSettings, threads: int
 ) -> tuple[str, dict[str, Any] | None]:
     """The path ``auto`` serves for this version on this CPU, and the record entry it came from
     (None when the check is skipped: ``LISTENING_INFERENCE_CHECK_ROWS=0`` serves :func:`default_path`).
@@ -464,47 +435,12 @@ def choose_path(
         manifest["version"],
         wanted,
     )
-    entry = run_checks(
-        network, manifest, max_length=max_length, cache_dir=settings.cache_dir, threads=threads, rows=wanted
-    )
+    entry = run_checks(build, threads=threads, rows=wanted)
     record = {
         "format": FORMAT,
         "version": manifest["version"],
         "checksum": manifest.get("checksum"),
         "cpus": {**record.get("cpus", {}), signature: entry},
     }
-    _write_record(folder, record)
+    write_record(folder, record)
     return str(entry["chosen"]), entry
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Check (or re-check with ``--force``) the paths of a version on this CPU and print the record."""
-    parser = argparse.ArgumentParser(description="Check a model version's CPU inference paths.")
-    parser.add_argument("version_dir", nargs="?", default=None)
-    parser.add_argument("--force", action="store_true", help="measure again even if recorded")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    from models.version import load_model_version
-
-    settings = ModelSettings.from_env()
-    directory = Path(args.version_dir or settings.model_dir)
-    manifest = read_manifest(directory, verify=True)
-    if args.force:
-        folder = paths_dir(manifest, settings.cache_dir)
-        record = read_record(folder)
-        record.get("cpus", {}).pop(cpu_signature(), None)
-        if record:
-            _write_record(folder, record)
-    network, manifest = load_model_version(directory, cache_dir=settings.cache_dir)
-    threads = settings.torch_threads or torch.get_num_threads()
-    if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)
-    chosen, entry = choose_path(
-        network, manifest, max_length=int(manifest["max_length"]), settings=settings, threads=threads
-    )
-    print(json.dumps(entry, indent=2, sort_keys=True) if entry else f"check skipped; serving {chosen}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

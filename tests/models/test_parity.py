@@ -26,7 +26,7 @@ import torch
 
 from models import paths
 from models.heads import ListeningNetwork
-from models.inference import ListeningModel, load_model, unload_models
+from models.inference import ListeningModel, build_path, load_model, unload_models
 from models.settings import DEFAULT_MODEL_DIR, INFERENCE_PATHS, ModelSettings, ModelSettingsError
 from models.version import load_model_version
 
@@ -55,7 +55,7 @@ def rows() -> tuple[list[str], list[str]]:
 
 def build(loaded: tuple[ListeningNetwork, dict[str, Any]], cache: Path, name: str) -> ListeningModel:
     network, manifest = loaded
-    return paths.build_path(network, manifest, name, max_length=128, cache_dir=cache, threads=THREADS)
+    return build_path(network, manifest, name, max_length=128, cache_dir=cache, threads=THREADS)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,11 @@ def reference(loaded: tuple[ListeningNetwork, dict[str, Any]], cache: Path, rows
 
 @pytest.fixture(scope="module")
 def chosen(cache: Path, loaded: tuple[ListeningNetwork, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    network, manifest = loaded
+    manifest = loaded[1]
     settings = dataclasses.replace(ModelSettings.from_env(), cache_dir=cache, check_rows=ROWS)
-    name, entry = paths.choose_path(network, manifest, max_length=128, settings=settings, threads=THREADS)
+    name, entry = paths.choose_path(
+        manifest, lambda path: build(loaded, cache, path), settings=settings, threads=THREADS
+    )
     assert entry is not None
     return name, entry
 
@@ -85,9 +87,13 @@ def test_the_check_records_every_candidate_and_chooses_an_allowed_one(
         r["docs_per_s"] for r in entry["paths"].values() if r["allowed"]
     )
     # A second load on this CPU reuses the record instead of measuring again.
-    network, manifest = loaded
+    manifest = loaded[1]
     settings = dataclasses.replace(ModelSettings.from_env(), cache_dir=cache, check_rows=ROWS)
-    again, entry_again = paths.choose_path(network, manifest, max_length=128, settings=settings, threads=1)
+
+    def unused(path: str) -> ListeningModel:
+        raise AssertionError(f"the record should be reused, not {path} built again")
+
+    again, entry_again = paths.choose_path(manifest, unused, settings=settings, threads=1)
     assert (again, entry_again) == (name, entry)
     assert (paths.paths_dir(manifest, cache) / paths.RECORD_FILE).is_file()
     assert not list(DEFAULT_MODEL_DIR.rglob("*.onnx")), "exports must stay out of the shipped tree"
