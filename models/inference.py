@@ -287,7 +287,7 @@ def build_path(
         folder = paths.paths_dir(manifest, cache_dir)
         exported = paths.export_onnx(network, folder / paths.ONNX_FILE)
         if name == "onnx-int8":
-            exported = paths.quantize_onnx(exported, folder / paths.ONNX_INT8_FILE)
+            exported = paths.quantize_onnx(exported, folder / paths.int8_file())
         # The torch backbone is not run on these paths; heads and tokenizer are shared read-only.
         return ListeningModel(
             network,
