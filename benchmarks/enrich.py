@@ -44,6 +44,7 @@ from listening.demo.services import do_load_demo_corpus, do_seed_demo  # noqa: E
 from listening.learning.registry import get_active_version  # noqa: E402
 from listening.mentions.enrichment import DEFAULT_BATCH, do_enrich_pending, load_version  # noqa: E402
 from listening.mentions.models import Enrichment, Mention, Source, SourceKind  # noqa: E402
+from models.inference import ListeningModel  # noqa: E402
 from models.stages import StageClock  # noqa: E402
 from workers import app  # noqa: E402
 from workers.tasks.enrich import PENDING_PER_TASK  # noqa: E402
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         e2e_rate = n / statistics.median(e2e_s)
         ratio = e2e_rate / model_rate
         print(machine_line("cpu", str(model.dtype).removeprefix("torch.")))
-        line("inference path", f"{model.path_name}" if hasattr(model, "path_name") else _describe(model))
+        line("inference path", _describe(model))
         line(
             "mentions",
             f"{n} ({args.rounds} interleaved rounds, median; batch {args.batch}, model {model.version})",
@@ -179,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _describe(model: object) -> str:
+def _describe(model: ListeningModel) -> str:
     import torch
 
-    quantized = getattr(model, "quantized", False)
-    dtype = str(getattr(model, "dtype", "")).removeprefix("torch.")
-    return f"torch {'int8 dynamic' if quantized else dtype}, {torch.get_num_threads()} threads"
+    from models.paths import kernel_of
+
+    return f"{model.inference_path}: {kernel_of(model.inference_path)}, {torch.get_num_threads()} threads"
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ Speed comes from four deliberate choices, each measured in ``benchmarks/inferenc
   batch pads only to its own longest text (tweets vary 5-80 tokens: unsorted batches waste most
   of their compute on padding);
 - ``torch.inference_mode`` (no autograd bookkeeping);
-- bf16 weights where the hardware has native bf16 (CUDA; CPUs with AMX), float32 elsewhere,
-  optionally int8 dynamic quantisation of the Linear layers on CPU (``LISTENING_MODEL_QUANTIZE``);
+- on CPU, the fastest encoder path that keeps within 0.5 point of fp32 on the shipped check set
+  (:mod:`models.paths`: torch bf16 with AMX, torch fp32, ONNX Runtime fp32 or int8, torch int8),
+  checked once per version and CPU; bf16 on CUDA;
 - truncation at ``max_length`` tokens (social posts rarely exceed it; it bounds the cost of a
   hostile 1 MB text).
 
@@ -19,21 +20,24 @@ None where the head abstains or is unsure, and irony is also a flag at the versi
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from transformers import BatchEncoding
 
+from models import paths
 from models.heads import ListeningNetwork, NetworkOutput
+from models.paths import cpu_has_native_bf16
 from models.serving import ServingThresholds, served_intents
-from models.settings import DTYPES, QUANTIZE_MODES, ModelSettings
+from models.settings import DTYPES, INFERENCE_PATH_CHOICES, INFERENCE_PATHS, QUANTIZE_MODES, ModelSettings
 from models.stages import stage
 from models.version import load_model_version
 
@@ -78,12 +82,6 @@ def resolve_device(device: str | None) -> torch.device:
         raise ValueError(f"unknown device {device!r}") from exc
 
 
-def cpu_has_native_bf16() -> bool:
-    """True on CPUs with AMX tiles, where oneDNN runs bf16 matmuls natively (several times fp32)."""
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    return bool(probe()) if probe is not None else False
-
-
 def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
     if setting == "float32":
         return torch.float32
@@ -108,8 +106,20 @@ def validate_texts(texts: Sequence[str]) -> list[str]:
     return clean
 
 
+class Encoder(Protocol):
+    """Token ids and attention mask ``[batch, seq]`` in, the pooled state ``[batch, hidden]`` out:
+    the torch backbone, or an ONNX Runtime session over its export (:class:`models.paths.OnnxEncoder`)."""
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor: ...
+
+
 class ListeningModel:
-    """A loaded model version ready to score texts. Thread-safe; build it through :func:`load_model`."""
+    """A loaded model version ready to score texts. Thread-safe; build it through :func:`load_model`.
+
+    ``encoder`` replaces the torch backbone for the forward pass (the network's heads still score
+    its pooled output in float32); ``inference_path`` names the path for logs and records
+    (:data:`models.settings.INFERENCE_PATHS`), derived from dtype/quantize when not given.
+    """
 
     def __init__(
         self,
@@ -120,6 +130,8 @@ class ListeningModel:
         dtype: torch.dtype,
         max_length: int,
         quantize: str = "none",
+        encoder: Encoder | None = None,
+        inference_path: str | None = None,
     ) -> None:
         required = {"sentiment", "emotion", "irony", "intent"}
         if missing := required - set(network.heads.tasks):
@@ -132,8 +144,9 @@ class ListeningModel:
         self.quantized = False
         network = network.eval()
         network.heads.to(device)  # heads stay float32: they are tiny and calibration is fp32
-        network.backbone.to(device=device, dtype=dtype)
-        if quantize == "int8":
+        if encoder is None:
+            network.backbone.to(device=device, dtype=dtype)
+        if quantize == "int8" and encoder is None:
             if device.type != "cpu" or dtype != torch.float32:
                 raise ValueError("int8 dynamic quantisation needs device=cpu and dtype float32")
             network.backbone.model = torch.ao.quantization.quantize_dynamic(
@@ -141,8 +154,14 @@ class ListeningModel:
             )
             self.quantized = True
         self.network = network
+        self.encoder: Encoder = encoder if encoder is not None else network.backbone
+        if inference_path is None:
+            inference_path = "torch-int8" if self.quantized else "bf16" if dtype == torch.bfloat16 else "fp32"
+        self.inference_path = inference_path
         self.tokenizer = network.backbone.tokenizer
         self._lock = threading.Lock()
+        # What auto's check measured on this CPU (models.paths record entry); None when not checked.
+        self.path_record: dict[str, Any] | None = None
 
     @property
     def version(self) -> str:
@@ -181,9 +200,10 @@ class ListeningModel:
                 batches = self._batches(clean, batch_size)
             for idx, batch in batches:
                 with stage("forward"):
-                    out = self.network(
+                    pooled = self.encoder(
                         batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
-                    )
+                    ).float()
+                    out = NetworkOutput(pooled=pooled, logits=self.network.heads(pooled))
                 yield idx, out
 
     def pooled(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -247,28 +267,119 @@ def configure_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def build_path(
+    network: ListeningNetwork,
+    manifest: dict[str, Any],
+    name: str,
+    *,
+    max_length: int,
+    cache_dir: Path,
+    threads: int,
+    share_network: bool = False,
+) -> ListeningModel:
+    """A CPU :class:`ListeningModel` serving ``network`` on inference path ``name``
+    (:mod:`models.paths`). The network is copied first (torch paths cast or quantise the backbone in
+    place) unless ``share_network``; ONNX paths export into ``cache_dir`` on first use."""
+    if name not in INFERENCE_PATHS:
+        raise ValueError(f"inference path must be one of {INFERENCE_PATHS}, got {name!r}")
+    cpu = torch.device("cpu")
+    if name in ("onnx", "onnx-int8"):
+        folder = paths.paths_dir(manifest, cache_dir)
+        exported = paths.export_onnx(network, folder / paths.ONNX_FILE)
+        if name == "onnx-int8":
+            exported = paths.quantize_onnx(exported, folder / paths.int8_file())
+        # The torch backbone is not run on these paths; heads and tokenizer are shared read-only.
+        return ListeningModel(
+            network,
+            manifest,
+            device=cpu,
+            dtype=torch.float32,
+            max_length=max_length,
+            encoder=paths.OnnxEncoder(exported, threads=threads),
+            inference_path=name,
+        )
+    own = network if share_network else copy.deepcopy(network)
+    return ListeningModel(
+        own,
+        manifest,
+        device=cpu,
+        dtype=torch.bfloat16 if name == "bf16" else torch.float32,
+        max_length=max_length,
+        quantize="int8" if name == "torch-int8" else "none",
+        inference_path=name,
+    )
+
+
+def _requested_path(inference: str, dtype: str, quantize: str) -> str:
+    """The CPU path asked for: an explicit path, else one the legacy dtype/quantize settings name,
+    else ``auto``."""
+    if inference != "auto":
+        return inference
+    if quantize == "int8":
+        return "torch-int8"
+    return {"float32": "fp32", "bfloat16": "bf16"}.get(dtype, "auto")
+
+
 @functools.lru_cache(maxsize=4)
 def _load_cached(
-    path: str, device: str | None, dtype: str, quantize: str, max_length: int | None
+    path: str, device: str | None, dtype: str, quantize: str, max_length: int | None, inference: str
 ) -> ListeningModel:
     settings = ModelSettings.from_env()
     configure_threads(settings.torch_threads)
     network, manifest = load_model_version(path, cache_dir=settings.cache_dir)
     resolved = resolve_device(device)
-    model = ListeningModel(
-        network,
-        manifest,
-        device=resolved,
-        dtype=resolve_dtype(dtype, resolved),
-        max_length=max_length or int(manifest["max_length"]),
-        quantize=quantize,
-    )
+    length = max_length or int(manifest["max_length"])
+    requested = _requested_path(inference, dtype, quantize)
+    how = "forced"
+    record: dict[str, Any] | None = None
+    if resolved.type != "cpu":
+        if requested not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"inference path {requested!r} runs on CPU only, not {resolved}")
+        model = ListeningModel(
+            network, manifest, device=resolved, dtype=resolve_dtype(dtype, resolved), max_length=length
+        )
+        how = "device default"
+    else:
+        threads = torch.get_num_threads()
+        if requested == "auto":
+
+            def build(name: str) -> ListeningModel:
+                return build_path(
+                    network, manifest, name, max_length=length, cache_dir=settings.cache_dir, threads=threads
+                )
+
+            requested, record = paths.choose_path(manifest, build, settings=settings, threads=threads)
+            how = "checked on this CPU" if record else "check skipped (LISTENING_INFERENCE_CHECK_ROWS=0)"
+        else:
+            record = (
+                paths.read_record(paths.paths_dir(manifest, settings.cache_dir))
+                .get("cpus", {})
+                .get(paths.cpu_signature())
+            )
+            checked = (record or {}).get("paths", {}).get(requested)
+            if checked is not None and not checked.get("allowed"):
+                logger.warning(
+                    "inference path %s is forced although it failed the check on this CPU: %s",
+                    requested,
+                    checked.get("reason"),
+                )
+        model = build_path(
+            network, manifest, requested, max_length=length, cache_dir=settings.cache_dir,
+            threads=threads, share_network=True,
+        )  # fmt: skip
+        model.path_record = record
+    checked = ((record or {}).get("paths") or {}).get(model.inference_path) or {}
     logger.info(
-        "loaded model version %s on %s: %s%s, %d torch threads (cpu kernels %s, amx %s)",
+        "loaded model version %s on %s: path %s (%s; %s%s), %d threads (cpu kernels %s, amx %s)",
         model.version,
         resolved,
-        str(model.dtype).removeprefix("torch."),
-        ", int8 dynamic" if model.quantized else "",
+        model.inference_path,
+        how,
+        paths.kernel_of(model.inference_path) if resolved.type == "cpu" else str(model.dtype),
+        f"; check set macro recall {checked['macro_recall']:.2f} ({checked['delta_points']:+.2f} vs fp32), "
+        f"{checked['docs_per_s']:.0f} docs/s"
+        if "macro_recall" in checked
+        else "",
         torch.get_num_threads(),
         torch.backends.cpu.get_cpu_capability(),
         "yes" if cpu_has_native_bf16() else "no",
@@ -283,18 +394,25 @@ def load_model(
     dtype: str | None = None,
     quantize: str | None = None,
     max_length: int | None = None,
+    inference: str | None = None,
 ) -> ListeningModel:
     """Load (once per process and argument set) the model version at ``path``.
 
     ``path`` defaults to ``LISTENING_MODEL_DIR`` (the shipped ``models/default``); ``device`` to CUDA
-    when present else CPU; ``dtype``/``quantize``/``max_length`` to their settings (max_length: the
-    version's own). Repeated calls with the same arguments return the same object.
+    when present else CPU; ``dtype``/``quantize``/``max_length``/``inference`` to their settings
+    (max_length: the version's own). On CPU, ``inference`` (``LISTENING_INFERENCE_PATH``) names the
+    path (:data:`models.settings.INFERENCE_PATHS`) or ``auto``: the fastest path that passed the
+    check of :mod:`models.paths` on this CPU. An explicit ``dtype`` float32/bfloat16 or ``quantize``
+    int8 with ``auto`` forces the matching torch path, as before. Repeated calls with the same
+    arguments return the same object.
     """
     settings = ModelSettings.from_env()
     if dtype is not None and dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     if quantize is not None and quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if inference is not None and inference not in INFERENCE_PATH_CHOICES:
+        raise ValueError(f"inference must be one of {INFERENCE_PATH_CHOICES}, got {inference!r}")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 8):
         raise ValueError(f"max_length must be an int >= 8, got {max_length!r}")
     resolve_device(device)  # fail on a malformed device before reading anything
@@ -305,6 +423,7 @@ def load_model(
         dtype or settings.dtype,
         quantize or settings.quantize,
         max_length or settings.max_length,
+        inference or settings.inference_path,
     )
 
 

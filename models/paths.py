@@ -1,0 +1,484 @@
+"""The CPU inference path: which kernels run the encoder, chosen per model version and per CPU.
+
+Candidates (names in :data:`models.settings.INFERENCE_PATHS`):
+
+- ``bf16``: torch, bf16 weights (oneDNN; only offered on CPUs with AMX, where it is several times fp32);
+- ``fp32``: torch, float32: the reference every other path is measured against;
+- ``onnx``: ONNX Runtime, float32, all graph optimisations;
+- ``onnx-int8``: ONNX Runtime, dynamic int8 weights, per output channel, MatMul only (:data:`INT8_RECIPE`);
+- ``torch-int8``: torch dynamic int8 Linear layers (per tensor).
+
+Only the encoder (backbone + pooling) changes: the heads, their temperatures and what is served
+from them stay torch float32 in :class:`models.inference.ListeningModel`, so every path returns the
+same :class:`models.inference.Predictions`.
+
+The rule (:func:`choose_path`, run by ``load_model`` on CPU with ``LISTENING_INFERENCE_PATH=auto``):
+a path is allowed only if its sentiment macro recall on the shipped check set
+(``models/default/data/check.tsv``, 1,200 rows, always installed) is within
+:data:`MAX_LOSS_POINTS` of fp32's on the same rows, measured on this CPU; the fastest allowed path
+(docs/s of that same pass) is served. The ONNX exports and the result are cached once per version
+under ``LISTENING_MODEL_CACHE_DIR/inference/<version>-<checksum prefix>/`` (never in the version
+directory: the shipped tree stays as its checksums say)::
+
+    encoder.onnx        the fp32 encoder, dynamic batch and sequence axes
+    encoder-int8-<recipe>.onnx  its int8 quantisation (:data:`INT8_RECIPE`)
+    paths.json          {"format", "version", "checksum",
+                         "cpus": {<cpu signature>: {"cpu", "measured_at", "check_rows", "threads",
+                                  "max_loss_points", "fp32_macro_recall", "int8_recipe", "chosen",
+                                  "paths": {<path>: {"allowed", "macro_recall", "delta_points",
+                                            "docs_per_s", "max_prob_diff", "label_agreement",
+                                            "kernel", "reason"}}}}}
+
+Later loads on a CPU with the same signature (:func:`cpu_signature`) reuse the record.
+``python -m models.check_paths [version dir]`` runs the check ahead of time (e.g. when a version is built).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import json
+import logging
+import os
+import platform
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from models.heads import ListeningNetwork
+from models.labels import SENTIMENT
+from models.settings import INFERENCE_PATHS, ModelSettings
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "listening-inference-paths/1"
+RECORD_FILE = "paths.json"
+ONNX_FILE = "encoder.onnx"
+
+# The budget: a path may lose at most this many points of sentiment macro recall against fp32.
+MAX_LOSS_POINTS = 0.5
+REFERENCE = "fp32"
+ONNX_OPSET = 17
+# The flags that decide which kernels a transformer gets on x86 (vector width, int8 dot products,
+# bf16, AMX tiles); the signature a record is keyed by.
+_FEATURE_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+class PathError(RuntimeError):
+    """An inference path cannot be built on this machine (e.g. onnxruntime is missing)."""
+
+
+@dataclass(frozen=True)
+class Int8Recipe:
+    """How :func:`quantize_onnx` quantises the fp32 export (onnxruntime ``quantize_dynamic``).
+
+    The default: weights per output channel (per-tensor scales are what cost torch's dynamic int8
+    its points), MatMul nodes with a constant weight only (attention-score MatMuls, embeddings,
+    LayerNorm and softmax stay fp32), and the first and last layer kept fp32. Measured 2026-12-02
+    against torch fp32 (macro recall points, check set 1,200 rows / sentiment/val 2,000 rows):
+    all layers +0.17 / -1.35; first and last layer fp32 +0.25 / -0.55; FFN only -0.33 / -0.64;
+    FFN of the middle layers -0.25 / -0.56; reduce_range -0.50 / -0.74.
+    """
+
+    per_channel: bool = True
+    reduce_range: bool = False
+    fp32_edge_layers: bool = True  # keep the first and last transformer layer's MatMuls in fp32
+    ffn_only: bool = False  # quantise only the feed-forward MatMuls (intermediate and output dense)
+
+    @property
+    def tag(self) -> str:
+        """A short name for file names and records, e.g. ``pc-edge32``."""
+        parts = ["pc" if self.per_channel else "pt"]
+        parts += ["rr"] * self.reduce_range + ["edge32"] * self.fp32_edge_layers + ["ffn"] * self.ffn_only
+        return "-".join(parts)
+
+    def nodes(self, source: Path) -> list[str]:
+        """The MatMul nodes of the export to quantise (those with a constant weight are the only
+        ones ``quantize_dynamic`` touches; the attention-score MatMuls are left out here too)."""
+        import onnx
+
+        graph = onnx.load(str(source), load_external_data=False).graph
+        names = [
+            n.name for n in graph.node if n.op_type == "MatMul" and "/attention/self/MatMul" not in n.name
+        ]
+        layers = sorted({int(m.group(1)) for n in names if (m := re.search(r"/layer\.(\d+)/", n))})
+        if self.fp32_edge_layers and layers:
+            edges = {f"/layer.{layers[0]}/", f"/layer.{layers[-1]}/"}
+            names = [n for n in names if not any(e in n for e in edges)]
+        if self.ffn_only:
+            names = [
+                n for n in names if "/intermediate/" in n or ("/output/dense" in n and "/attention/" not in n)
+            ]
+        return names
+
+
+INT8_RECIPE = Int8Recipe()
+
+
+def cpu_signature() -> str:
+    """The CPU a record is valid for: machine, model name, torch's kernel capability and the feature
+    flags that pick kernels, e.g. ``x86_64 | Intel(R) Xeon(R) Processor | torch AVX512 | amx_bf16 ...``."""
+    name, flags = "", set[str]()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for row in cpuinfo.read_text().splitlines():
+            key, _, value = row.partition(":")
+            if key.strip() == "model name" and not name:
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split()) & set(_FEATURE_FLAGS)
+    shown = " ".join(sorted(flags)) or "no avx2/avx512/amx"
+    name = name or platform.processor() or "unknown CPU"
+    return f"{platform.machine()} | {name} | torch {torch.backends.cpu.get_cpu_capability()} | {shown}"
+
+
+def paths_dir(manifest: dict[str, Any], cache_dir: Path) -> Path:
+    """Where a version's exports and path record live (one folder per version and checksum)."""
+    checksum = str(manifest.get("checksum", "unhashed"))[:16]
+    return Path(cache_dir) / "inference" / f"{manifest['version']}-{checksum}"
+
+
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:  # pragma: no cover - a pinned dependency; kept for slim installs
+        raise PathError(f"onnxruntime is not installed: {exc}") from exc
+    return onnxruntime
+
+
+def _atomic_target(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f"{target.name}.partial-{os.getpid()}")
+
+
+def export_onnx(network: ListeningNetwork, target: Path) -> Path:
+    """Export ``network``'s fp32 encoder (backbone + pooling: token ids and mask in, pooled state out)
+    to ``target`` with dynamic batch and sequence axes; a no-op when it exists. Written to a
+    temporary file and renamed, so a killed export leaves nothing half-written."""
+    if target.is_file():
+        return target
+    backbone = copy.deepcopy(network.backbone).to(torch.float32).eval()
+    sample = backbone.tokenizer(["an export sample", "a second, longer export sample text"], padding=True)
+    ids = torch.tensor(sample["input_ids"])
+    mask = torch.tensor(sample["attention_mask"])
+    partial = _atomic_target(target)
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer chatter about python bools in transformers' masks
+        torch.onnx.export(
+            backbone,
+            (ids, mask),
+            str(partial),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["pooled"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "pooled": {0: "batch"},
+            },
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    partial.rename(target)
+    return target
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def int8_file(recipe: Int8Recipe = INT8_RECIPE) -> str:
+    return f"encoder-int8-{recipe.tag}.onnx"
+
+
+def quantize_onnx(source: Path, target: Path, recipe: Int8Recipe = INT8_RECIPE) -> Path:
+    """Dynamic int8 quantisation of the fp32 export ``source`` into ``target`` (no-op when it exists)."""
+    if target.is_file():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = _atomic_target(target)
+    with _quiet_root_logger():  # quantize_dynamic warns on the root logger about optional pre-processing
+        quantize_dynamic(
+            str(source),
+            str(partial),
+            weight_type=QuantType.QInt8,
+            per_channel=recipe.per_channel,
+            reduce_range=recipe.reduce_range,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_quantize=recipe.nodes(source),
+        )
+    partial.rename(target)
+    return target
+
+
+class OnnxEncoder:
+    """An ONNX Runtime session over an exported encoder, called like the torch backbone."""
+
+    def __init__(self, path: Path, *, threads: int) -> None:
+        ort = _onnxruntime()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        feeds = {
+            "input_ids": input_ids.cpu().numpy().astype(np.int64, copy=False),
+            "attention_mask": attention_mask.cpu().numpy().astype(np.int64, copy=False),
+        }
+        return torch.from_numpy(self.session.run(None, feeds)[0])
+
+
+def kernel_of(name: str) -> str:
+    """A short description of a path's runtime and dtype, for logs and benchmark lines."""
+    return {
+        "bf16": "torch bf16 (oneDNN, AMX)",
+        "fp32": "torch fp32",
+        "onnx": "onnxruntime fp32, graph optimisations all",
+        "onnx-int8": f"onnxruntime int8 dynamic MatMul weights ({INT8_RECIPE.tag}), graph optimisations all",
+        "torch-int8": "torch int8 dynamic Linear, per-tensor",
+    }[name]
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AMX tiles, where oneDNN runs bf16 matmuls natively (several times fp32)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe()) if probe is not None else False
+
+
+def default_path() -> str:
+    """The unchecked torch default on CPU: bf16 where the CPU has AMX, fp32 elsewhere."""
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+class Scorable(Protocol):
+    """What a check scores: a loaded model (:class:`models.inference.ListeningModel`)."""
+
+    @property
+    def label_maps(self) -> dict[str, tuple[str, ...]]: ...
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> Any: ...
+
+
+Build = Callable[[str], Scorable]  # path name -> a model serving it (models.inference.build_path)
+
+
+def macro_recall(truth: Sequence[str], predicted: Sequence[str] | np.ndarray) -> float:
+    """Sentiment macro recall in points, as ``models.evaluation.classification_metrics`` computes it
+    (mean per-class recall over SENTIMENT; that module loads models, this one must not)."""
+    from sklearn.metrics import recall_score
+
+    per_class = recall_score(
+        list(truth), list(predicted), labels=list(SENTIMENT), average=None, zero_division=0
+    )
+    return 100.0 * float(np.mean(per_class))
+
+
+def candidate_paths() -> list[str]:
+    """The paths worth checking on this CPU: bf16 only with AMX (without it bf16 is emulated and
+    several times slower than fp32), ONNX only where onnxruntime imports."""
+    names = ["fp32", "torch-int8"]
+    if cpu_has_native_bf16():
+        names.insert(0, "bf16")
+    try:
+        _onnxruntime()
+        names += ["onnx", "onnx-int8"]
+    except PathError:
+        pass
+    return names
+
+
+@dataclass(frozen=True)
+class PathCheck:
+    """One path's pass over the check rows, compared with fp32 on the same rows."""
+
+    name: str
+    macro_recall: float
+    delta_points: float  # macro_recall - fp32's (negative: a loss)
+    docs_per_s: float
+    max_prob_diff: float  # largest |p - p_fp32| over every sentiment probability
+    label_agreement: float  # share of rows whose sentiment label equals fp32's
+
+    @property
+    def allowed(self) -> bool:
+        return self.delta_points >= -MAX_LOSS_POINTS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "macro_recall": round(self.macro_recall, 4),
+            "delta_points": round(self.delta_points, 4),
+            "docs_per_s": round(self.docs_per_s, 1),
+            "max_prob_diff": round(self.max_prob_diff, 6),
+            "label_agreement": round(self.label_agreement, 4),
+            "kernel": kernel_of(self.name) if self.name in INFERENCE_PATHS else self.name,
+        }
+
+
+def score(model: Scorable, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+    """(sentiment probabilities ``[N, 3]``, docs/s) of one timed pass after a one-batch warm-up."""
+    model.predict(texts[:64])  # first-call allocations and kernel selection, not timed
+    started = time.perf_counter()
+    probs = model.predict(texts, batch_size=64).sentiment_probs
+    return probs, len(texts) / max(time.perf_counter() - started, 1e-9)
+
+
+def check_path(
+    name: str,
+    model: Scorable,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    reference: tuple[np.ndarray, float],
+) -> PathCheck:
+    """Score ``model`` on the check rows and compare with the fp32 ``reference`` (probs, recall)."""
+    probs, rate = score(model, texts)
+    ref_probs, ref_recall = reference
+    names = np.asarray(model.label_maps["sentiment"])
+    recall = macro_recall(labels, names[probs.argmax(1)])
+    return PathCheck(
+        name=name,
+        macro_recall=recall,
+        delta_points=recall - ref_recall,
+        docs_per_s=rate,
+        max_prob_diff=float(np.abs(probs - ref_probs).max()) if len(probs) else 0.0,
+        label_agreement=float((probs.argmax(1) == ref_probs.argmax(1)).mean()) if len(probs) else 1.0,
+    )
+
+
+def check_rows(rows: int) -> tuple[list[str], list[str]]:
+    """The first ``rows`` rows of the shipped check set (texts, labels); class-mixed in file order."""
+    from models.shipped import GENERAL_SETS_HOME, read_check_set
+
+    data = read_check_set(GENERAL_SETS_HOME)
+    return list(data.texts[:rows]), list(data.labels[:rows])
+
+
+def read_record(folder: Path) -> dict[str, Any]:
+    path = folder / RECORD_FILE
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        logger.warning("ignoring unreadable inference-path record %s", path)
+        return {}
+    return record if isinstance(record, dict) and record.get("format") == FORMAT else {}
+
+
+def write_record(folder: Path, record: dict[str, Any]) -> None:
+    partial = _atomic_target(folder / RECORD_FILE)
+    partial.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    partial.rename(folder / RECORD_FILE)
+
+
+def run_checks(
+    build: Build,
+    *,
+    threads: int,
+    rows: int,
+    candidates: Sequence[str] | None = None,
+    extra: dict[str, Callable[[], Scorable]] | None = None,
+) -> dict[str, Any]:
+    """Check every candidate path against fp32 on ``rows`` check rows; returns the CPU's record entry
+    (see the module docstring) with ``chosen`` the fastest allowed path. ``build(name)`` makes the
+    model serving a path; ``extra`` adds candidates built by the caller (name -> factory), checked
+    and recorded by the same rule but never chosen."""
+    texts, labels = check_rows(rows)
+    names = [n for n in (candidates or candidate_paths()) if n != REFERENCE]
+    fp32 = build(REFERENCE)
+    ref_probs, ref_rate = score(fp32, texts)
+    ref_recall = macro_recall(labels, np.asarray(fp32.label_maps["sentiment"])[ref_probs.argmax(1)])
+    del fp32
+    checks = {REFERENCE: PathCheck(REFERENCE, ref_recall, 0.0, ref_rate, 0.0, 1.0).as_dict()}
+    factories: dict[str, Callable[[], Scorable]] = {name: functools.partial(build, name) for name in names}
+    factories.update(extra or {})
+    for name, factory in factories.items():
+        try:
+            model = factory()
+        except Exception as exc:  # a path that cannot be built here is recorded, not fatal
+            logger.warning("inference path %s unavailable: %s", name, exc)
+            checks[name] = {"allowed": False, "reason": f"unavailable: {exc}"}
+            continue
+        result = check_path(name, model, texts, labels, (ref_probs, ref_recall))
+        checks[name] = result.as_dict()
+        if not result.allowed:
+            checks[name]["reason"] = f"loses {-result.delta_points:.2f} points (> {MAX_LOSS_POINTS})"
+        del model
+    allowed = {n: c for n, c in checks.items() if c["allowed"] and n in INFERENCE_PATHS}
+    chosen = max(allowed, key=lambda n: allowed[n]["docs_per_s"])
+    return {
+        "cpu": cpu_signature(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "check_rows": len(texts),
+        "threads": threads,
+        "max_loss_points": MAX_LOSS_POINTS,
+        "fp32_macro_recall": round(ref_recall, 4),
+        "int8_recipe": INT8_RECIPE.tag,
+        "chosen": chosen,
+        "paths": checks,
+    }
+
+
+def choose_path(
+    manifest: dict[str, Any], build: Build, *, settings: ModelSettings, threads: int
+) -> tuple[str, dict[str, Any] | None]:
+    """The path ``auto`` serves for this version on this CPU, and the record entry it came from
+    (None when the check is skipped: ``LISTENING_INFERENCE_CHECK_ROWS=0`` serves :func:`default_path`).
+
+    Reuses the version's record for this CPU signature when it was measured on as many rows;
+    otherwise runs :func:`run_checks` (once: about a minute on a 2-core CPU) and saves it.
+    """
+    if settings.check_rows == 0:
+        return default_path(), None
+    folder = paths_dir(manifest, settings.cache_dir)
+    record = read_record(folder)
+    signature = cpu_signature()
+    entry = record.get("cpus", {}).get(signature)
+    wanted = min(settings.check_rows, len(check_rows(settings.check_rows)[0]))
+    if (
+        isinstance(entry, dict)
+        and entry.get("check_rows") == wanted
+        and entry.get("chosen") in INFERENCE_PATHS
+    ):
+        return str(entry["chosen"]), entry
+    logger.info(
+        "checking inference paths of model version %s on this CPU (%d check rows, once per version)",
+        manifest["version"],
+        wanted,
+    )
+    entry = run_checks(build, threads=threads, rows=wanted)
+    record = {
+        "format": FORMAT,
+        "version": manifest["version"],
+        "checksum": manifest.get("checksum"),
+        "cpus": {**record.get("cpus", {}), signature: entry},
+    }
+    write_record(folder, record)
+    return str(entry["chosen"]), entry
