@@ -35,6 +35,7 @@ router.register(r"reports/(?P<report_pk>\d+)/runs", reports.ReportRunViewSet, ba
 router.register("models", learning.ModelVersionViewSet, basename="model-version")
 router.register("feedback", learning.FeedbackViewSet, basename="feedback")
 router.register("classifiers", classifiers.ClassifierViewSet, basename="classifier")
+router.register("reply-feedback", replies.ReplyFeedbackViewSet, basename="reply-feedback")
 
 urlpatterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),
@@ -55,6 +56,11 @@ urlpatterns = [
         "brands/<int:pk>/reply-guidelines",
         replies.ReplyGuidelinesView.as_view(),
         name="brand-reply-guidelines",
+    ),
+    path(
+        "reply-suggestions/<int:pk>/feedback",
+        replies.ReplySuggestionFeedbackView.as_view(),
+        name="reply-suggestion-feedback",
     ),
     path("mentions/<int:pk>/feedback", learning.MentionFeedbackView.as_view(), name="mention-feedback"),
     # The spelling (no trailing slash), like analyze; list and detail stay on the router.

@@ -24,7 +24,7 @@ from listening.mentions.models import Enrichment, Mention
 from listening.replies.models import ReplyPair, ReplySuggestion
 from listening.replies.queries import guidelines_for, mention_brand_id, mention_thread, retrieval_pool
 from models.generation.guards import HANDLE, check_reply, urls_in
-from models.generation.prompt import Example, ReplyRequest, Turn, build_messages
+from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +74,19 @@ def retrieve(mention: Mention, query: str, pool: Sequence[ReplyPair], k: int) ->
     matrix = _vectors(pool, version.pk)
     order = np.argsort(-(matrix @ vector), kind="stable")[:k]
     return [pool[int(i)] for i in order]
+
+
+def prompt_inputs(guidelines: Guidelines, turns: Sequence[Turn]) -> dict[str, Any]:
+    """What a suggestion's prompt was built from besides its retrieved pairs (stored with it)."""
+    return {
+        "thread": [{"role": turn.role, "text": turn.text} for turn in turns],
+        "guidelines": {
+            "brand": guidelines.brand,
+            "text": guidelines.text,
+            "sign_off": guidelines.sign_off,
+            "refusals": list(guidelines.refusals),
+        },
+    }
 
 
 def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -131,6 +144,7 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     ranked = sorted(zip(kept, scores, strict=True), key=lambda pair: -pair[1])[:n]
     request_id = uuid.uuid4().hex
     retrieved = [p.pk for p in examples]
+    inputs = prompt_inputs(guidelines, turns)
     rows = ReplySuggestion.objects.bulk_create(
         ReplySuggestion(
             organization_id=mention.organization_id,
@@ -142,6 +156,7 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
             model_version=decoder.version,
             retrieved_pairs=retrieved,
             dropped=dropped if rank == 1 else [],
+            prompt_inputs=inputs,
         )
         for rank, (text, score) in enumerate(ranked, start=1)
     )
