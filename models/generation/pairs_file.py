@@ -75,11 +75,13 @@ def parse_pair(raw: str, line: int = 0, *, handles: bool = True) -> FilePair:
     if not isinstance(brand, str):
         raise ValueError("'brand' must be a string")
     known = {"customer", "agent", "context", "brand"}
-    return FilePair(customer, agent, tuple(context), brand.strip(), line, {k: v for k, v in row.items() if k not in known})
+    return FilePair(
+        customer, agent, tuple(context), brand.strip(), line, {k: v for k, v in row.items() if k not in known}
+    )
 
 
-def read_pairs(path: Path, *, handles: bool = True, limit: int | None = None) -> list[FilePair]:
-    """Every pair of the file (the first ``limit``); raises PairsFileError listing the bad lines."""
+def scan_pairs(path: Path, *, handles: bool = True) -> tuple[list[FilePair], list[str]]:
+    """(the good pairs, a message per bad line); raises PairsFileError if the file cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -95,6 +97,12 @@ def read_pairs(path: Path, *, handles: bool = True, limit: int | None = None) ->
             pairs.append(parse_pair(raw, number, handles=handles))
         except ValueError as exc:
             errors.append(f"line {number}: {exc}")
+    return pairs, errors
+
+
+def read_pairs(path: Path, *, handles: bool = True, limit: int | None = None) -> list[FilePair]:
+    """Every pair of the file (the first ``limit``); raises PairsFileError listing the bad lines."""
+    pairs, errors = scan_pairs(path, handles=handles)
     if errors:
         shown = errors[:20] + ([f"... and {len(errors) - 20} more"] if len(errors) > 20 else [])
         raise PairsFileError(f"{path}: {len(errors)} bad line(s)\n" + "\n".join(shown))
