@@ -204,9 +204,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--dpo-epochs", type=int, default=1)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
-    parser.add_argument(
-        "--pool-cap", type=int, default=300, help="past pairs per brand in the retrieval pool"
-    )
+    parser.add_argument("--pool-cap", type=int, default=60, help="past pairs per brand in the retrieval pool")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--full", action="store_true", help="the issue's size (slow on a CPU)")
     args = parser.parse_args(argv)
@@ -252,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     decoder = load_decoder(device="cpu")
     dtype = str(next(decoder.model.parameters()).dtype).removeprefix("torch.")
     line("machine", machine_line("cpu", dtype))
+    # Shared machines: the figures below are this run's, under this load.
+    line("load average at start (1, 5, 15 min)", " ".join(f"{v:.1f}" for v in os.getloadavg()))
     line("setup (data, encoder, retrieval pool)", f"{time.perf_counter() - started:.0f} s")
 
     def held_out(rows_: Sequence[Dated], with_examples: bool) -> list[HeldOutPair]:
@@ -401,6 +401,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     dpo_policy.eval()
     measure("(f) after DPO", decoder, True)
     line("total", f"{(time.perf_counter() - started) / 60:.1f} min")
+    line("load average at end (1, 5, 15 min)", " ".join(f"{v:.1f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":
