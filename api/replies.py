@@ -270,3 +270,33 @@ class ReplyFeedbackViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReplyF
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no caller
             return ReplyFeedback.objects.none()
         return ReplyFeedback.objects.filter(organization_id=caller_key(self.request).organization_id)
+
+
+class ReplySuggestionSerializer(serializers.ModelSerializer[ReplySuggestion]):
+    class Meta:
+        model = ReplySuggestion
+        fields = [
+            "id",
+            "mention",
+            "request_id",
+            "rank",
+            "text",
+            "score",
+            "model_version",
+            "retrieved_pairs",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReplySuggestionViewSet(viewsets.ReadOnlyModelViewSet[ReplySuggestion]):
+    """The organization's drafted replies, newest first (those drafted together share a
+    ``request_id``); an analyst judges one at ``/api/v1/reply-suggestions/{id}/feedback``."""
+
+    serializer_class = ReplySuggestionSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[ReplySuggestion]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no caller
+            return ReplySuggestion.objects.none()
+        return ReplySuggestion.objects.filter(organization_id=caller_key(self.request).organization_id)

@@ -36,6 +36,7 @@ router.register("models", learning.ModelVersionViewSet, basename="model-version"
 router.register("feedback", learning.FeedbackViewSet, basename="feedback")
 router.register("classifiers", classifiers.ClassifierViewSet, basename="classifier")
 router.register("reply-feedback", replies.ReplyFeedbackViewSet, basename="reply-feedback")
+router.register("reply-suggestions", replies.ReplySuggestionViewSet, basename="reply-suggestion")
 
 urlpatterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),

@@ -22,6 +22,7 @@ from listening.classifiers.models import Classifier
 from listening.classifiers.services import LabelSpec, do_save_classifier
 from listening.learning.models import ModelVersion
 from listening.mentions.models import Source, SourceKind
+from listening.replies.models import ReplySuggestion
 from listening.reports.models import ReportFormat, ReportRun, ReportSchedule
 from listening.reports.services import Rendered, store
 from listening.tenancy.models import Membership, Role
@@ -140,6 +141,19 @@ CLASSIFIER_BODY: dict[str, Any] = {
 }
 
 
+def new_suggestion(t: Tenant) -> ReplySuggestion:
+    """A drafted reply of the tenant's mention (stored as the generate worker stores one)."""
+    return ReplySuggestion.objects.create(
+        organization=t.org,
+        mention=t.mention,
+        request_id=_token(),
+        rank=1,
+        text="Sorry about that, we are on it.",
+        score=-1.0,
+        model_version="test",
+    )
+
+
 def _webhook_delivery(t: Tenant) -> dict[str, int]:
     delivery = new_delivery(t)
     return {"id": delivery.endpoint_id, "delivery_id": delivery.pk}
@@ -165,6 +179,8 @@ PATH_IDS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "/api/v1/alert-rules/{id}/backtest/": lambda t: {"id": new_rule(t).pk},
     "/api/v1/brands/{id}/reply-guidelines": lambda t: {"id": t.brand.pk},
     "/api/v1/mentions/{id}/replies": lambda t: {"id": t.mention.pk},
+    "/api/v1/reply-suggestions/{id}/": lambda t: {"id": new_suggestion(t).pk},
+    "/api/v1/reply-suggestions/{id}/feedback": lambda t: {"id": new_suggestion(t).pk},
     "/api/v1/alerts/{id}/": lambda t: {"id": alert_of(t).pk},
     "/api/v1/alerts/{id}/false-positive/": lambda t: {"id": alert_of(t).pk},
     "/api/v1/webhooks/{id}/": lambda t: {"id": new_webhook(t).pk},
@@ -245,6 +261,7 @@ VALID_BODY: dict[tuple[str, str], Callable[[Tenant], dict[str, Any]]] = {
     ("POST", "/api/v1/models/{id}/promote"): lambda t: {"force": False},
     ("POST", "/api/v1/models/rollback"): lambda t: {},
     ("POST", "/api/v1/mentions/{id}/feedback"): lambda t: {"sentiment": "negative"},
+    ("POST", "/api/v1/reply-suggestions/{id}/feedback"): lambda t: {"action": "pick"},
     ("POST", "/api/v1/feedback/preferences"): lambda t: {
         "kind": "better_label",
         "first": t.mention.pk,
