@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
@@ -33,8 +34,10 @@ from listening.replies.models import FeedbackAction, ReplyFeedback, ReplyPair, R
 from listening.replies.queries import guidelines_for, mention_brand_id, mention_thread
 from listening.tenancy.models import ApiKey
 from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
-from models.generation.tuning import PreferenceExample
 from models.training.data import FeedbackItem, cap_feedback, normalise_text
+
+if TYPE_CHECKING:  # tuning imports torch: the web process records judgements without it
+    from models.generation.tuning import PreferenceExample
 
 TRAINED = "trained"
 
@@ -188,6 +191,7 @@ class PreferenceBatch:
 
 def collect_preferences(organization_id: int) -> PreferenceBatch:
     """The preference pairs of the organization's unused judgements, caps applied (oldest first)."""
+    from models.generation.tuning import PreferenceExample
     rows = list(
         ReplyFeedback.objects.filter(organization_id=organization_id, disposition="")
         .select_related("suggestion__mention__organization")
