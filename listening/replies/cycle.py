@@ -107,13 +107,42 @@ def _pairs(ids: Sequence[int]) -> list[ReplyPair]:
     return [by_id[i] for i in ids if i in by_id]  # a pair deleted since the cycle started is skipped
 
 
+# What ``manage.py train_replies --set FIELD=VALUE`` may override, with its type.
+OVERRIDES: dict[str, type] = {
+    "lora": bool,
+    "lora_rank": int,
+    "lora_alpha": int,
+    "learning_rate": float,
+    "beta": float,
+    "batch_size": int,
+    "sft_steps": int,
+    "dpo_steps": int,
+    "checkpoint_every": int,
+}
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["lora=false", "sft_steps=3"]`` → typed overrides; raises CycleCannotRun on a bad one."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        kind = OVERRIDES.get(name)
+        if not sep or kind is None:
+            raise CycleCannotRun(
+                f"expected FIELD=VALUE with FIELD one of {', '.join(OVERRIDES)}, got {item!r}"
+            )
+        try:
+            out[name] = raw.strip().lower() in ("1", "true", "yes", "on") if kind is bool else kind(raw)
+        except ValueError:
+            raise CycleCannotRun(f"{name}: bad value {raw!r}") from None
+    return out
+
+
 def config_from_settings(overrides: dict[str, Any], seed: int) -> ReplyTrainConfig:
-    """The cycle's training config from ``REPLIES_*`` settings, with ``--set`` overrides on top
-    (``lora``, ``learning_rate``, ``lora_rank``, ``beta``, ``batch_size``, ``sft_steps``,
-    ``dpo_steps``, ``checkpoint_every``)."""
+    """The cycle's training config from ``REPLIES_*`` settings, with ``OVERRIDES`` on top."""
     tune_fields = {"lora", "lora_rank", "lora_alpha", "learning_rate", "beta"}
-    loop_fields = {"batch_size", "sft_steps", "dpo_steps", "checkpoint_every"}
-    unknown = set(overrides) - tune_fields - loop_fields
+    loop_fields = set(OVERRIDES) - tune_fields
+    unknown = set(overrides) - set(OVERRIDES)
     if unknown:
         raise CycleCannotRun(f"unknown reply training settings: {', '.join(sorted(unknown))}")
     tune = {
