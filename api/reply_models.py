@@ -81,13 +81,14 @@ class ReplyModelViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
     def get_queryset(self) -> QuerySet[ModelVersion]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no caller
             return ModelVersion.objects.none()
-        return versions_for(caller_key(self.request).organization_id, task=ModelTask.REPLIES)
+        organization_id = caller_key(self.request).organization_id
+        # Registers the shipped decoder on first use, so the list always shows what drafts replies.
+        self.active_id = active_reply_model(organization_id).pk
+        return versions_for(organization_id, task=ModelTask.REPLIES)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
-        if not getattr(self, "swagger_fake_view", False):
-            # Registers the shipped decoder on first use, so the list always shows what drafts replies.
-            context["active_id"] = active_reply_model(caller_key(self.request).organization_id).pk
+        context["active_id"] = getattr(self, "active_id", None)
         return context
 
     @extend_schema(
