@@ -34,7 +34,7 @@ def reply_model(t: Tenant, name: str, *, gate: str = "passed: no metric regresse
     )
 
 
-def test_the_list_shows_the_shipped_decoder_active_and_never_another_tenants(alice: Tenant, bob: Tenant) -> None:
+def test_the_list_shows_the_shipped_decoder_active_never_other_tenants(alice: Tenant, bob: Tenant) -> None:
     mine = reply_model(alice, "alice-r1")
     reply_model(bob, "bob-r1")
     response = alice.client(Role.VIEWER).get(LIST)
