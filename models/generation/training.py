@@ -35,6 +35,7 @@ from models.artifacts import write_manifest
 from models.generation.decoder import Decoder
 from models.generation.tuning import PreferenceExample, SftExample, TuneConfig, dpo_loss, sft_loss, trainable
 from models.training.trainer import _plan as plan_batches
+from models.training.trainer import save_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +109,6 @@ def _save_checkpoint(
     losses: list[float],
     fingerprint: str,
 ) -> None:
-    """Atomically (temp file + rename): a kill mid-write keeps the previous checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "fingerprint": fingerprint,
         "step": step,
@@ -118,9 +117,7 @@ def _save_checkpoint(
         "optimizer": optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
     }
-    temporary = path.with_name(path.name + f".tmp-{os.getpid()}")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
+    save_atomically(state, path)
 
 
 def _resume(
