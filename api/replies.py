@@ -98,6 +98,9 @@ class MentionRepliesView(APIView):
                     "mention": serializers.IntegerField(),
                     "request_id": serializers.CharField(),
                     "model_version": serializers.CharField(),
+                    "reply_model": serializers.IntegerField(
+                        help_text="The reply model (GET /api/v1/reply-models/) that drafted them."
+                    ),
                     "retrieved_pairs": serializers.ListField(child=serializers.IntegerField()),
                     "dropped": serializers.IntegerField(help_text="Drafts the guard rails removed."),
                     "suggestions": serializers.ListField(child=SUGGESTION),

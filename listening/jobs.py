@@ -47,6 +47,7 @@ class TaskName(StrEnum):
     RESUME_REREADS = "enrich.resume_rereads"
     ANALYZE = "enrich.analyze"
     GENERATE_REPLIES = "generate.replies"
+    CHECK_REPLY_TRIGGERS = "learning.check_reply_triggers"
     CHECK_RULES = "alerts.check_rules"
     CHECK_RULE = "alerts.check_rule"
     DELIVER = "alerts.deliver"

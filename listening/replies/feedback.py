@@ -192,6 +192,7 @@ class PreferenceBatch:
 def collect_preferences(organization_id: int) -> PreferenceBatch:
     """The preference pairs of the organization's unused judgements, caps applied (oldest first)."""
     from models.generation.tuning import PreferenceExample
+
     rows = list(
         ReplyFeedback.objects.filter(organization_id=organization_id, disposition="")
         .select_related("suggestion__mention__organization")

@@ -76,7 +76,11 @@ class ReplySuggestion(models.Model):
     rank = models.PositiveSmallIntegerField()
     text = models.TextField()
     score = models.FloatField()  # mean log-likelihood per token under the model that drafted it
-    model_version = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=200)  # the decoder (backbone, adapter) that drafted it
+    # The registry row of that reply model (null: drafted before the registry knew reply models).
+    reply_model = models.ForeignKey(
+        "learning.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     retrieved_pairs = models.JSONField(default=list, blank=True)  # ids of the pairs in the prompt
     dropped = models.JSONField(default=list, blank=True)  # what the guard rails removed, and why
     # What the prompt was built from besides the retrieved pairs, so preference tuning rebuilds the

@@ -150,9 +150,9 @@ def test_daily_cap_per_analyst(alice: Tenant, settings: Any) -> None:
 
 def test_preference_examples_chosen_and_rejected(alice: Tenant) -> None:
     pair = _pair(alice, "where is my parcel", "It ships tomorrow!")
-    a, b, c = _drafted(alice, ["One.", "Two.", "Three."], pairs=[pair.pk])
+    _, b, c = _drafted(alice, ["One.", "Two.", "Three."], pairs=[pair.pk])
     d, e = _drafted(alice, ["Four.", "Five."], request_id="r2")
-    f, g = _drafted(alice, ["Six.", "Seven."], request_id="r3")
+    _, g = _drafted(alice, ["Six.", "Seven."], request_id="r3")
     # r1: ranked b > c (a unranked), then b sent with an edit: the sent text beats every draft.
     assert _post(alice, b.pk, {"action": "rank", "ranking": [b.pk, c.pk]}).status_code == 201
     assert _post(alice, b.pk, {"action": "send", "text": "Two, edited."}).status_code == 201

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('mentions', '0010_mention_enrich_claim_lease'),
-        ('replies', '0001_pairs_guidelines_suggestions'),
+        ('replies', '0002_suggestion_reply_model'),
         ('tenancy', '0001_initial'),
     ]
 

@@ -63,7 +63,11 @@ class Command(BaseCommand):
         from models.settings import ModelSettings
 
         try:
-            if model_path is None:
+            if model_path is None and org is not None:
+                from listening.replies.registry import active_reply_model, decoder_for
+
+                decoder = decoder_for(active_reply_model(org.pk))
+            elif model_path is None:
                 decoder = load_decoder()
             elif (model_path / "adapter_config.json").is_file():
                 decoder = load_decoder(adapter=model_path)
