@@ -210,3 +210,17 @@ def test_the_same_best_reply_to_the_same_message_counts_once(alice: Tenant) -> N
     batch = collect_preferences(alice.org.pk)
     assert [x.rejected for x in batch.examples] == ["Worse 0."]
     assert sorted(batch.dropped.values()) == ["duplicate text in this cycle"] * 2
+
+
+def test_the_next_reply_cycle_takes_the_judgements(alice: Tenant) -> None:
+    """What an analyst ranked is pinned on the next cycle's inputs, for its DPO phase."""
+    from listening.replies.cycle import collect_reply_inputs
+
+    _pair(alice, "where is my parcel", "It ships tomorrow!")
+    _pair(alice, "the zipper broke", "Send it to us for a free repair.")
+    best, worse = _drafted(alice, ["Best.", "Worse."])
+    assert _post(alice, worse.pk, {"action": "rank", "ranking": [best.pk, worse.pk]}).status_code == 201
+    inputs = collect_reply_inputs(alice.org.pk, seed=1)
+    assert [(p["chosen"], p["rejected"]) for p in inputs["preferences"]] == [("Best.", "Worse.")]
+    assert inputs["preferences"][0]["messages"][-1]["content"].endswith('"it is 1234, still nothing"')
+    assert inputs["preference_feedback"] == list(ReplyFeedback.objects.values_list("pk", flat=True))
