@@ -20,7 +20,7 @@ from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
 from listening.classifiers.models import Classifier
 from listening.classifiers.services import LabelSpec, do_save_classifier
-from listening.learning.models import ModelVersion
+from listening.learning.models import ModelTask, ModelVersion
 from listening.mentions.models import Source, SourceKind
 from listening.replies.models import ReplySuggestion
 from listening.reports.models import ReportFormat, ReportRun, ReportSchedule
@@ -119,6 +119,12 @@ def new_model_version(t: Tenant) -> ModelVersion:
     return ModelVersion.objects.create(organization=t.org, name=f"{t.org.slug}-{_token()}", backbone="test")
 
 
+def new_reply_model(t: Tenant) -> ModelVersion:
+    return ModelVersion.objects.create(
+        organization=t.org, name=f"{t.org.slug}-replies-{_token()}", backbone="test", task=ModelTask.REPLIES
+    )
+
+
 def new_classifier(t: Tenant) -> Classifier:
     return do_save_classifier(
         Classifier(organization=t.org, name=f"classifier {_token()}"),
@@ -194,6 +200,8 @@ PATH_IDS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "/api/v1/reports/{report_pk}/runs/{id}/download": _report_run,
     "/api/v1/models/{id}/": lambda t: {"id": new_model_version(t).pk},
     "/api/v1/models/{id}/promote": lambda t: {"id": new_model_version(t).pk},
+    "/api/v1/reply-models/{id}/": lambda t: {"id": new_reply_model(t).pk},
+    "/api/v1/reply-models/{id}/promote": lambda t: {"id": new_reply_model(t).pk},
     "/api/v1/classifiers/{id}/": lambda t: {"id": new_classifier(t).pk},
     "/api/v1/classifiers/{id}/mix/": lambda t: {"id": classifier_of(t).pk},
     "/api/v1/classifiers/{id}/tags/": lambda t: {"id": classifier_of(t).pk},
