@@ -92,7 +92,7 @@ class ReplyModelViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
         return context
 
     @extend_schema(
-        request=PromoteSerializer, responses={200: ReplyModelSerializer, 400: ERROR, 404: ERROR, 409: ERROR}
+        request=PromoteSerializer, responses={200: ReplyModelSerializer, 404: ERROR, 409: ERROR}
     )
     def promote(self, request: Request, pk: str | None = None) -> Response:
         """Make this reply model the organization's active one (the current one is retired). A
