@@ -91,9 +91,7 @@ class ReplyModelViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
         context["active_id"] = getattr(self, "active_id", None)
         return context
 
-    @extend_schema(
-        request=PromoteSerializer, responses={200: ReplyModelSerializer, 404: ERROR, 409: ERROR}
-    )
+    @extend_schema(request=PromoteSerializer, responses={200: ReplyModelSerializer, 404: ERROR, 409: ERROR})
     def promote(self, request: Request, pk: str | None = None) -> Response:
         """Make this reply model the organization's active one (the current one is retired). A
         candidate the gate blocked needs ``force``; otherwise 409 with the gate's reason."""
