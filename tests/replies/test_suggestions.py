@@ -114,7 +114,8 @@ def test_suggestions_from_the_packaged_decoder_through_a_worker(
     # Messages earlier runs left in the shared broker (made before requests expired) name mention
     # ids this run's fresh database hands out again: a worker would draft them first.
     with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(Queue.GENERATE.value)
+        channel: Any = connection.default_channel  # kombu's virtual channel (Redis) has queue_purge
+        channel.queue_purge(Queue.GENERATE.value)
     monkeypatch.setenv("LISTENING_REPLY_MAX_NEW_TOKENS", "24")
     monkeypatch.setenv("LISTENING_TORCH_THREADS", "1")
     _thread(
