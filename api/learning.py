@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from listening.learning.feedback import do_record_feedback, do_record_preference
-from listening.learning.models import Feedback, ModelVersion, Preference
+from listening.learning.models import Feedback, ModelTask, ModelVersion, Preference
 from listening.learning.queries import intent_labels, versions_for
 from listening.learning.registry import do_promote, do_rollback
 from listening.mentions.models import Mention, Sentiment
@@ -79,7 +79,9 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
         """Make this version the organization's active one (the current one is retired)."""
         organization_id = caller_key(request).organization_id
         # Only the organization's own versions: a shared version is every tenant's, not one owner's.
-        version = get_object_or_404(ModelVersion, pk=pk, organization_id=organization_id)
+        version = get_object_or_404(
+            ModelVersion, pk=pk, organization_id=organization_id, task=ModelTask.SENTIMENT
+        )
         body = PromoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         username = caller_key(request).membership.user.get_username()

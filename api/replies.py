@@ -1,6 +1,7 @@
 """Reply suggestions: ``POST /api/v1/mentions/{id}/replies`` drafts them through a ``generate``
-worker (the web process never loads the decoder), and each brand's voice at
-``/api/v1/brands/{id}/reply-guidelines``."""
+worker (the web process never loads the decoder), each brand's voice at
+``/api/v1/brands/{id}/reply-guidelines``, analysts' judgements at
+``POST /api/v1/reply-suggestions/{id}/feedback`` and their audit trail at ``/api/v1/reply-feedback/``."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Any
 from celery import current_app
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from api.schema import ERROR
 from ingestion.push import invalid_unicode_at
@@ -23,6 +26,8 @@ from listening import jobs
 from listening.brands.models import Brand
 from listening.jobs import Queue, TaskName
 from listening.mentions.models import AuthorRole, Mention
+from listening.replies.feedback import FeedbackCapReached, do_record_reply_feedback
+from listening.replies.models import FeedbackAction, ReplyFeedback, ReplySuggestion
 from listening.replies.queries import mention_thread
 from listening.replies.services import do_set_guidelines, guidelines_of
 
@@ -93,12 +98,16 @@ class MentionRepliesView(APIView):
                     "mention": serializers.IntegerField(),
                     "request_id": serializers.CharField(),
                     "model_version": serializers.CharField(),
+                    "reply_model": serializers.IntegerField(
+                        help_text="The reply model (GET /api/v1/reply-models/) that drafted them."
+                    ),
                     "retrieved_pairs": serializers.ListField(child=serializers.IntegerField()),
                     "dropped": serializers.IntegerField(help_text="Drafts the guard rails removed."),
                     "suggestions": serializers.ListField(child=SUGGESTION),
                 },
             ),
-            400: ERROR,
+            # 400 is the default ValidationError shape: a bad body names its fields
+            # ({"thread": [...]}), a thread with nothing to answer says so in "detail".
             404: ERROR,
             503: ERROR,
         },
@@ -114,14 +123,20 @@ class MentionRepliesView(APIView):
             stored = mention_thread(mention)
             if not stored or stored[-1].role != AuthorRole.CUSTOMER:
                 return _bad("The mention's thread has no customer message to answer.")
+        timeout = float(settings.REPLIES_TIMEOUT_SECONDS)
+        # The request expires when this view stops waiting: revoke() reaches only the workers
+        # running now, so without it a worker started later (or one busy with a training cycle,
+        # which shares the generate worker) would still draft every abandoned request, in order,
+        # before the next client's.
         task_id = jobs.send(
             TaskName.GENERATE_REPLIES,
             [mention.pk, body.validated_data["n"], thread],
             queue=Queue.GENERATE.value,
+            expires=timeout,
         )
         result = current_app.AsyncResult(task_id)
         try:
-            payload = result.get(timeout=float(settings.REPLIES_TIMEOUT_SECONDS))
+            payload = result.get(timeout=timeout)
         except CeleryTimeout:
             result.revoke()
             return Response(
@@ -169,3 +184,122 @@ class ReplyGuidelinesView(APIView):
         body.is_valid(raise_exception=True)
         row = do_set_guidelines(brand, **body.validated_data)
         return Response(GuidelinesSerializer(guidelines_of(brand, row)).data)
+
+
+class ReplyFeedbackSerializer(serializers.ModelSerializer[ReplyFeedback]):
+    """An analyst's judgement as the audit trail shows it."""
+
+    class Meta:
+        model = ReplyFeedback
+        fields = [
+            "id",
+            "mention",
+            "suggestion",
+            "request_id",
+            "action",
+            "ranking",
+            "text",
+            "author_name",
+            "created_at",
+            "disposition",
+            "used_in",
+        ]
+        read_only_fields = fields
+
+
+class ReplyFeedbackRequestSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(
+        choices=FeedbackAction.choices,
+        help_text="rank: order suggestions drafted together, best first; pick: this one is the best; "
+        "send: this one was sent (edited or not): the text sent counts as the best.",
+    )
+    ranking = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="With rank: ids of suggestions drafted together, best first (two or more, this one too).",
+    )
+    text = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text="With send: the text actually sent, if the analyst edited the suggestion.",
+    )
+
+    def validate_text(self, value: str) -> str:
+        return TurnSerializer().validate_text(value) if value else value
+
+
+class ReplySuggestionFeedbackView(APIView):
+    """An analyst ranks, picks, or sends (edited or not) a reply suggestion: the preferences the
+    organization's reply model learns from. Capped per analyst per day (429 beyond)."""
+
+    @extend_schema(
+        request=ReplyFeedbackRequestSerializer,
+        responses={201: ReplyFeedbackSerializer, 404: ERROR, 429: ERROR},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        key = caller_key(request)
+        suggestion = get_object_or_404(ReplySuggestion, pk=pk, organization_id=key.organization_id)
+        body = ReplyFeedbackRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            row = do_record_reply_feedback(
+                suggestion,
+                key,
+                action=body.validated_data["action"],
+                ranking=body.validated_data["ranking"],
+                text=body.validated_data["text"],
+            )
+        except FeedbackCapReached as exc:
+            return Response(
+                {"detail": str(exc)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        return Response(ReplyFeedbackSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class ReplyFeedbackViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReplyFeedback]):
+    """The organization's judgements of reply suggestions, newest first: who, when, what, and what
+    a cycle did with each."""
+
+    serializer_class = ReplyFeedbackSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[ReplyFeedback]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no caller
+            return ReplyFeedback.objects.none()
+        return ReplyFeedback.objects.filter(organization_id=caller_key(self.request).organization_id)
+
+
+class ReplySuggestionSerializer(serializers.ModelSerializer[ReplySuggestion]):
+    class Meta:
+        model = ReplySuggestion
+        fields = [
+            "id",
+            "mention",
+            "request_id",
+            "rank",
+            "text",
+            "score",
+            "model_version",
+            "retrieved_pairs",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReplySuggestionViewSet(viewsets.ReadOnlyModelViewSet[ReplySuggestion]):
+    """The organization's drafted replies, newest first (those drafted together share a
+    ``request_id``); an analyst judges one at ``/api/v1/reply-suggestions/{id}/feedback``."""
+
+    serializer_class = ReplySuggestionSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[ReplySuggestion]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no caller
+            return ReplySuggestion.objects.none()
+        return ReplySuggestion.objects.filter(organization_id=caller_key(self.request).organization_id)

@@ -13,6 +13,7 @@ from api import (
     learning,
     mentions,
     replies,
+    reply_models,
     reports,
     root,
     sources,
@@ -33,8 +34,11 @@ router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")
 router.register("reports", reports.ReportScheduleViewSet, basename="report")
 router.register(r"reports/(?P<report_pk>\d+)/runs", reports.ReportRunViewSet, basename="report-run")
 router.register("models", learning.ModelVersionViewSet, basename="model-version")
+router.register("reply-models", reply_models.ReplyModelViewSet, basename="reply-model")
 router.register("feedback", learning.FeedbackViewSet, basename="feedback")
 router.register("classifiers", classifiers.ClassifierViewSet, basename="classifier")
+router.register("reply-feedback", replies.ReplyFeedbackViewSet, basename="reply-feedback")
+router.register("reply-suggestions", replies.ReplySuggestionViewSet, basename="reply-suggestion")
 
 urlpatterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),
@@ -56,6 +60,11 @@ urlpatterns = [
         replies.ReplyGuidelinesView.as_view(),
         name="brand-reply-guidelines",
     ),
+    path(
+        "reply-suggestions/<int:pk>/feedback",
+        replies.ReplySuggestionFeedbackView.as_view(),
+        name="reply-suggestion-feedback",
+    ),
     path("mentions/<int:pk>/feedback", learning.MentionFeedbackView.as_view(), name="mention-feedback"),
     # The spelling (no trailing slash), like analyze; list and detail stay on the router.
     path(
@@ -65,6 +74,16 @@ urlpatterns = [
         "models/<int:pk>/promote",
         learning.ModelVersionViewSet.as_view({"post": "promote"}),
         name="model-promote",
+    ),
+    path(
+        "reply-models/rollback",
+        reply_models.ReplyModelViewSet.as_view({"post": "rollback"}),
+        name="reply-model-rollback",
+    ),
+    path(
+        "reply-models/<int:pk>/promote",
+        reply_models.ReplyModelViewSet.as_view({"post": "promote"}),
+        name="reply-model-promote",
     ),
     path("feedback/preferences", learning.PreferenceView.as_view(), name="feedback-preferences"),
     path("", include(router.urls)),

@@ -47,6 +47,7 @@ class TaskName(StrEnum):
     RESUME_REREADS = "enrich.resume_rereads"
     ANALYZE = "enrich.analyze"
     GENERATE_REPLIES = "generate.replies"
+    CHECK_REPLY_TRIGGERS = "learning.check_reply_triggers"
     CHECK_RULES = "alerts.check_rules"
     CHECK_RULE = "alerts.check_rule"
     DELIVER = "alerts.deliver"
@@ -70,8 +71,12 @@ def send(
     kwargs: Mapping[str, Any] | None = None,
     *,
     queue: str | None,
+    expires: float | None = None,
 ) -> str:
     """Send one message now and return its task id; a broker error propagates.
+
+    ``expires`` (seconds): a worker that receives the message later discards it unrun. For work
+    only a waiting client wants: once it has given up, running it would only delay the next one.
 
     ``task`` is a name (callers below ``workers/``) or a task object (the task modules themselves).
     ``queue=None`` leaves the choice to Celery's routing (the default queue for a name). In eager
@@ -80,6 +85,8 @@ def send(
     options: dict[str, Any] = {"args": list(args), "kwargs": dict(kwargs or {})}
     if queue is not None:
         options["queue"] = queue
+    if expires is not None:
+        options["expires"] = expires
     if isinstance(task, str):
         task, app = str(task), current_app  # a TaskName travels as the plain string
         if app.conf.task_always_eager:

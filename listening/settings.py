@@ -265,6 +265,28 @@ REPLIES_MAX_CHARS = env_int("REPLIES_MAX_CHARS", default=600, minimum=80)  # per
 REPLIES_EXAMPLES = env_int("REPLIES_EXAMPLES", default=3, minimum=0, maximum=10)  # retrieved per prompt
 # Generation on a CPU takes seconds per suggestion: the web process waits this long for a worker.
 REPLIES_TIMEOUT_SECONDS = env_float("REPLIES_TIMEOUT_SECONDS", default=60.0, minimum=1.0)
+# Analysts' rankings of suggestions: at most this many per analyst per UTC day (more answer 429),
+# and what one preference-tuning cycle takes, per analyst and in all (oldest first; the rest waits).
+REPLIES_FEEDBACK_CAP_PER_DAY = env_int("REPLIES_FEEDBACK_CAP_PER_DAY", default=200, minimum=1)
+REPLIES_FEEDBACK_CAP_PER_USER = env_int("REPLIES_FEEDBACK_CAP_PER_USER", default=200, minimum=0)
+REPLIES_FEEDBACK_CAP_PER_CYCLE = env_int("REPLIES_FEEDBACK_CAP_PER_CYCLE", default=2000, minimum=0)
+# The reply-model cycle (listening/replies/cycle.py). Beat queues one when this many pairs arrived
+# since the organization's last reply cycle.
+REPLIES_MIN_NEW_PAIRS = env_int("REPLIES_MIN_NEW_PAIRS", default=50, minimum=1)
+# Held out for the gate: the organization's most recent pairs (by reply time, never a random
+# split), at most a quarter of them. Small by default: the gate drafts one reply per pair per model,
+# seconds each on a CPU.
+REPLIES_GATE_PAIRS = env_int("REPLIES_GATE_PAIRS", default=8, minimum=1, maximum=1000)
+REPLIES_GATE_CANDIDATES = env_int("REPLIES_GATE_CANDIDATES", default=100, minimum=2, maximum=1000)
+REPLIES_GATE_MAX_NEW_TOKENS = env_int("REPLIES_GATE_MAX_NEW_TOKENS", default=48, minimum=4, maximum=512)
+REPLIES_TRAIN_MAX_PAIRS = env_int("REPLIES_TRAIN_MAX_PAIRS", default=2000, minimum=1)  # the newest
+REPLIES_TRAIN_STEPS = env_int("REPLIES_TRAIN_STEPS", default=0, minimum=0)  # 0: one epoch of SFT
+REPLIES_TRAIN_BATCH = env_int("REPLIES_TRAIN_BATCH", default=4, minimum=1, maximum=64)
+REPLIES_DPO_STEPS = env_int("REPLIES_DPO_STEPS", default=0, minimum=0)  # 0: one epoch over the preferences
+REPLIES_LEARNING_RATE = env_float("REPLIES_LEARNING_RATE", default=2e-4, minimum=1e-7)
+REPLIES_LORA = env_bool("REPLIES_LORA", default=True)  # False: full fine-tuning
+REPLIES_CHECKPOINT_EVERY = env_int("REPLIES_CHECKPOINT_EVERY", default=10, minimum=1)
+REPLIES_AUTO_PROMOTE = env_bool("REPLIES_AUTO_PROMOTE", default=True)
 
 # --- alerts and webhooks ------------------------------------------------------------------------
 # How often beat runs the spike check, and how much history each check reads (the baseline).

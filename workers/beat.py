@@ -44,6 +44,11 @@ def build_schedule() -> dict[str, dict[str, Any]]:
             "task": TaskName.CHECK_TRAINING_TRIGGERS.value,
             "schedule": settings.LEARNING_CHECK_SECONDS,
         },
+        # Enough new customer → agent pairs? Queue a reply-model cycle on the train queue.
+        "replies-triggers": {
+            "task": TaskName.CHECK_REPLY_TRIGGERS.value,
+            "schedule": settings.LEARNING_CHECK_SECONDS,
+        },
         # Enough new analyst tags on a custom classifier? Retrain it on the train queue.
         "classifier-tag-triggers": {
             "task": TaskName.CHECK_CLASSIFIER_TAGS.value,

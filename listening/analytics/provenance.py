@@ -54,7 +54,7 @@ def model_provenance(
     since = Subquery(latest, output_field=DateTimeField())
     rows = (
         ModelVersion.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
-        .filter(classifier__isnull=True)  # custom classifiers label mentions beside, not instead
+        .filter(classifier__isnull=True, task="sentiment")  # classifiers label beside; replies label nothing
         .annotate(
             days=FilteredRelation(
                 relation,

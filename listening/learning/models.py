@@ -13,12 +13,22 @@ class ModelStatus(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+class ModelTask(models.TextChoices):
+    """What a version does. The registry keeps one active version per (organization, task): the
+    language model that enriches mentions (``sentiment``, with its intent head and the custom
+    classifiers' versions) and the decoder that drafts reply suggestions (``replies``)."""
+
+    SENTIMENT = "sentiment", "Enrichment (sentiment, intent, custom classifiers)"
+    REPLIES = "replies", "Reply suggestions (decoder LLM)"
+
+
 class ModelVersion(models.Model):
     # Null organization: a shared version (the shipped default); otherwise learnt from that tenant's data.
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="model_versions"
     )
     name = models.CharField(max_length=120, unique=True)
+    task = models.CharField(max_length=16, choices=ModelTask.choices, default=ModelTask.SENTIMENT)
     # Set on a custom classifier's versions (``listening.classifiers``): the registry keeps one
     # active version per (organization, classifier), apart from the language model's own.
     classifier = models.ForeignKey(
@@ -153,6 +163,8 @@ class TrainingCycle(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="training_cycles")
     status = models.CharField(max_length=16, choices=CycleStatus.choices, default=CycleStatus.QUEUED)
+    # A reply-model cycle (``listening.replies.cycle``) and an enrichment cycle may run side by side.
+    task = models.CharField(max_length=16, choices=ModelTask.choices, default=ModelTask.SENTIMENT)
     trigger = models.CharField(max_length=16, default="manual")  # manual | beat
     parent = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -172,9 +184,9 @@ class TrainingCycle(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # One cycle at a time per organization (the train queue runs one anyway).
+            # One cycle at a time per organization and task (the train queue runs one anyway).
             models.UniqueConstraint(
-                fields=["organization"],
+                fields=["organization", "task"],
                 condition=models.Q(status__in=["queued", "running"]),
                 name="one_open_cycle_per_org",
             )

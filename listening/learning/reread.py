@@ -68,7 +68,10 @@ def do_queue_rereads(organization_id: int | None) -> list[int]:
             targets = {org: get_active_version(org).pk for org in locked}
         else:
             own = ModelVersion.objects.filter(
-                status=ModelStatus.ACTIVE, organization__isnull=False, classifier__isnull=True
+                status=ModelStatus.ACTIVE,
+                organization__isnull=False,
+                classifier__isnull=True,
+                task="sentiment",
             )
             shared = get_active_version(None).pk
             reads_own = set(own.values_list("organization_id", flat=True))

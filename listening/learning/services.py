@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from listening.learning.errors import CycleCannotRun
-from listening.learning.models import CycleStatus, TrainingCycle
+from listening.learning.models import CycleStatus, ModelTask, TrainingCycle
 from models.artifacts import ArtifactError  # no torch
 
 if TYPE_CHECKING:
@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-def do_queue_cycle(organization_id: int, *, trigger: str = "manual") -> TrainingCycle | None:
-    """Create a queued cycle, or return None when one is already queued or running."""
+def do_queue_cycle(
+    organization_id: int, *, trigger: str = "manual", task: str = ModelTask.SENTIMENT
+) -> TrainingCycle | None:
+    """Create a queued cycle of ``task``, or return None when one is already queued or running."""
     try:
         with transaction.atomic():
-            return TrainingCycle.objects.create(organization_id=organization_id, trigger=trigger)
+            return TrainingCycle.objects.create(organization_id=organization_id, trigger=trigger, task=task)
     except IntegrityError:
         return None
 
@@ -56,7 +58,9 @@ def do_run_training_cycle(
     """Run (or resume) a training cycle end to end: gather data, fine-tune the active version,
     evaluate, register the candidate, and promote it when the gate passes (and auto-promotion is on).
 
-    Safe to call again after a crash: the cycle's pinned inputs and checkpoint make it resume.
+    A reply-model cycle (``task="replies"``) runs ``listening.replies.cycle.run_reply_cycle`` instead:
+    supervised fine-tuning of the decoder on the organization's pairs, DPO on its rankings, the
+    reply gate. Safe to call again after a crash: the cycle's pinned inputs and checkpoint make it resume.
     Raises CycleCannotRun (the cycle is marked failed with the message) when there is nothing new to
     learn from or a version's files are missing or damaged.
     """
@@ -69,6 +73,12 @@ def do_run_training_cycle(
         )
     TrainingCycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.RUNNING, started_at=timezone.now())
     try:
+        if cycle.task == ModelTask.REPLIES:
+            from listening.replies.cycle import run_reply_cycle  # torch, peft: train workers only
+
+            return run_reply_cycle(
+                cycle, progress=progress, config_overrides=config_overrides or {}, on_step=on_step
+            )
         return run_cycle(cycle, progress=progress, config_overrides=config_overrides or {}, on_step=on_step)
     except (CycleCannotRun, ArtifactError) as exc:
         _mark_failed(cycle, str(exc))

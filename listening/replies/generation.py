@@ -23,8 +23,9 @@ from listening.mentions.enrichment import load_version
 from listening.mentions.models import Enrichment, Mention
 from listening.replies.models import ReplyPair, ReplySuggestion
 from listening.replies.queries import guidelines_for, mention_brand_id, mention_thread, retrieval_pool
+from listening.replies.registry import active_reply_model, decoder_for
 from models.generation.guards import HANDLE, check_reply, urls_in
-from models.generation.prompt import Example, ReplyRequest, Turn, build_messages
+from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +77,19 @@ def retrieve(mention: Mention, query: str, pool: Sequence[ReplyPair], k: int) ->
     return [pool[int(i)] for i in order]
 
 
+def prompt_inputs(guidelines: Guidelines, turns: Sequence[Turn]) -> dict[str, Any]:
+    """What a suggestion's prompt was built from besides its retrieved pairs (stored with it)."""
+    return {
+        "thread": [{"role": turn.role, "text": turn.text} for turn in turns],
+        "guidelines": {
+            "brand": guidelines.brand,
+            "text": guidelines.text,
+            "sign_off": guidelines.sign_off,
+            "refusals": list(guidelines.refusals),
+        },
+    }
+
+
 def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Draft, check, rank and store ``n`` suggestions for a mention; returns the served payload.
 
@@ -83,7 +97,6 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     conversation the caller holds that is not stored yet). Raises ReplyError when there is nothing
     to answer.
     """
-    from models.generation.decoder import load_decoder
     from models.settings import ModelSettings
 
     mention = Mention.objects.select_related("organization").filter(pk=mention_id).first()
@@ -108,7 +121,10 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
         examples=tuple(Example(p.customer_text, p.agent_text, p.pk) for p in examples),
     )
     messages = build_messages(request)
-    decoder = load_decoder()
+    # The organization's active reply model, looked up per request: a promotion or rollback is
+    # served from the next request on (each model is loaded once per worker process).
+    reply_model = active_reply_model(mention.organization_id)
+    decoder = decoder_for(reply_model)
     model_settings = ModelSettings.from_env()
     drafts = decoder.sample(
         messages, max(n + 2, 2 * n), max_new_tokens=model_settings.reply_max_new_tokens, seed=mention.pk
@@ -131,6 +147,7 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     ranked = sorted(zip(kept, scores, strict=True), key=lambda pair: -pair[1])[:n]
     request_id = uuid.uuid4().hex
     retrieved = [p.pk for p in examples]
+    inputs = prompt_inputs(guidelines, turns)
     rows = ReplySuggestion.objects.bulk_create(
         ReplySuggestion(
             organization_id=mention.organization_id,
@@ -140,8 +157,10 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
             text=text,
             score=score,
             model_version=decoder.version,
+            reply_model=reply_model,
             retrieved_pairs=retrieved,
             dropped=dropped if rank == 1 else [],
+            prompt_inputs=inputs,
         )
         for rank, (text, score) in enumerate(ranked, start=1)
     )
@@ -150,6 +169,7 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
         "mention": mention.pk,
         "request_id": request_id,
         "model_version": decoder.version,
+        "reply_model": reply_model.pk,
         "retrieved_pairs": retrieved,
         "dropped": len(dropped),
         "suggestions": [

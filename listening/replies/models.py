@@ -76,9 +76,16 @@ class ReplySuggestion(models.Model):
     rank = models.PositiveSmallIntegerField()
     text = models.TextField()
     score = models.FloatField()  # mean log-likelihood per token under the model that drafted it
-    model_version = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=200)  # the decoder (backbone, adapter) that drafted it
+    # The registry row of that reply model (null: drafted before the registry knew reply models).
+    reply_model = models.ForeignKey(
+        "learning.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     retrieved_pairs = models.JSONField(default=list, blank=True)  # ids of the pairs in the prompt
     dropped = models.JSONField(default=list, blank=True)  # what the guard rails removed, and why
+    # What the prompt was built from besides the retrieved pairs, so preference tuning rebuilds the
+    # prompt the model saw: {"thread": [{"role", "text"}], "guidelines": {"brand", "text", ...}}.
+    prompt_inputs = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -86,3 +93,41 @@ class ReplySuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"suggestion {self.rank} for mention {self.mention_id}"
+
+
+class FeedbackAction(models.TextChoices):
+    RANK = "rank", "Ordered some suggestions of one request, best first"
+    PICK = "pick", "Picked one suggestion as the best"
+    SEND = "send", "Sent a suggestion, edited or not: the text sent counts as the best"
+
+
+class ReplyFeedback(models.Model):
+    """An analyst's judgement of the suggestions drafted together (one ``request_id``): the human
+    feedback the reply model's preference tuning learns from. Audit trail: who (the membership, its
+    name, the key used), when, what (the action, the ranking, the text sent), and what a cycle did
+    with it (``disposition``: "" until a cycle looks, then "trained" or why it was left out)."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="+")
+    suggestion = models.ForeignKey(ReplySuggestion, on_delete=models.CASCADE, related_name="feedback")
+    request_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=8, choices=FeedbackAction.choices)
+    ranking = models.JSONField(default=list, blank=True)  # suggestion ids, best first (rank)
+    text = models.TextField(blank=True, default="")  # the text sent (send), redacted as any text kept
+    author = models.ForeignKey("tenancy.Membership", null=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=150)  # kept when the membership is deleted
+    api_key = models.ForeignKey("tenancy.ApiKey", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    disposition = models.CharField(max_length=200, blank=True, default="")
+    used_in = models.CharField(max_length=200, blank=True, default="")  # the reply model trained on it
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "disposition", "id"], name="replyfeedback_org_disp"),
+            models.Index(fields=["author", "created_at"], name="replyfeedback_author_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reply feedback {self.pk} ({self.action}) by {self.author_name}"

@@ -77,3 +77,36 @@ def retrieval_pool(organization_id: int, *, exclude_mention: int | None = None) 
             "id", "customer_text", "agent_text", "brand_id", "customer_mention_id"
         )[:RETRIEVAL_POOL]
     )
+
+
+def new_pairs_count(organization_id: int) -> int:
+    """Pairs built since the organization's last successful reply cycle started (all before the first)."""
+    from listening.learning.models import CycleStatus, ModelTask, TrainingCycle
+
+    last = (
+        TrainingCycle.objects.filter(
+            organization_id=organization_id, task=ModelTask.REPLIES, status=CycleStatus.SUCCEEDED
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    pairs = ReplyPair.objects.filter(organization_id=organization_id)
+    return (pairs.filter(created_at__gt=last) if last is not None else pairs).count()
+
+
+def organizations_due_for_reply_training(min_new_pairs: int) -> list[int]:
+    """Organizations with no open reply cycle and at least ``min_new_pairs`` new pairs."""
+    from listening.learning.models import CycleStatus, ModelTask, TrainingCycle
+
+    busy = set(
+        TrainingCycle.objects.filter(
+            task=ModelTask.REPLIES, status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING]
+        ).values_list("organization_id", flat=True)
+    )
+    with_pairs = ReplyPair.objects.order_by().values_list("organization_id", flat=True).distinct()
+    return [
+        organization_id
+        for organization_id in sorted(set(with_pairs) - busy)
+        if new_pairs_count(organization_id) >= min_new_pairs
+    ]

@@ -1,11 +1,15 @@
-"""Writes of the replies domain: each brand's reply guidelines."""
+"""Writes of the replies domain: each brand's reply guidelines, and queuing reply-model cycles."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+
 from listening.brands.models import Brand
+from listening.learning.models import ModelTask, TrainingCycle
+from listening.learning.services import do_queue_cycle
 from listening.replies.models import ReplyGuidelines
 
 
@@ -29,3 +33,20 @@ def do_set_guidelines(brand: Brand, *, text: str, sign_off: str, refusals: Seque
         },
     )
     return row
+
+
+def do_queue_reply_cycle(organization_id: int, *, trigger: str = "manual") -> TrainingCycle | None:
+    """A queued reply-model cycle (the train queue runs it), or None when one is already open."""
+    return do_queue_cycle(organization_id, trigger=trigger, task=ModelTask.REPLIES)
+
+
+def do_check_reply_triggers() -> list[int]:
+    """Beat: queue a reply cycle wherever ``REPLIES_MIN_NEW_PAIRS`` new pairs arrived; the new cycles' ids."""
+    from listening.replies.queries import organizations_due_for_reply_training
+
+    cycles = []
+    for organization_id in organizations_due_for_reply_training(settings.REPLIES_MIN_NEW_PAIRS):
+        cycle = do_queue_reply_cycle(organization_id, trigger="beat")
+        if cycle is not None:
+            cycles.append(cycle.pk)
+    return cycles

@@ -79,6 +79,19 @@ class Decoder:
             str(self.tokenizer.decode(row[ids.shape[1] :], skip_special_tokens=True)).strip() for row in out
         ]
 
+    @torch.inference_mode()
+    def greedy(self, messages: Messages, *, max_new_tokens: int) -> str:
+        """The single most likely reply (greedy decoding): the top suggestion the gate compares."""
+        ids = self.prompt_ids(messages)
+        out = self.model.generate(  # type: ignore[operator]
+            ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+        )
+        return str(self.tokenizer.decode(out[0][ids.shape[1] :], skip_special_tokens=True)).strip()
+
     def reply_ids(self, text: str) -> list[int]:
         """A reply's tokens as the model would write them, ending with the end-of-turn token."""
         ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -613,8 +613,7 @@ def _save_checkpoint(
     losses: list[dict[str, float]],
     fingerprint: str,
 ) -> None:
-    """Write the resumable state atomically (temp file + rename): a kill mid-write keeps the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the resumable state atomically (:func:`save_atomically`)."""
     state = {
         "fingerprint": fingerprint,
         "step": step,
@@ -625,6 +624,13 @@ def _save_checkpoint(
         "scheduler": scheduler.state_dict(),
         "torch_rng": torch.get_rng_state(),
     }
+    save_atomically(state, path)
+
+
+def save_atomically(state: dict[str, Any], path: Path) -> None:
+    """``torch.save`` to a temp file, then rename: a kill mid-write keeps the previous checkpoint.
+    The reply trainer (``models.generation.training``) checkpoints through it too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + f".tmp-{os.getpid()}")
     torch.save(state, temporary)
     os.replace(temporary, path)

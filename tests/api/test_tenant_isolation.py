@@ -16,7 +16,7 @@ from drf_spectacular.generators import EndpointEnumerator
 from listening.learning.models import ModelVersion
 from tests.alerts.factories import alert_of, rule_of
 from tests.conftest import Tenant
-from tests.security.objects import VALID_BODY, classifier_of, fresh_path_ids
+from tests.security.objects import VALID_BODY, classifier_of, fresh_path_ids, new_suggestion
 from tests.security.openapi import integer_body_fields, operations, query_parameters
 from tests.webhooks.factories import webhook_of
 
@@ -27,6 +27,7 @@ OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
     "campaigns": lambda t: t.campaign.pk,
     "sources": lambda t: t.source.pk,
     "mentions": lambda t: t.mention.pk,
+    "reply-suggestions": lambda t: new_suggestion(t).pk,
     "api-keys": lambda t: t.org.api_keys.first().pk,  # type: ignore[union-attr]
     "alert-rules": lambda t: rule_of(t).pk,
     "alerts": lambda t: alert_of(t).pk,
@@ -110,6 +111,7 @@ BODY_REFERENCES: dict[str, Callable[[Tenant], int]] = {
     "second": lambda t: t.mention.pk,
     "mention": lambda t: t.mention.pk,
     "classifier": lambda t: classifier_of(t).pk,
+    "ranking": lambda t: new_suggestion(t).pk,  # suggestion ids, best first
 }
 NOT_REFERENCES = {
     # query strings
@@ -120,7 +122,7 @@ NOT_REFERENCES = {
     "min_volume", "min_negative", "cooldown_minutes", "window_minutes", "lookback_days",
     "pull_interval_seconds", "items[].rating", "n",
 }  # fmt: skip
-LIST_FIELDS = {"brands", "competitors", "campaigns"}
+LIST_FIELDS = {"brands", "competitors", "campaigns", "ranking"}
 MISSING = 2_000_000_001
 
 REFERENCES = sorted(

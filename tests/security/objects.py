@@ -20,8 +20,9 @@ from listening.alerts.models import AlertRule
 from listening.brands.models import Brand, Campaign
 from listening.classifiers.models import Classifier
 from listening.classifiers.services import LabelSpec, do_save_classifier
-from listening.learning.models import ModelVersion
+from listening.learning.models import ModelTask, ModelVersion
 from listening.mentions.models import Source, SourceKind
+from listening.replies.models import ReplySuggestion
 from listening.reports.models import ReportFormat, ReportRun, ReportSchedule
 from listening.reports.services import Rendered, store
 from listening.tenancy.models import Membership, Role
@@ -118,6 +119,12 @@ def new_model_version(t: Tenant) -> ModelVersion:
     return ModelVersion.objects.create(organization=t.org, name=f"{t.org.slug}-{_token()}", backbone="test")
 
 
+def new_reply_model(t: Tenant) -> ModelVersion:
+    return ModelVersion.objects.create(
+        organization=t.org, name=f"{t.org.slug}-replies-{_token()}", backbone="test", task=ModelTask.REPLIES
+    )
+
+
 def new_classifier(t: Tenant) -> Classifier:
     return do_save_classifier(
         Classifier(organization=t.org, name=f"classifier {_token()}"),
@@ -138,6 +145,19 @@ CLASSIFIER_BODY: dict[str, Any] = {
     "scope": "all",
     "labels": [{"name": "delivery"}, {"name": "sizing"}],
 }
+
+
+def new_suggestion(t: Tenant) -> ReplySuggestion:
+    """A drafted reply of the tenant's mention (stored as the generate worker stores one)."""
+    return ReplySuggestion.objects.create(
+        organization=t.org,
+        mention=t.mention,
+        request_id=_token(),
+        rank=1,
+        text="Sorry about that, we are on it.",
+        score=-1.0,
+        model_version="test",
+    )
 
 
 def _webhook_delivery(t: Tenant) -> dict[str, int]:
@@ -165,6 +185,8 @@ PATH_IDS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "/api/v1/alert-rules/{id}/backtest/": lambda t: {"id": new_rule(t).pk},
     "/api/v1/brands/{id}/reply-guidelines": lambda t: {"id": t.brand.pk},
     "/api/v1/mentions/{id}/replies": lambda t: {"id": t.mention.pk},
+    "/api/v1/reply-suggestions/{id}/": lambda t: {"id": new_suggestion(t).pk},
+    "/api/v1/reply-suggestions/{id}/feedback": lambda t: {"id": new_suggestion(t).pk},
     "/api/v1/alerts/{id}/": lambda t: {"id": alert_of(t).pk},
     "/api/v1/alerts/{id}/false-positive/": lambda t: {"id": alert_of(t).pk},
     "/api/v1/webhooks/{id}/": lambda t: {"id": new_webhook(t).pk},
@@ -178,6 +200,8 @@ PATH_IDS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "/api/v1/reports/{report_pk}/runs/{id}/download": _report_run,
     "/api/v1/models/{id}/": lambda t: {"id": new_model_version(t).pk},
     "/api/v1/models/{id}/promote": lambda t: {"id": new_model_version(t).pk},
+    "/api/v1/reply-models/{id}/": lambda t: {"id": new_reply_model(t).pk},
+    "/api/v1/reply-models/{id}/promote": lambda t: {"id": new_reply_model(t).pk},
     "/api/v1/classifiers/{id}/": lambda t: {"id": new_classifier(t).pk},
     "/api/v1/classifiers/{id}/mix/": lambda t: {"id": classifier_of(t).pk},
     "/api/v1/classifiers/{id}/tags/": lambda t: {"id": classifier_of(t).pk},
@@ -245,6 +269,7 @@ VALID_BODY: dict[tuple[str, str], Callable[[Tenant], dict[str, Any]]] = {
     ("POST", "/api/v1/models/{id}/promote"): lambda t: {"force": False},
     ("POST", "/api/v1/models/rollback"): lambda t: {},
     ("POST", "/api/v1/mentions/{id}/feedback"): lambda t: {"sentiment": "negative"},
+    ("POST", "/api/v1/reply-suggestions/{id}/feedback"): lambda t: {"action": "pick"},
     ("POST", "/api/v1/feedback/preferences"): lambda t: {
         "kind": "better_label",
         "first": t.mention.pk,

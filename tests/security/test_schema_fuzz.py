@@ -132,6 +132,7 @@ class Fuzz:
 def fuzz(live_server: Any, alice: Tenant, settings: Any, tmp_path: Path) -> Iterator[Fuzz]:
     settings.API_RATE_LIMIT = "100000/min"  # the fuzzer is not what the rate limit is tested with
     settings.ANALYZE_TIMEOUT_SECONDS = 0.2  # no enrichment worker runs: /analyze answers 503 quickly
+    settings.REPLIES_TIMEOUT_SECONDS = 0.2  # nor a generate worker: a valid replies request answers 503
     settings.REPORTS_DIR = tmp_path / "reports"
     state = Fuzz(str(live_server.url), alice, {"Authorization": f"Api-Key {alice.owner_key}"})
     yield state

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from listening.learning.errors import CycleCannotRun
 from listening.learning.feedback import do_import_labelled
-from listening.learning.models import CycleStatus, TrainingCycle
+from listening.learning.models import CycleStatus, ModelTask, TrainingCycle
 from listening.learning.queries import new_data_counts
 from listening.learning.services import do_queue_cycle, do_run_training_cycle
 from listening.tenancy.models import Organization
@@ -59,7 +59,9 @@ class Command(BaseCommand):
         self.stdout.write(f"new data: {new_data_counts(org.pk)}")
         cycle = (
             TrainingCycle.objects.filter(
-                organization=org, status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING, CycleStatus.FAILED]
+                organization=org,
+                task=ModelTask.SENTIMENT,
+                status__in=[CycleStatus.QUEUED, CycleStatus.RUNNING, CycleStatus.FAILED],
             )
             .order_by("-id")
             .first()
