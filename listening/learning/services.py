@@ -23,6 +23,17 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# Cycles of other tasks than sentiment (the reply models) run through the same queue, status and
+# failure handling, with the runner their app registers (``RepliesConfig.ready``): learning never
+# imports the apps built on it.
+CycleRunner = Callable[..., "CycleOutcome"]
+_RUNNERS: dict[str, CycleRunner] = {}
+
+
+def register_cycle_runner(task: str, runner: CycleRunner) -> None:
+    """Run cycles of ``task`` with ``runner(cycle, *, progress, config_overrides, on_step)``."""
+    _RUNNERS[task] = runner
+
 
 def do_queue_cycle(
     organization_id: int, *, trigger: str = "manual", task: str = ModelTask.SENTIMENT
@@ -58,9 +69,10 @@ def do_run_training_cycle(
     """Run (or resume) a training cycle end to end: gather data, fine-tune the active version,
     evaluate, register the candidate, and promote it when the gate passes (and auto-promotion is on).
 
-    A reply-model cycle (``task="replies"``) runs ``listening.replies.cycle.run_reply_cycle`` instead:
-    supervised fine-tuning of the decoder on the organization's pairs, DPO on its rankings, the
-    reply gate. Safe to call again after a crash: the cycle's pinned inputs and checkpoint make it resume.
+    A cycle of another task runs its registered runner instead (a reply-model cycle,
+    ``task="replies"``: ``listening.replies.cycle.run_reply_cycle``, supervised fine-tuning of the
+    decoder on the organization's pairs, DPO on its rankings, the reply gate).
+    Safe to call again after a crash: the cycle's pinned inputs and checkpoint make it resume.
     Raises CycleCannotRun (the cycle is marked failed with the message) when there is nothing new to
     learn from or a version's files are missing or damaged.
     """
@@ -73,13 +85,10 @@ def do_run_training_cycle(
         )
     TrainingCycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.RUNNING, started_at=timezone.now())
     try:
-        if cycle.task == ModelTask.REPLIES:
-            from listening.replies.cycle import run_reply_cycle  # torch, peft: train workers only
-
-            return run_reply_cycle(
-                cycle, progress=progress, config_overrides=config_overrides or {}, on_step=on_step
-            )
-        return run_cycle(cycle, progress=progress, config_overrides=config_overrides or {}, on_step=on_step)
+        runner = run_cycle if cycle.task == ModelTask.SENTIMENT else _RUNNERS.get(cycle.task)
+        if runner is None:
+            raise CycleCannotRun(f"no app runs cycles of task {cycle.task!r}")
+        return runner(cycle, progress=progress, config_overrides=config_overrides or {}, on_step=on_step)
     except (CycleCannotRun, ArtifactError) as exc:
         _mark_failed(cycle, str(exc))
         log.warning("training_cycle_cannot_run", cycle_id=cycle.pk, reason=str(exc))

@@ -268,6 +268,8 @@ VALID_BODY: dict[tuple[str, str], Callable[[Tenant], dict[str, Any]]] = {
     ("PATCH", "/api/v1/reports/{id}/"): lambda t: {"name": "Sneaky report"},
     ("POST", "/api/v1/models/{id}/promote"): lambda t: {"force": False},
     ("POST", "/api/v1/models/rollback"): lambda t: {},
+    ("POST", "/api/v1/reply-models/{id}/promote"): lambda t: {"force": False},
+    ("POST", "/api/v1/reply-models/rollback"): lambda t: {},
     ("POST", "/api/v1/mentions/{id}/feedback"): lambda t: {"sentiment": "negative"},
     ("POST", "/api/v1/reply-suggestions/{id}/feedback"): lambda t: {"action": "pick"},
     ("POST", "/api/v1/feedback/preferences"): lambda t: {

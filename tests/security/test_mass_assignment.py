@@ -25,7 +25,7 @@ from listening.brands.models import Brand, Campaign
 from listening.classifiers.models import Classifier, ClassifierTag
 from listening.learning.models import Feedback, ModelStatus, ModelVersion, Preference
 from listening.mentions.models import Mention, Source
-from listening.replies.models import ReplyGuidelines
+from listening.replies.models import ReplyFeedback, ReplyGuidelines
 from listening.reports.models import ReportSchedule
 from listening.tenancy.models import ApiKey, Membership, Role
 from listening.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -211,6 +211,26 @@ def _preference_hostile(t: Tenant, o: Tenant) -> dict[str, Any]:
     return {"author_name": "mallory", "used_in": objects.new_model_version(o).pk, "disposition": "x"}
 
 
+def _reply_rollback_ready(t: Tenant) -> dict[str, int]:
+    """Two promoted reply models of the tenant, so the reply rollback has somewhere to go."""
+    from listening.learning.registry import do_promote
+
+    for _ in range(2):
+        do_promote(objects.new_reply_model(t))
+    return {}
+
+
+def _reply_feedback_hostile(t: Tenant, o: Tenant) -> dict[str, Any]:
+    return {
+        "author_name": "mallory",
+        "disposition": "trained",
+        "used_in": "hijacked",
+        "request_id": "forged",
+        "mention": o.mention.pk,
+        "suggestion": objects.new_suggestion(o).pk,
+    }
+
+
 def _classifier_rollback_ready(t: Tenant) -> dict[str, int]:
     """Two promoted versions of one classifier, so its rollback has somewhere to go."""
     from listening.learning.registry import do_promote
@@ -386,6 +406,21 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/api/v1/classifiers/{id}/rollback/"): Write(
         _model_hostile, _by_id(ModelVersion), _classifier_rollback_ready, changes=MODEL_CHANGES
     ),
+    ("POST", "/api/v1/reply-models/{id}/promote"): Write(
+        _model_hostile,
+        _path_object(ModelVersion),
+        _ids("/api/v1/reply-models/{id}/promote"),
+        changes=MODEL_CHANGES,
+    ),
+    ("POST", "/api/v1/reply-models/rollback"): Write(
+        _model_hostile, _by_id(ModelVersion), _reply_rollback_ready, changes=MODEL_CHANGES
+    ),
+    ("POST", "/api/v1/reply-suggestions/{id}/feedback"): Write(
+        _reply_feedback_hostile,
+        _by_id(ReplyFeedback),
+        _ids("/api/v1/reply-suggestions/{id}/feedback"),
+        role=Role.ANALYST,
+    ),
     ("PUT", "/api/v1/brands/{id}/reply-guidelines"): Write(
         _guidelines_hostile,
         _guidelines_of,
@@ -474,12 +509,15 @@ def _before(write: Write, t: Tenant, path: str, ids: dict[str, int]) -> dict[str
         "reports": ReportSchedule,
         "models": ModelVersion,
         "classifiers": Classifier,
+        "reply-models": ModelVersion,
     }
     if "delivery_id" in ids:
         return _fields(WebhookDelivery.objects.get(pk=ids["delivery_id"]))
     resource = path.removeprefix("/api/v1/").split("/")[0]
     # These write another row than the one the path names (a delivery, a tag, a version, guidelines).
-    other_row = path.endswith(("/test/", "/tags/", "/rollback/", "/reply-guidelines"))
+    other_row = path.endswith(
+        ("/test/", "/tags/", "/rollback/", "/rollback", "/reply-guidelines", "/feedback")
+    )
     if "id" in ids and resource in models and not other_row:
         return _fields(models[resource]._default_manager.get(pk=ids["id"]))
     if path == "/api/v1/models/rollback":
