@@ -9,6 +9,7 @@ the record and prints it; ``--force`` measures again although a record exists.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import torch
 from models import paths
 from models.artifacts import read_manifest
 from models.inference import ListeningModel, build_path
-from models.settings import ModelSettings
+from models.settings import FULL_CHECK_ROWS, ModelSettings
 from models.version import load_model_version
 
 
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     settings = ModelSettings.from_env()
+    # Loads only read the record by default; this command is where it is measured.
+    settings = dataclasses.replace(settings, check_rows=settings.check_rows or FULL_CHECK_ROWS)
     directory = Path(args.version_dir or settings.model_dir)
     manifest = read_manifest(directory, verify=True)
     if args.force:

@@ -19,9 +19,10 @@ Variables:
   the CPU inference path (:mod:`models.paths`). ``auto`` (default) serves the fastest path that
   kept within 0.5 point of fp32 macro recall on the shipped check set on this CPU; a named path is
   forced (served even if it failed that check, with a warning).
-- ``LISTENING_INFERENCE_CHECK_ROWS``: check-set rows ``auto`` scores each candidate path on (default
-  1200: the whole shipped check set); 0 skips the check and serves the unchecked torch default
-  (bf16 with AMX, fp32 otherwise), which is what tests use unless they test the chooser.
+- ``LISTENING_INFERENCE_CHECK_ROWS``: check-set rows ``auto`` scores each candidate path on at a
+  version's first load on this CPU. Default 0: loads measure nothing; they serve the choice
+  ``python -m models.check_paths`` recorded for this version and CPU (on all 1,200 rows) when it
+  passes the current rules, else the torch default (bf16 with AMX, fp32 otherwise).
 - ``LISTENING_MAX_LENGTH``: tokens kept per text, overriding the model version's own ``max_length``
   (longer texts are truncated).
 - ``LISTENING_REPLY_MODEL``: the decoder that drafts reply suggestions (a backbone reference: a local
@@ -46,7 +47,10 @@ QUANTIZE_MODES = ("none", "int8")
 # torch dynamic int8.
 INFERENCE_PATHS = ("bf16", "fp32", "onnx", "onnx-int8", "torch-int8")
 INFERENCE_PATH_CHOICES = ("auto", *INFERENCE_PATHS)
-DEFAULT_CHECK_ROWS = 1200
+# Loads do not measure paths unless asked: the check costs a minute or more per version on 2 cores,
+# which a worker would spend before its first enrichment or /analyze answer after every promotion.
+DEFAULT_CHECK_ROWS = 0
+FULL_CHECK_ROWS = 1200  # the whole shipped check set: what models.check_paths measures on
 
 
 class ModelSettingsError(ValueError):

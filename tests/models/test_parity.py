@@ -82,7 +82,10 @@ def test_the_check_records_every_candidate_and_chooses_an_allowed_one(
     assert entry["paths"][name]["allowed"]
     assert entry["check_rows"] == ROWS and entry["cpu"] == paths.cpu_signature()
     for result in entry["paths"].values():
-        assert result["allowed"] == (result["delta_points"] >= -paths.MAX_LOSS_POINTS)
+        assert result["allowed"] == (
+            result["delta_points"] >= -paths.MAX_LOSS_POINTS
+            and result["label_agreement"] >= paths.MIN_LABEL_AGREEMENT
+        )
     assert entry["paths"][name]["docs_per_s"] == max(
         r["docs_per_s"] for r in entry["paths"].values() if r["allowed"]
     )
@@ -95,6 +98,9 @@ def test_the_check_records_every_candidate_and_chooses_an_allowed_one(
 
     again, entry_again = paths.choose_path(manifest, unused, settings=settings, threads=1)
     assert (again, entry_again) == (name, entry)
+    # Loads that measure nothing (the default) serve the recorded choice too.
+    unmeasured = dataclasses.replace(settings, check_rows=0)
+    assert paths.choose_path(manifest, unused, settings=unmeasured, threads=1) == (name, entry)
     assert (paths.paths_dir(manifest, cache) / paths.RECORD_FILE).is_file()
     assert not list(DEFAULT_MODEL_DIR.rglob("*.onnx")), "exports must stay out of the shipped tree"
 
