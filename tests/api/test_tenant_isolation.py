@@ -16,7 +16,7 @@ from drf_spectacular.generators import EndpointEnumerator
 from listening.learning.models import ModelVersion
 from tests.alerts.factories import alert_of, rule_of
 from tests.conftest import Tenant
-from tests.security.objects import VALID_BODY, classifier_of, fresh_path_ids, new_suggestion
+from tests.security.objects import VALID_BODY, classifier_of, fresh_path_ids, new_reply_model, new_suggestion
 from tests.security.openapi import integer_body_fields, operations, query_parameters
 from tests.webhooks.factories import webhook_of
 
@@ -28,6 +28,7 @@ OBJECT_OF: dict[str, Callable[[Tenant], int]] = {
     "sources": lambda t: t.source.pk,
     "mentions": lambda t: t.mention.pk,
     "reply-suggestions": lambda t: new_suggestion(t).pk,
+    "reply-models": lambda t: new_reply_model(t).pk,
     "api-keys": lambda t: t.org.api_keys.first().pk,  # type: ignore[union-attr]
     "alert-rules": lambda t: rule_of(t).pk,
     "alerts": lambda t: alert_of(t).pk,
@@ -150,6 +151,7 @@ NO_REFERENCES = {
     ("POST", "/api/v1/sources/"),
     ("POST", "/api/v1/webhooks/"),
     ("POST", "/api/v1/models/rollback"),  # acts on the caller's organization only
+    ("POST", "/api/v1/reply-models/rollback"),  # the same, for its reply models
 }
 
 
