@@ -272,7 +272,7 @@ def test_postgres_unreachable_tasks_retry_and_api_answers_503(stack: Stack, repo
 
         headers = {"Authorization": f"Api-Key {key}"}
         seen: Counter[str] = Counter()
-        client = Celery(broker=stack.redis.url)
+        client = Celery(broker=stack.redis.url, set_as_current=False)
         proxy.cut()
         cut_at = time.monotonic()
         client.send_task("enrich.pending", args=[org.pk], queue="enrich")  # meets the outage for sure
@@ -322,7 +322,7 @@ def test_poison_task_is_dead_lettered_and_does_not_block_its_queue(
     worker = stack.worker("worker", "maintenance", include="tests.reliability.poison")
     wait_for_worker(worker)
     tally = tmp_path / "poison-runs.txt"
-    client = Celery(broker=stack.redis.url, backend=stack.redis.url)
+    client = Celery(broker=stack.redis.url, backend=stack.redis.url, set_as_current=False)
     client.send_task("reliability.poison", args=[str(tally)], queue="maintenance")
     pings = [client.send_task("maintenance.ping", queue="maintenance") for _ in range(3)]
     answered = sum(1 for ping in pings if ping.get(timeout=180)["database_time"])

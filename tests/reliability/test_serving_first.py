@@ -91,7 +91,7 @@ def test_a_training_cycle_does_not_stop_enrichment_alerts_or_analyze(stack: Stac
     )
     for process in (serving, training):
         wait_for_worker(process)
-    client = Celery(broker=stack.redis.url, backend=stack.redis.url)
+    client = Celery(broker=stack.redis.url, backend=stack.redis.url, set_as_current=False)
     client.send_task(TaskName.RUN_TRAINING_CYCLE.value, args=[cycle.pk], queue=Queue.TRAIN.value)
     wait_until(
         lambda: TrainingCycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).exists(),
