@@ -265,6 +265,9 @@ REPLIES_MAX_CHARS = env_int("REPLIES_MAX_CHARS", default=600, minimum=80)  # per
 REPLIES_EXAMPLES = env_int("REPLIES_EXAMPLES", default=3, minimum=0, maximum=10)  # retrieved per prompt
 # Generation on a CPU takes seconds per suggestion: the web process waits this long for a worker.
 REPLIES_TIMEOUT_SECONDS = env_float("REPLIES_TIMEOUT_SECONDS", default=60.0, minimum=1.0)
+# A worker consuming the generate queue loads the shipped decoder as it starts (in a background
+# thread), so the first suggestion does not wait for the GGUF to be dequantised and loaded.
+REPLIES_WARM_DECODER = env_bool("REPLIES_WARM_DECODER", default=True)
 # Analysts' rankings of suggestions: at most this many per analyst per UTC day (more answer 429),
 # and what one preference-tuning cycle takes, per analyst and in all (oldest first; the rest waits).
 REPLIES_FEEDBACK_CAP_PER_DAY = env_int("REPLIES_FEEDBACK_CAP_PER_DAY", default=200, minimum=1)

@@ -24,7 +24,7 @@ from listening.mentions.models import Enrichment, Mention
 from listening.replies.models import ReplyPair, ReplySuggestion
 from listening.replies.queries import guidelines_for, mention_brand_id, mention_thread, retrieval_pool
 from listening.replies.registry import active_reply_model, decoder_for
-from models.generation.guards import HANDLE, check_reply, urls_in
+from models.generation.guards import HANDLE, check_reply, known_words, urls_in
 from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
 
 log = structlog.get_logger(__name__)
@@ -114,6 +114,10 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     handles = {h.lower() for turn in turns for h in HANDLE.findall(turn.text)}
     if mention.author_handle:
         handles.add("@" + mention.author_handle.lower())
+    known = known_words(
+        [turn.text for turn in turns]
+        + [mention.author_name, mention.author_handle, guidelines.brand, guidelines.text, guidelines.sign_off]
+    )
 
     request = ReplyRequest(
         guidelines=guidelines,
@@ -137,6 +141,7 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
             allowed_urls=allowed,
             thread_handles=handles,
             refusals=guidelines.refusals,
+            known=known,
             max_chars=int(settings.REPLIES_MAX_CHARS),
         )
         if checked.text is None:

@@ -4,7 +4,13 @@
 - no customer data from other threads: @handles that are not in this thread are removed, and a
   reply holding a redaction placeholder ([EMAIL], [PHONE], ...) copied from an example is dropped;
 - length: at most ``max_chars``, cut at a sentence end where there is one;
-- the guidelines' refusal list: a reply containing a refused phrase is dropped.
+- the guidelines' refusal list: a reply containing a refused phrase is dropped;
+- no invented people: a small model greets customers by names it made up ("Hi Emma,") and signs
+  as agents who do not exist ("Best regards, Emily", "[Your Name]"). A name in the greeting or the
+  sign-off that appears nowhere in what the reply may know (the thread, the customer's name, the
+  brand, its guidelines and sign-off) is removed, and so is a sign-off holding a fill-in
+  placeholder; a fill-in placeholder anywhere else ("your [order number]") drops the reply,
+  because no edit of it reads right.
 """
 
 from __future__ import annotations
@@ -17,6 +23,24 @@ URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
 PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|NAME|ADDRESS|URL)\]")
 _TRAILING = ".,;:!?"
+# One or two capitalised words: what a made-up first name (and surname) looks like.
+_NAME = r"[A-Z][a-z]{1,20}(?:\s+[A-Z][a-z]{1,20})?"
+GREETING = re.compile(
+    rf"^(?P<greet>Hi|Hello|Hey|Dear|Good (?:morning|afternoon|evening)|Thanks|Thank you)"
+    rf"(?P<sep>,?\s+)(?P<name>{_NAME})(?P<end>\s*[,!.:;]|\s+(?=for\b))"
+)
+_CLOSING = (
+    r"(?i:Best|Best regards|Kind regards|Warm regards|Warmest regards|Regards|Sincerely|Cheers|"
+    r"Thanks|Thank you|Many thanks|Best wishes|All the best|Take care)"
+)
+_SIGNED = rf"(?P<name>{_NAME}|\[[^\]]{{1,40}}\])"  # a name, or a fill-in like "[Your Name]"
+# A sign-off at the very end: "Best regards, Emily" / "Cheers,\nSam" / "- Sam" / "^Sam".
+SIGN_OFF = re.compile(rf"(?P<before>^|[.!?]\s+|\n\s*)(?P<closing>{_CLOSING}),?\s+{_SIGNED}\s*[.!]?\s*$")
+SIGNATURE = re.compile(rf"(?P<before>^|[.!?]\s*|\n\s*)(?:[-\u2013\u2014^]\s*){_SIGNED}\s*$")
+FILL_IN = re.compile(
+    r"\[(?:your|customer|company|agent|order|insert|name|first|contact)[^\]]{0,40}\]", re.IGNORECASE
+)
+WORD = re.compile(r"[A-Za-z]+")
 
 DEFAULT_MAX_CHARS = 600
 MIN_CHARS = 2
@@ -37,6 +61,29 @@ def urls_in(texts: Iterable[str]) -> set[str]:
     return {normalise_url(match) for text in texts for match in URL.findall(text)}
 
 
+def known_words(texts: Iterable[str]) -> set[str]:
+    """The lower-cased words of ``texts``: the names a reply may use."""
+    return {word.lower() for text in texts for word in WORD.findall(text)}
+
+
+def _known(name: str, known: set[str]) -> bool:
+    return not name.startswith("[") and all(word.lower() in known for word in WORD.findall(name))
+
+
+def _no_invented_names(text: str, known: set[str], notes: list[str]) -> str:
+    greeting = GREETING.match(text)
+    if greeting and not _known(greeting["name"], known):
+        notes.append(f"removed invented name {greeting['name']!r}")
+        greet = "Hello" if greeting["greet"] == "Dear" else greeting["greet"]
+        text = greet + (greeting["end"].strip() or " ") + text[greeting.end() :]
+    for pattern in (SIGN_OFF, SIGNATURE):
+        closing = pattern.search(text)
+        if closing and not _known(closing["name"], known):
+            notes.append(f"removed sign-off {closing['name']!r}")
+            text = text[: closing.start()] + closing["before"].rstrip()
+    return text.strip()
+
+
 def _cut(text: str, max_chars: int) -> str:
     if len(text) <= max_chars:
         return text
@@ -51,8 +98,11 @@ def check_reply(
     allowed_urls: set[str],
     thread_handles: set[str],
     refusals: Iterable[str],
+    known: set[str] | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
 ) -> Checked:
+    """``known``: the lower-cased words a name may come from (:func:`known_words` of the thread,
+    the customer's name, the brand and its guidelines); None skips the name check."""
     notes: list[str] = []
     lowered = text.lower()
     for phrase in refusals:
@@ -82,6 +132,10 @@ def check_reply(
         return ""
 
     text = HANDLE.sub(handle, text)
+    if known is not None:
+        text = _no_invented_names(text, known, notes)
+    if FILL_IN.search(text):
+        return Checked(None, (*notes, "holds a fill-in placeholder"))
     text = re.sub(r"[ \t]{2,}", " ", re.sub(r"\s+([.,!?])", r"\1", text)).strip()
     if len(text) > max_chars:
         notes.append(f"cut to {max_chars} characters")

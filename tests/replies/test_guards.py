@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.generation.guards import check_reply, urls_in
+from models.generation.guards import check_reply, known_words, urls_in
 from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
 
 ALLOWED = urls_in(["See https://help.northwind.example/returns for the form.", "no link here"])
@@ -78,3 +78,36 @@ def test_a_prompt_injection_does_not_change_the_guidelines() -> None:
     assert all("ignore your instructions" not in m["content"] for m in attacked[:-1])
     # And whatever the model does with it, the refusal list holds on the output.
     assert check("Of course, a full refund is on its way!", refusals=guidelines.refusals)[0] is None
+
+
+KNOWN = known_words(["Maya Patel", "My Ridgeline zipper broke.", "Northwind Outdoor", "- Northwind Care"])
+
+
+def test_invented_names_are_removed_from_greetings_and_sign_offs() -> None:
+    draft = "Hi Emma, sorry about the zipper! We'll send a new one. Best regards, Emily"
+    text, notes = check(draft, known=KNOWN)
+    assert text == "Hi, sorry about the zipper! We'll send a new one."
+    assert notes == ("removed invented name 'Emma'", "removed sign-off 'Emily'")
+    assert check("Dear Aria Smith, we are sorry.", known=KNOWN)[0] == "Hello, we are sorry."
+    assert check("Thank you Emily for telling us.", known=KNOWN)[0] == "Thank you for telling us."
+    assert check("Sorry! We'll fix it.\n-Sam", known=KNOWN)[0] == "Sorry! We'll fix it."
+    assert check("Sorry! We'll fix it. \u2014 Sam", known=KNOWN)[0] == "Sorry! We'll fix it."
+    assert check("Sorry! Cheers,\n[Your Name]", known=KNOWN)[0] == "Sorry!"
+    assert check("Sorry! Best Regards, Emily Stone", known=KNOWN)[0] == "Sorry!"
+
+
+def test_names_the_reply_may_know_are_kept() -> None:
+    for reply in (
+        "Hi Maya, sorry about the zipper!",
+        "Thanks Maya Patel! We'll replace it. - Northwind Care",
+        "Hi there, sorry about that.",
+        "Sorry about the Ridgeline. Best regards, Northwind Outdoor",
+    ):
+        assert check(reply, known=KNOWN) == (reply, ())
+    # without the known words (None) the name check is off
+    assert check("Hi Emma, sorry!")[0] == "Hi Emma, sorry!"
+
+
+def test_a_fill_in_placeholder_drops_the_reply() -> None:
+    text, notes = check("Please send us your [order number] and we will look.", known=KNOWN)
+    assert text is None and notes == ("holds a fill-in placeholder",)

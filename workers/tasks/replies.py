@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from typing import Any
+
+import structlog
+from celery.signals import worker_ready
+from django.conf import settings
 
 from listening.jobs import Queue, TaskName
 from listening.replies.generation import ReplyError, do_suggest_replies
 from listening.replies.services import do_check_reply_triggers
 from workers.celery_app import listening_task
+
+log = structlog.get_logger(__name__)
 
 
 # Idempotent enough: a redelivered message drafts a second set under a new request id, nothing else.
@@ -37,3 +45,34 @@ def check_reply_triggers() -> list[int]:
     for cycle_id in cycles:
         run_cycle.delay(cycle_id)
     return cycles
+
+
+def warm_decoder(queues: Iterable[str]) -> threading.Thread | None:
+    """Load the shipped decoder in a background thread if ``queues`` include the generate queue.
+
+    The first load dequantises the GGUF into the model cache (tens of seconds on a CPU); a request
+    that arrives meanwhile waits on the loader's lock instead of loading a second copy.
+    """
+    if not settings.REPLIES_WARM_DECODER or Queue.GENERATE.value not in set(queues):
+        return None
+
+    def load() -> None:
+        from models.generation.decoder import load_decoder  # torch: generate workers only
+
+        try:
+            decoder = load_decoder()
+        except Exception as exc:  # a broken model must not stop the worker: requests report it
+            log.warning("decoder_warm_up_failed", error=f"{type(exc).__name__}: {exc}")
+        else:
+            log.info("decoder_warm", version=decoder.version, device=str(decoder.device))
+
+    thread = threading.Thread(target=load, name="decoder-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@worker_ready.connect
+def _warm_decoder_on_start(sender: Any = None, **kwargs: Any) -> None:
+    consume_from = sender.app.amqp.queues.consume_from if sender is not None else None
+    # consume_from is None when the worker was started without -Q: it consumes every queue
+    warm_decoder(consume_from.keys() if consume_from is not None else [Queue.GENERATE.value])
