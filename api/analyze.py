@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from api.permissions import caller_key
 from api.schema import ERROR
 from api.serializers import ReadingSerializer
+from api.waiting import wait_for_worker
 from ingestion.push import invalid_unicode_at
 from listening.mentions.models import SourceKind
 from listening.tenancy.models import Role
@@ -69,15 +69,7 @@ class AnalyzeView(APIView):
 
         body = serializer.validated_data
         result = analyze.delay(body["texts"], caller_key(request).organization_id, body.get("kind"))
-        try:
-            payload = result.get(timeout=float(settings.ANALYZE_TIMEOUT_SECONDS))
-        except CeleryTimeout:
-            result.revoke()
-            return Response(
-                {"detail": "No enrichment worker answered in time; retry shortly."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": "5"},
-            )
-        finally:
-            result.forget()
-        return Response(payload)
+        payload = wait_for_worker(
+            result, timeout=float(settings.ANALYZE_TIMEOUT_SECONDS), worker="enrichment", retry_after=5
+        )
+        return payload if isinstance(payload, Response) else Response(payload)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from celery import current_app
-from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 from api.pagination import IdCursorPagination
 from api.permissions import caller_key
 from api.schema import ERROR
+from api.waiting import wait_for_worker
 from ingestion.push import invalid_unicode_at
 from listening import jobs
 from listening.brands.models import Brand
@@ -134,18 +134,11 @@ class MentionRepliesView(APIView):
             queue=Queue.GENERATE.value,
             expires=timeout,
         )
-        result = current_app.AsyncResult(task_id)
-        try:
-            payload = result.get(timeout=timeout)
-        except CeleryTimeout:
-            result.revoke()
-            return Response(
-                {"detail": "No generation worker answered in time; retry shortly."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": "10"},
-            )
-        finally:
-            result.forget()
+        payload = wait_for_worker(
+            current_app.AsyncResult(task_id), timeout=timeout, worker="generation", retry_after=10
+        )
+        if isinstance(payload, Response):
+            return payload
         if "error" in payload:
             return _bad(str(payload["error"]))
         return Response(payload)

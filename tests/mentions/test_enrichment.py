@@ -168,3 +168,18 @@ def test_analyze_limits_are_clear_4xx(alice: Tenant, body: bytes, status: int) -
     response = client.generic("POST", "/api/v1/analyze", body, content_type="application/json")
     assert response.status_code == status, response.content[:200]
     assert response.json()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_analyze_without_a_worker_answers_503_with_retry_after(alice: Tenant, settings: Any) -> None:
+    settings.ANALYZE_TIMEOUT_SECONDS = 0.5
+    try:
+        response = alice.client("viewer").post("/api/v1/analyze", {"texts": TEXTS[:1]}, format="json")
+    finally:
+        # The unanswered message stays queued: a later test's worker must not start with it.
+        with app.connection_for_write() as connection:
+            channel: Any = connection.default_channel
+            channel.queue_purge(Queue.ANALYZE.value)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json() == {"detail": "No enrichment worker answered in time; retry shortly."}
