@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# Serving first: one worker for what users wait on, another for training (and reply generation) at
-# lower CPU priority with bounded torch threads, so a fine-tuning cycle never stops enrichment, alert
-# checks or /analyze. Production runs a worker per queue (README, "Running on PostgreSQL and Redis").
+# Serving first: one worker for what users wait on; training and reply generation each in a worker
+# of their own at lower CPU priority with bounded torch threads, so a fine-tuning cycle never stops
+# enrichment, alert checks or /analyze, and a reply-model cycle (minutes) never holds suggestions up.
+# Production runs a worker per queue (README, "Running on PostgreSQL and Redis").
 SERVE_QUEUES := ingest,enrich,analyze,alerts,reports,maintenance
-TRAIN_QUEUES := train,generate
+TRAIN_QUEUES := train
+GENERATE_QUEUES := generate
 TRAIN_NICE    ?= 10
 TRAIN_THREADS ?= 1
 PYTEST_ARGS ?=
@@ -39,12 +41,15 @@ serve:
 	LISTENING_TORCH_THREADS=$(TRAIN_THREADS) OMP_NUM_THREADS=$(TRAIN_THREADS) nice -n $(TRAIN_NICE) \
 	  $(BIN)/celery -A workers worker -Q $(TRAIN_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
 	  -n train@%h > var/train-worker.log 2>&1 & TRAINER=$$!; \
-	trap 'kill $$WORKER $$TRAINER 2>/dev/null; wait $$WORKER $$TRAINER 2>/dev/null' EXIT INT TERM; \
+	LISTENING_TORCH_THREADS=$(TRAIN_THREADS) OMP_NUM_THREADS=$(TRAIN_THREADS) nice -n $(TRAIN_NICE) \
+	  $(BIN)/celery -A workers worker -Q $(GENERATE_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
+	  -n generate@%h > var/generate-worker.log 2>&1 & GENERATOR=$$!; \
+	trap 'kill $$WORKER $$TRAINER $$GENERATOR 2>/dev/null; wait $$WORKER $$TRAINER $$GENERATOR 2>/dev/null' EXIT INT TERM; \
 	KEY=$$(awk '/API key/{print $$3}' var/demo.txt); \
 	echo; echo "  API:     http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/   dashboard: http://$(HOST):$(PORT)/ (log in with the key below)"; \
 	echo "  API key: $$KEY"; \
 	echo "  try:     curl -H 'Authorization: Api-Key $$KEY' http://$(HOST):$(PORT)/api/v1/brands/"; \
-	echo "  worker logs: var/worker.log (serving), var/train-worker.log (training, nice $(TRAIN_NICE))"; \
+	echo "  worker logs: var/worker.log (serving), var/train-worker.log (training) and var/generate-worker.log (replies), both nice $(TRAIN_NICE)"; \
 	echo "  (Ctrl-C stops all)"; echo; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
