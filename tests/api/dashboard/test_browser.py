@@ -351,8 +351,15 @@ def test_correcting_a_sentiment_records_feedback_through_the_api(owner: Session,
     owner.open("mentions/")
     page.select_option("#f-sentiment", "negative")
     page.fill("#f-q", "zipper")
-    page.press("#f-q", "Enter")  # the filter form submits from the keyboard
+    # The filter form submits from the keyboard. networkidle alone does not wait for a fetch made
+    # after the page loaded: wait for the filtered answer and for the list it renders.
+    with page.expect_response(lambda r: "/api/v1/mentions/" in r.url and "q=zipper" in r.url):
+        page.press("#f-q", "Enter")
     owner.settle()
+    page.wait_for_function(
+        "() => { const texts = [...document.querySelectorAll('li.mention .text')];"
+        " return texts.length > 0 && texts.every(t => t.innerText.toLowerCase().includes('zipper')); }"
+    )
     first = page.locator("li.mention").first
     mention_id = int(first.get_attribute("data-mention") or 0)
     assert "read by shipped-default" in first.inner_text()  # the version that labelled it
