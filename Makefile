@@ -14,6 +14,7 @@ TRAIN_QUEUES := train
 GENERATE_QUEUES := generate
 TRAIN_NICE    ?= 10
 TRAIN_THREADS ?= 1
+LOW_PRIORITY   = LISTENING_TORCH_THREADS=$(TRAIN_THREADS) OMP_NUM_THREADS=$(TRAIN_THREADS) nice -n $(TRAIN_NICE)
 PYTEST_ARGS ?=
 
 .PHONY: install run serve test lint fmt bench clean
@@ -38,11 +39,9 @@ serve:
 	@set -e; \
 	$(BIN)/celery -A workers worker --beat -Q $(SERVE_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
 	  -n serve@%h --schedule var/celerybeat-schedule > var/worker.log 2>&1 & WORKER=$$!; \
-	LISTENING_TORCH_THREADS=$(TRAIN_THREADS) OMP_NUM_THREADS=$(TRAIN_THREADS) nice -n $(TRAIN_NICE) \
-	  $(BIN)/celery -A workers worker -Q $(TRAIN_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
+	$(LOW_PRIORITY) $(BIN)/celery -A workers worker -Q $(TRAIN_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
 	  -n train@%h > var/train-worker.log 2>&1 & TRAINER=$$!; \
-	LISTENING_TORCH_THREADS=$(TRAIN_THREADS) OMP_NUM_THREADS=$(TRAIN_THREADS) nice -n $(TRAIN_NICE) \
-	  $(BIN)/celery -A workers worker -Q $(GENERATE_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
+	$(LOW_PRIORITY) $(BIN)/celery -A workers worker -Q $(GENERATE_QUEUES) --concurrency 1 --pool solo --loglevel INFO \
 	  -n generate@%h > var/generate-worker.log 2>&1 & GENERATOR=$$!; \
 	trap 'kill $$WORKER $$TRAINER $$GENERATOR 2>/dev/null; wait $$WORKER $$TRAINER $$GENERATOR 2>/dev/null' EXIT INT TERM; \
 	KEY=$$(awk '/API key/{print $$3}' var/demo.txt); \

@@ -72,7 +72,6 @@ def warm_decoder(queues: Iterable[str]) -> threading.Thread | None:
 
 
 @worker_ready.connect
-def _warm_decoder_on_start(sender: Any = None, **kwargs: Any) -> None:
-    consume_from = sender.app.amqp.queues.consume_from if sender is not None else None
-    # consume_from is None when the worker was started without -Q: it consumes every queue
-    warm_decoder(consume_from.keys() if consume_from is not None else [Queue.GENERATE.value])
+def _warm_decoder_on_start(sender: Any, **kwargs: Any) -> None:
+    # The queues this worker consumes: those -Q named, else every declared one.
+    warm_decoder(sender.app.amqp.queues.consume_from)
