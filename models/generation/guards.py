@@ -35,8 +35,13 @@ _CLOSING = (
 )
 _SIGNED = rf"(?P<name>{_NAME}|\[[^\]]{{1,40}}\])"  # a name, or a fill-in like "[Your Name]"
 # A sign-off at the very end: "Best regards, Emily" / "Cheers,\nSam" / "- Sam" / "^Sam".
-SIGN_OFF = re.compile(rf"(?P<before>^|[.!?]\s+|\n\s*)(?P<closing>{_CLOSING}),?\s+{_SIGNED}\s*[.!]?\s*$")
-SIGNATURE = re.compile(rf"(?P<before>^|[.!?]\s*|\n\s*)(?:[-\u2013\u2014^]\s*){_SIGNED}\s*$")
+# What may precede a sign-off. A line break takes only the blanks after it up to the next line break
+# (``[^\S\n]``): with ``\n\s*`` every newline of a long blank run rescanned the rest of the run,
+# quadratic in its length. The match then starts at the run's last newline instead of its first,
+# which is the same once the reply is stripped.
+_BEFORE_SIGN_OFF = r"(?P<before>^|[.!?]\s+|\n[^\S\n]*)"
+SIGN_OFF = re.compile(rf"{_BEFORE_SIGN_OFF}(?P<closing>{_CLOSING}),?\s+{_SIGNED}\s*[.!]?\s*$")
+SIGNATURE = re.compile(rf"(?P<before>^|[.!?]\s*|\n[^\S\n]*)(?:[-\u2013\u2014^]\s*){_SIGNED}\s*$")
 FILL_IN = re.compile(
     r"\[(?:your|customer|company|agent|order|insert|name|first|contact)[^\]]{0,40}\]", re.IGNORECASE
 )
@@ -136,7 +141,9 @@ def check_reply(
         text = _no_invented_names(text, known, notes)
     if FILL_IN.search(text):
         return Checked(None, (*notes, "holds a fill-in placeholder"))
-    text = re.sub(r"[ \t]{2,}", " ", re.sub(r"\s+([.,!?])", r"\1", text)).strip()
+    # Blanks before punctuation go; a run is tried once, from its start (an unanchored \s+ retried
+    # from every blank of a long run: quadratic).
+    text = re.sub(r"[ \t]{2,}", " ", re.sub(r"(?<!\s)\s+([.,!?])", r"\1", text)).strip()
     if len(text) > max_chars:
         notes.append(f"cut to {max_chars} characters")
         text = _cut(text, max_chars)

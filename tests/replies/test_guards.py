@@ -94,6 +94,14 @@ def test_invented_names_are_removed_from_greetings_and_sign_offs() -> None:
     assert check("Sorry! We'll fix it. \u2014 Sam", known=KNOWN)[0] == "Sorry! We'll fix it."
     assert check("Sorry! Cheers,\n[Your Name]", known=KNOWN)[0] == "Sorry!"
     assert check("Sorry! Best Regards, Emily Stone", known=KNOWN)[0] == "Sorry!"
+    assert check("Sorry! We'll fix it.\n\n\n  - Sam", known=KNOWN)[0] == "Sorry! We'll fix it."
+
+
+def test_long_blank_runs_are_checked_in_one_pass() -> None:
+    # Each of these took minutes when a pattern rescanned a blank run from every blank in it.
+    text, notes = check("Sorry!" + "\n " * 30_000 + "Best regards, Emily", known=KNOWN)
+    assert text == "Sorry!" and notes == ("removed sign-off 'Emily'",)
+    assert check("Hi Maya" + " " * 50_000 + "!", known=KNOWN)[0] == "Hi Maya!"
 
 
 def test_names_the_reply_may_know_are_kept() -> None:
