@@ -38,7 +38,7 @@ from django.db import connection  # noqa: E402
 
 from benchmarks.brand_tweets import BRANDS, read_brand_tweets  # noqa: E402
 from benchmarks.common import line, machine_line  # noqa: E402
-from listening.analytics.models import BrandRollup, CampaignRollup  # noqa: E402
+from listening.analytics.vocabulary import SCOPES  # noqa: E402
 from listening.brands.models import Brand  # noqa: E402
 from listening.demo.services import do_load_demo_corpus, do_seed_demo  # noqa: E402
 from listening.learning.registry import get_active_version  # noqa: E402
@@ -85,8 +85,9 @@ def store_mentions(tweets: int) -> int:
 def reset() -> None:
     """Every mention unread again, with no reading and no rollups, as after a fresh push."""
     Enrichment.objects.all().delete()
-    BrandRollup.objects.all().delete()
-    CampaignRollup.objects.all().delete()
+    for scope in SCOPES:
+        for table in (scope.rollup, scope.totals, scope.terms, scope.term_weeks, scope.versions):
+            table._default_manager.all().delete()
     Mention.objects.update(enriched_at=None, sentiment="", model_version=None)
 
 

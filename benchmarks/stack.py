@@ -354,7 +354,8 @@ AUTHOR_DIGEST_SQL = f"substr(sha256(convert_to({AUTHOR_KEY_SQL}, 'UTF8')), 1, 8)
 
 
 def sql_build_rollups(org_id: int) -> float:
-    """Set-based rollups for benchmark data (texts already space-separated normalised terms)."""
+    """Set-based rollups for benchmark data (texts already space-separated normalised terms), of
+    the read mentions as ``listening.analytics.services`` counts them."""
     from django.db import connection
 
     started = time.perf_counter()
@@ -368,7 +369,7 @@ def sql_build_rollups(org_id: int) -> float:
                     SELECT l.organization_id, l.{subject}_id, %s, date_trunc(%s, l.published_at, 'UTC'),
                         m.kind, m.sentiment, m.language, count(*), sum(m.engagement_total)
                     FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
-                    WHERE l.organization_id = %s
+                    WHERE l.organization_id = %s AND m.enriched_at IS NOT NULL
                     GROUP BY 1, 2, 4, 5, 6, 7""",
                     [interval, interval, org_id],
                 )
@@ -397,7 +398,7 @@ def sql_build_rollups(org_id: int) -> float:
                             SELECT DISTINCT l.{subject}_id, date_trunc(%s, l.published_at, 'UTC') AS bucket,
                                 {AUTHOR_DIGEST_SQL} AS d
                             FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
-                            WHERE l.organization_id = %s
+                            WHERE l.organization_id = %s AND m.enriched_at IS NOT NULL
                         ) digests
                         GROUP BY 1, 2
                     ) a ON a.{subject}_id = r.{subject}_id AND a.bucket = r.bucket""",
@@ -411,7 +412,7 @@ def sql_build_rollups(org_id: int) -> float:
                     t.term, count(*)
                 FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id,
                     LATERAL (SELECT DISTINCT term FROM regexp_split_to_table(m.clean_text, ' ') AS term) t
-                WHERE l.organization_id = %s
+                WHERE l.organization_id = %s AND m.enriched_at IS NOT NULL
                 GROUP BY 1, 2, 3, 4""",
                 [org_id],
             )
@@ -422,7 +423,7 @@ def sql_build_rollups(org_id: int) -> float:
                 SELECT l.organization_id, l.{subject}_id, date_trunc('day', l.published_at, 'UTC'),
                     m.model_version_id, count(*)
                 FROM {link} l JOIN mentions_mention m ON m.id = l.mention_id
-                WHERE l.organization_id = %s AND m.model_version_id IS NOT NULL
+                WHERE l.organization_id = %s AND m.enriched_at IS NOT NULL AND m.model_version_id IS NOT NULL
                 GROUP BY 1, 2, 3, 4""",
                 [org_id],
             )

@@ -2,10 +2,13 @@
 
 Public entry points
 -------------------
-* ``services.do_update_rollups(mention_ids)``: the enrichment task calls it after writing sentiment.
-  Recomputes (never increments) every rollup of the UTC days those mentions fall in, for each brand
-  and campaign they belong to: idempotent, and right after a sentiment change between model
-  versions. Cost is proportional to the affected subjects' mentions on those days.
+* ``services.do_fold_readings(mention_ids, earlier)``: enrichment calls it (through
+  ``mentions_enriched``) in the transaction that writes a batch's readings: mentions read for the
+  first time are added, those read again move to their new labels. Cost is proportional to the
+  batch. The rollups count read mentions only.
+* ``services.do_update_rollups(mention_ids)``: recomputes (never increments) every rollup of the
+  UTC days those mentions fall in, for each brand and campaign they belong to: idempotent, the
+  reference the fold is tested against. Cost is proportional to those subjects' mentions on those days.
 * ``services.do_rebuild_rollups(organization_id=None)`` / ``manage.py rebuild_rollups [--org ID]``:
   everything from scratch (also drops counts of deleted mentions, which the incremental path cannot
   see once their links are gone).

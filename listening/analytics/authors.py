@@ -35,6 +35,11 @@ def pack(digests: Iterable[bytes]) -> bytes:
     return b"".join(sorted(set(digests)))
 
 
+def unpack(blob: bytes) -> set[bytes]:
+    """The digests of one ``pack``ed set."""
+    return {blob[i : i + DIGEST_BYTES] for i in range(0, len(blob), DIGEST_BYTES)}
+
+
 def count_union(blobs: Iterable[bytes]) -> int:
     """Distinct authors in the union of ``pack``ed sets.
 

@@ -16,8 +16,9 @@ Five kinds of rollup, each kept for brands and for campaigns (the "subject"):
   ``listening.analytics.terms``). Top terms, emerging themes and leads/lags read whole weeks from
   the weekly rows and the days at the edges from the daily ones; a week row is the sum of its days.
 
-All are derived data: ``services.do_update_rollups`` recomputes the buckets touched by enriched
-mentions and ``manage.py rebuild_rollups`` rebuilds everything from the mentions.
+All are derived data over the mentions that have been read: ``services.do_fold_readings`` folds
+each enrichment batch in, ``services.do_update_rollups`` recomputes the buckets of given mentions
+and ``manage.py rebuild_rollups`` rebuilds everything from the mentions.
 """
 
 from __future__ import annotations

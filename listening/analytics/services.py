@@ -1,18 +1,20 @@
 """Writes of the analytics app: rollup maintenance and affinity runs.
 
-``do_update_rollups`` is what the enrichment task calls after it writes sentiment. It recomputes
-every rollup bucket of the UTC days the given mentions fall in, for each brand and campaign they
-belong to, from ``BrandMention``/``CampaignMention`` + ``Mention``. Recomputing (instead of
-applying deltas) makes it idempotent and correct when a mention's sentiment changes between model
-versions, is re-linked, or is deleted: the buckets always equal a from-scratch computation.
-A per-subject row lock (``SELECT ... FOR UPDATE`` on the brand/campaign, taken in id order)
-serialises concurrent recomputes of the same subject, so two workers never interleave their writes.
+The rollups count the mentions that have been read (``enriched_at`` set), linked to each brand and
+campaign, per bucket. Two writers keep them, and tests hold them equal:
 
-Cheap per enrichment batch: every touched (subject, day) of a scope is recomputed at once (one read
-of the links, a fixed number of statements whatever the number of subjects), a text's terms are
-remembered per process, and only rows whose values changed are written: a day that one new
-mention touches keeps its other term rows as they are. Portable ORM and plain multi-row INSERTs,
-so the embedded SQLite default runs the same code.
+- ``do_fold_readings``: what enrichment calls, in the transaction that writes a batch's readings.
+  It adds the mentions read for the first time and moves the labels of those read again, at a
+  cost proportional to the batch, whatever the size of the days it touches.
+- ``recompute_days`` (``do_update_rollups``, ``rebuild_rollups``): every bucket of the given
+  (subject, UTC day)s recomputed from ``BrandMention``/``CampaignMention`` + ``Mention``.
+  Idempotent, and right whatever happened before (a re-link, a deletion, rows from an older
+  definition), so it is the repair and the reference.
+
+A per-subject row lock (``SELECT ... FOR UPDATE`` on the brand/campaign, taken in id order)
+serialises both writers on a subject, so two workers never interleave their writes. Only rows
+whose values change are written, a text's terms are remembered per process, and everything is
+portable ORM and plain multi-row INSERTs, so the embedded SQLite default runs the same code.
 """
 
 from __future__ import annotations
@@ -81,11 +83,12 @@ def _in_ranges(field: str, ranges: Sequence[tuple[datetime, datetime]]) -> model
 
 
 def do_update_rollups(mention_ids: Sequence[int]) -> None:
-    """Bring the rollups of every brand and campaign these mentions belong to up to date.
+    """Recompute the rollups of every (brand or campaign, day) these mentions belong to.
 
     Idempotent; safe to call with ids of mentions that were deleted or have no brand. Cost is
     proportional to the mentions of the affected subjects on the affected days, in a fixed number
-    of statements per scope whatever the number of subjects (:func:`recompute_days`).
+    of statements per scope whatever the number of subjects (:func:`recompute_days`). Enrichment
+    folds its batches in instead (:func:`do_fold_readings`).
     """
     ids = sorted({int(mention_id) for mention_id in mention_ids})
     for scope in SCOPES:
@@ -100,6 +103,205 @@ def do_update_rollups(mention_ids: Sequence[int]) -> None:
             ):
                 touched[subject_id].add(floor_day(published_at))
         recompute_days(scope, touched)
+
+
+def do_fold_readings(mention_ids: Sequence[int], earlier: Mapping[int, tuple[str, int | None]]) -> None:
+    """Fold a batch of readings into the rollups: what enrichment calls, in the transaction that
+    wrote the mentions' new sentiment and version.
+
+    A mention read for the first time is added whole (counts, engagement, author, terms, version).
+    One read before (``earlier``: mention id -> its sentiment and version before this batch, as
+    in a history re-read) moves: its old sentiment and version are taken out and the new ones put
+    in; its terms and author are counted already. The rows are what :func:`recompute_days` would
+    write (tests hold the two equal), at a cost proportional to the batch: recomputing every
+    touched subject-day read all of those days' mentions again for every batch of a backlog.
+    """
+    ids = sorted({int(mention_id) for mention_id in mention_ids})
+    for scope in SCOPES:
+        sums = _Sums()
+        for start in range(0, len(ids), ID_CHUNK):
+            links = scope.link._default_manager.filter(mention_id__in=ids[start : start + ID_CHUNK])
+            for row in _link_rows(scope, links):
+                before = earlier.get(row[2])
+                if before is None:
+                    sums.add(*row)
+                else:
+                    sentiment, version = before
+                    was = (*row[:4], sentiment, *row[5:10], version)
+                    sums.add(*was, sign=-1, labels_only=True)
+                    sums.add(*row, labels_only=True)
+        if sums.counts:
+            _fold(scope, sums)
+
+
+def _fold(scope: Scope, sums: _Sums) -> None:
+    """Add ``sums`` to the stored rows of its subjects, under their locks."""
+    with transaction.atomic():
+        organizations = _lock_subjects(scope, {key[0] for key in sums.counts})
+        fk = scope.fk
+        buckets: dict[int, set[datetime]] = defaultdict(set)
+        for subject_id, _interval, bucket, *_rest in sums.counts:
+            buckets[subject_id].add(bucket)
+        # (Hour and day buckets share the midnight start: a read may bring rows of the other
+        # interval, which are not in the delta and so are left as they are.)
+        in_buckets = [
+            models.Q(**{fk: subject_id, "bucket__in": sorted(starts)})
+            for subject_id, starts in buckets.items()
+            if subject_id in organizations
+        ]
+        _add_counts(
+            scope.rollup,
+            (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
+            ("mention_count", "engagement_sum"),
+            {key: (count, sums.engagement[key]) for key, count in sums.counts.items()},
+            organizations,
+        )
+        _add_rows(
+            scope.totals,
+            in_buckets,
+            (fk, "interval", "bucket"),
+            TOTALS_FIELDS,
+            dict(_totals_rows(sums.counts, sums.engagement, sums.authors)),
+            _add_totals,
+            organizations,
+        )
+        _add_counts(
+            scope.versions,
+            (fk, "bucket", "model_version"),
+            ("mention_count",),
+            {key: (n,) for key, n in sums.versions.items()},
+            organizations,
+        )
+        weeks: Counter[tuple[int, datetime, str]] = Counter()
+        for (subject_id, day, term), n in sums.terms.items():
+            weeks[(subject_id, floor_week(day), term)] += n
+        for table, delta in ((scope.terms, sums.terms), (scope.term_weeks, weeks)):
+            _add_counts(
+                table,
+                (fk, "bucket", "term"),
+                ("mention_count",),
+                {k: (n,) for k, n in delta.items()},
+                organizations,
+            )
+
+
+def _add_counts(
+    model: type[models.Model],
+    keys: Sequence[str],
+    values: Sequence[str],
+    delta: Mapping[tuple[Any, ...], tuple[int, ...]],
+    organizations: Mapping[int, int],
+) -> None:
+    """Add ``delta`` (natural key -> change of each of ``values``; the first is the mention count)
+    to the rows of ``model``.
+
+    What only grows (every first reading, and most keys of a re-read) goes in one upsert without
+    reading the rows: ``INSERT ... ON CONFLICT DO UPDATE`` on the table's unique key, PostgreSQL and
+    SQLite alike. What shrinks (the labels a re-read moves away from) is read, changed and written
+    by :func:`_add_rows`: a proposed row must pass the table's checks (counts >= 0) before the
+    conflict is seen, and a row a move empties goes, as a recompute would not write it.
+    """
+    grows = {key: change for key, change in delta.items() if key[0] in organizations and min(change) >= 0}
+    rows = [(organizations[key[0]], *key, *change) for key, change in grows.items() if any(change)]
+    _insert_rows(model, ("organization", *keys, *values), rows, add_on_conflict=(keys, values))
+    shrinks = {key: change for key, change in delta.items() if key[0] in organizations and key not in grows}
+    if not shrinks:
+        return
+    at = list(keys).index("bucket")
+    buckets: dict[int, set[datetime]] = defaultdict(set)
+    for key in shrinks:
+        buckets[key[0]].add(key[at])
+    _add_rows(
+        model,
+        [models.Q(**{keys[0]: subject_id, "bucket__in": sorted(b)}) for subject_id, b in buckets.items()],
+        keys,
+        values,
+        shrinks,
+        _plus,
+        organizations,
+    )
+
+
+def _plus(stored: tuple[Any, ...] | None, change: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Counts plus their change; None (no row) once the mention count is down to zero."""
+    values = tuple(a + b for a, b in zip(stored or (0,) * len(change), change, strict=True))
+    return values if values[0] > 0 else None
+
+
+def _term_queries(
+    fk: str, delta: Mapping[tuple[int, datetime, str], int], organizations: Mapping[int, int]
+) -> Iterator[models.Q]:
+    """Queries that find the stored term rows of ``delta``'s keys: per subject, its buckets and
+    terms (a superset: rows outside ``delta`` are skipped), a bounded number of terms each."""
+    buckets: dict[int, set[datetime]] = defaultdict(set)
+    terms: dict[int, set[str]] = defaultdict(set)
+    for subject_id, bucket, term in delta:
+        if subject_id in organizations:
+            buckets[subject_id].add(bucket)
+            terms[subject_id].add(term)
+    for subject_id, wanted in terms.items():
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), ID_CHUNK):
+            yield models.Q(
+                **{
+                    fk: subject_id,
+                    "bucket__in": sorted(buckets[subject_id]),
+                    "term__in": ordered[start : start + ID_CHUNK],
+                }
+            )
+
+
+def _add_totals(stored: tuple[Any, ...] | None, delta: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``TOTALS_FIELDS`` plus their change: counts add up, author sets join."""
+    old = stored or (0, 0, 0, 0, 0, 0, 0, b"")
+    counts = tuple(a + b for a, b in zip(old[:6], delta[:6], strict=True))
+    if counts[0] <= 0:
+        return None
+    authors = author_sets.unpack(bytes(old[7])) | author_sets.unpack(delta[7])
+    return (*counts, len(authors), author_sets.pack(authors))
+
+
+def _add_rows(
+    model: type[models.Model],
+    queries: Iterable[models.Q],
+    keys: Sequence[str],
+    values: Sequence[str],
+    delta: Mapping[tuple[Any, ...], tuple[Any, ...]],
+    add: Callable[[tuple[Any, ...] | None, tuple[Any, ...]], tuple[Any, ...] | None],
+    organizations: Mapping[int, int],
+) -> None:
+    """Apply ``delta`` (natural key -> change; the key starts with the subject id) to the rows of
+    ``model``: ``add(stored values or None, change)`` gives each key's new values, or None for no
+    row. ``queries`` must find every stored row of ``delta``'s keys; rows they find outside it are
+    left alone. Changed rows are deleted and inserted again, as :func:`_sync_rows` writes."""
+    manager = model._default_manager
+    width = len(keys)
+    seen: set[tuple[Any, ...]] = set()
+    stale: list[int] = []
+    fresh: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for where in queries:
+        for pk, *row in manager.filter(where).values_list("pk", *keys, *values).iterator(chunk_size=10_000):
+            key = tuple(row[:width])
+            change = delta.get(key)
+            if change is None or key in seen:
+                continue
+            seen.add(key)
+            stored = tuple(row[width:])
+            new = add(stored, change)
+            if new != stored:
+                stale.append(pk)
+                if new is not None:
+                    fresh[key] = new
+    for key, change in delta.items():
+        if key[0] in organizations and key not in seen and (new := add(None, change)) is not None:
+            fresh[key] = new
+    for start in range(0, len(stale), ID_CHUNK):
+        manager.filter(pk__in=stale[start : start + ID_CHUNK]).delete()
+    _insert_rows(
+        model,
+        ("organization", *keys, *values),
+        [(organizations[key[0]], *key, *row) for key, row in fresh.items()],
+    )
 
 
 def recompute_subject_days(scope: Scope, subject_id: int, days: Iterable[datetime]) -> None:
@@ -125,8 +327,8 @@ def _subjects_on(field: str, fk: str, touched: Mapping[int, Sequence[tuple[datet
 def recompute_days(scope: Scope, touched: Mapping[int, Iterable[datetime]]) -> None:
     """Replace the rollup rows of every (subject, UTC day) in ``touched`` by fresh aggregates.
 
-    The same computation for one subject or many: the incremental update after an enrichment
-    batch and ``rebuild_rollups`` both come here, so they cannot disagree. One transaction; the
+    The same computation for one subject or many: ``do_update_rollups`` and ``rebuild_rollups``
+    both come here, and it is the reference :func:`do_fold_readings` is tested against. One transaction; the
     subjects are locked first, in id order, so concurrent recomputes of a subject serialise and two
     workers never deadlock. Statements per call: one lock, one streamed read of the links, one
     delete and one insert per rollup table, and the week term sums.
@@ -136,20 +338,27 @@ def recompute_days(scope: Scope, touched: Mapping[int, Iterable[datetime]]) -> N
     if not wanted:
         return
     with transaction.atomic():
-        organizations = dict(
-            # NO KEY UPDATE serialises recomputes of one subject without blocking the FOR KEY SHARE
-            # that inserting a mention's link takes on it (plain FOR UPDATE deadlocked with pushes).
-            scope.owner._default_manager.select_for_update(no_key=True)
-            .filter(pk__in=sorted(wanted))
-            .order_by("pk")
-            .values_list("pk", "organization_id")
-        )
+        organizations = _lock_subjects(scope, wanted)
         # A subject deleted meanwhile took its rollups with it (cascade).
         wanted = {subject_id: wanted[subject_id] for subject_id in sorted(organizations)}
         if not wanted:
             return
         for chunk in _chunks(wanted):
             _recompute_chunk(scope, organizations, chunk)
+
+
+def _lock_subjects(scope: Scope, subject_ids: Iterable[int]) -> dict[int, int]:
+    """Lock these brands or campaigns, in id order, for the caller's transaction; returns subject id
+    -> organization id of those that still exist. Every writer of a subject's rollups takes this
+    lock first, so they serialise per subject and two workers never deadlock."""
+    return dict(
+        # NO KEY UPDATE serialises rollup writers of one subject without blocking the FOR KEY SHARE
+        # that inserting a mention's link takes on it (plain FOR UPDATE deadlocked with pushes).
+        scope.owner._default_manager.select_for_update(no_key=True)
+        .filter(pk__in=sorted(subject_ids))
+        .order_by("pk")
+        .values_list("pk", "organization_id")
+    )
 
 
 # Interval values as plain strings: keys are compared with what the database returns (an enum
@@ -177,12 +386,15 @@ def _chunks(
         yield chunk
 
 
-def _recompute_chunk(
-    scope: Scope, organizations: Mapping[int, int], wanted: Mapping[int, list[tuple[datetime, datetime]]]
-) -> None:
-    """:func:`recompute_days` for some of the locked subjects."""
-    rows = (
-        scope.link._default_manager.filter(_subjects_on("published_at", scope.fk, wanted))
+def _link_rows(scope: Scope, links: models.QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+    """The fields of ``_Sums.add`` for each of these links whose mention has been read.
+
+    Only read mentions are counted: a mention enters the rollups with its first reading, so the
+    enrichment batch that reads it can add it (:func:`do_fold_readings`) and a from-scratch
+    recompute gives the same rows.
+    """
+    return (
+        links.filter(mention__enriched_at__isnull=False)
         # The text terms are read from (clean text, else the raw one), so only one travels.
         .annotate(
             read=models.Case(
@@ -206,41 +418,70 @@ def _recompute_chunk(
         .order_by()
         .iterator(chunk_size=5_000)  # streamed: only the aggregates are kept in memory
     )
-    counts: Counter[_Key] = Counter()
-    engagement: Counter[_Key] = Counter()
-    bucket_authors: dict[tuple[int, str, datetime], set[bytes]] = defaultdict(set)
-    terms: Counter[tuple[int, datetime, str]] = Counter()
-    versions: Counter[tuple[int, datetime, int]] = Counter()
-    digests: dict[str, bytes] = {}
-    for (
-        subject_id,
-        published_at,
-        mention_id,
-        kind,
-        sentiment,
-        language,
-        eng,
-        a_id,
-        a_handle,
-        text,
-        version,
-    ) in rows:
+
+
+class _Sums:
+    """The aggregates of some links, keyed as the rollup tables are: what a recompute writes, or
+    what a batch of readings adds to (``sign`` -1: takes from) the stored rows."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[_Key] = Counter()
+        self.engagement: Counter[_Key] = Counter()
+        self.authors: dict[tuple[int, str, datetime], set[bytes]] = defaultdict(set)
+        self.terms: Counter[tuple[int, datetime, str]] = Counter()
+        self.versions: Counter[tuple[int, datetime, int]] = Counter()
+        self._digests: dict[str, bytes] = {}
+
+    def add(
+        self,
+        subject_id: int,
+        published_at: datetime,
+        mention_id: int,
+        kind: str,
+        sentiment: str,
+        language: str,
+        engagement: int,
+        author_id: str,
+        author_handle: str,
+        text: str,
+        version: int | None,
+        *,
+        sign: int = 1,
+        labels_only: bool = False,
+    ) -> None:
+        """Count one link. ``labels_only`` counts only what a reading decides (the sentiment-keyed
+        counts and the version), for a mention whose terms and author are counted already."""
         hour, day = floor_hour(published_at), floor_day(published_at)
         for interval, bucket in ((HOUR_BUCKET, hour), (DAY_BUCKET, day)):
             key = (subject_id, interval, bucket, kind, sentiment, language)
-            counts[key] += 1
-            engagement[key] += eng
-        # Only known authors are counted: an anonymous mention is nobody we can count once.
-        if a_id or a_handle:
-            who = author_key(a_id, a_handle, mention_id)
-            digest = digests.get(who)
-            if digest is None:
-                digest = digests[who] = author_sets.digest(who)
-            bucket_authors[(subject_id, HOUR_BUCKET, hour)].add(digest)
-            bucket_authors[(subject_id, DAY_BUCKET, day)].add(digest)
-        terms.update((subject_id, day, term) for term in _terms_of(text))
+            self.counts[key] += sign
+            self.engagement[key] += sign * engagement
         if version is not None:
-            versions[(subject_id, day, version)] += 1
+            self.versions[(subject_id, day, version)] += sign
+        if labels_only:
+            return
+        # Only known authors are counted: an anonymous mention is nobody we can count once.
+        if author_id or author_handle:
+            who = author_key(author_id, author_handle, mention_id)
+            digest = self._digests.get(who)
+            if digest is None:
+                digest = self._digests[who] = author_sets.digest(who)
+            self.authors[(subject_id, HOUR_BUCKET, hour)].add(digest)
+            self.authors[(subject_id, DAY_BUCKET, day)].add(digest)
+        for term in _terms_of(text):
+            self.terms[(subject_id, day, term)] += sign
+
+
+def _recompute_chunk(
+    scope: Scope, organizations: Mapping[int, int], wanted: Mapping[int, list[tuple[datetime, datetime]]]
+) -> None:
+    """:func:`recompute_days` for some of the locked subjects."""
+    rows = _link_rows(
+        scope, scope.link._default_manager.filter(_subjects_on("published_at", scope.fk, wanted))
+    )
+    sums = _Sums()
+    for row in rows:
+        sums.add(*row)
 
     in_days = _subjects_on("bucket", scope.fk, wanted)
     fk = scope.fk
@@ -249,7 +490,7 @@ def _recompute_chunk(
         in_days,
         (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
         ("mention_count", "engagement_sum"),
-        {key: (count, engagement[key]) for key, count in counts.items()},
+        {key: (count, sums.engagement[key]) for key, count in sums.counts.items()},
         organizations,
     )
     _sync_rows(
@@ -257,7 +498,7 @@ def _recompute_chunk(
         in_days,
         (fk, "interval", "bucket"),
         TOTALS_FIELDS,
-        dict(_totals_rows(counts, engagement, bucket_authors)),
+        dict(_totals_rows(sums.counts, sums.engagement, sums.authors)),
         organizations,
     )
     _sync_rows(
@@ -265,7 +506,7 @@ def _recompute_chunk(
         in_days,
         (fk, "bucket", "term"),
         ("mention_count",),
-        {key: (n,) for key, n in terms.items()},
+        {key: (n,) for key, n in sums.terms.items()},
         organizations,
     )
     _sync_rows(
@@ -273,7 +514,7 @@ def _recompute_chunk(
         in_days,
         (fk, "bucket", "model_version"),
         ("mention_count",),
-        {key: (n,) for key, n in versions.items()},
+        {key: (n,) for key, n in sums.versions.items()},
         organizations,
     )
     _recompute_term_weeks(scope, organizations, {s: _weeks_of(r) for s, r in wanted.items()})
@@ -314,21 +555,41 @@ def _sync_rows(
     )
 
 
-def _insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+def _insert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    add_on_conflict: tuple[Sequence[str], Sequence[str]] | None = None,
+) -> None:
     """Insert plain value tuples in multi-row INSERTs (no model instances: building and preparing
-    one per term row cost more than the database's work)."""
+    one per term row cost more than the database's work).
+
+    ``add_on_conflict`` = (key fields, value fields): a row whose key is stored already adds its
+    values to the stored ones instead (the keys must be the table's unique constraint).
+    """
     if not rows:
         return
     meta = model._meta
-    columns = [field for name in fields if isinstance(field := meta.get_field(name), models.Field)]
-    if len(columns) != len(fields):
-        raise ValueError(f"{model.__name__}: {fields} must all be concrete fields")
+
+    def column(name: str) -> str:
+        field = meta.get_field(name)
+        if not isinstance(field, models.Field) or field.column is None:
+            raise ValueError(f"{model.__name__}: {name} must be a concrete field")
+        return connection.ops.quote_name(field.column)
+
+    columns = [meta.get_field(name) for name in fields]
     adapt = [
         connection.ops.adapt_datetimefield_value if isinstance(field, models.DateTimeField) else None
         for field in columns
     ]
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) VALUES "
+    table = connection.ops.quote_name(meta.db_table)
+    head = f"INSERT INTO {table} ({', '.join(column(name) for name in fields)}) VALUES "
+    tail = ""
+    if add_on_conflict is not None:
+        keys, values = add_on_conflict
+        sums = ", ".join(f"{column(v)} = {table}.{column(v)} + excluded.{column(v)}" for v in values)
+        tail = f" ON CONFLICT ({', '.join(column(k) for k in keys)}) DO UPDATE SET {sums}"
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, min(2_000, (connection.features.max_query_params or 65_535) // len(columns)))
     with connection.cursor() as cursor:
@@ -337,7 +598,7 @@ def _insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequenc
             params: list[Any] = []
             for row in chunk:
                 params += [value if f is None else f(value) for f, value in zip(adapt, row, strict=True)]
-            cursor.execute(head + ", ".join([one] * len(chunk)), params)
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
 
 
 def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:

@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-# Mentions per claim, and so per write transaction and per rollup recompute. The claim holds no lock
-# during inference, so a large one costs pushes nothing; the rollups recompute every touched
-# subject-day, so each claim fewer saves one pass over those days (the model reads 64 at a time).
+# Mentions per claim, and so per write transaction and per rollup fold. The claim holds no lock
+# during inference, so a large one costs pushes nothing, and fewer, larger writes cost less per
+# mention (the model reads 64 at a time).
 DEFAULT_BATCH = 512
 
 
@@ -137,6 +137,14 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
     """
     now = timezone.now()
     with stage("write"):
+        # What the rollups counted of the mentions read before (a history re-read): their labels
+        # move there, where a first reading adds the mention whole.
+        earlier = {
+            pk: (sentiment, version_id)
+            for pk, sentiment, version_id in Mention.objects.filter(
+                pk__in=[e.mention_id for e in enrichments], enriched_at__isnull=False
+            ).values_list("pk", "sentiment", "model_version_id")
+        }
         Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
         # One UPDATE per (sentiment, version): a batch has a few of them, and a plain SET is far
         # cheaper for PostgreSQL than bulk_update's CASE over every id for every column.
@@ -152,7 +160,7 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
         ids = [e.mention_id for e in enrichments]
         do_set_link_sentiments(by_sentiment)
     with stage("signals"):  # rollups (marked "rollups" inside), custom classifiers, first audiences
-        mentions_enriched.send(sender=Mention, mention_ids=ids, enrichments=enrichments)
+        mentions_enriched.send(sender=Mention, mention_ids=ids, enrichments=enrichments, earlier=earlier)
     return ids
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 # Sent inside the enrichment transaction with ``mention_ids`` (list[int]) whose sentiment was just
-# written and ``enrichments`` (the Enrichment rows, embeddings included). Receivers that maintain
-# derived data (rollups, custom classifiers' labels) update it atomically with the enrichment.
+# written, ``enrichments`` (the Enrichment rows, embeddings included) and ``earlier`` (mention id ->
+# (sentiment, model version id) before this write, for the mentions that had been read before).
+# Receivers that maintain derived data (rollups, custom classifiers' labels) update it atomically
+# with the enrichment.
 mentions_enriched = Signal()
 
 # Sent after an ingestion batch committed, with ``organization_id`` (int) and ``mention_ids``

@@ -36,7 +36,10 @@ class Builder:
         campaign: Campaign | None = None,
         kind: str = SourceKind.SOCIAL,
         language: str = "en",
+        read: bool = True,
     ) -> Mention:
+        """A mention linked to ``brands`` (and ``campaign``); ``read`` ones (the default) count in
+        the rollups, as a mention does once enrichment has read it."""
         self.counter += 1
         mention = Mention.objects.create(
             organization=self.tenant.org,
@@ -50,6 +53,7 @@ class Builder:
             published_at=at(when),
             engagement_total=engagement,
             sentiment=sentiment,
+            enriched_at=at(when) if read else None,
         )
         for brand in brands:
             BrandMention.objects.create(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import random
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,7 @@ from listening.analytics.models import (
 )
 from listening.analytics.services import do_rebuild_rollups, do_update_rollups
 from listening.mentions.enrichment import store_enrichments
-from listening.mentions.models import Enrichment, Mention
+from listening.mentions.models import Enrichment, Mention, SourceKind
 from tests.analytics.factories import Fixture, at, build_fixture, model_version
 from tests.conftest import Tenant
 
@@ -189,9 +191,14 @@ def test_incremental_equals_rebuild_after_a_mixed_enrichment_batch(fx: Fixture) 
         text="Fresh #launch colours",
         brands=a,
         campaign=fx.campaign,
+        read=False,
     )
-    new_day = b.mention("2026-01-16T23:59:00", engagement=1, author="u1", text="shoes arrived late", brands=a)
-    rival_new = b.mention("2026-01-13T11:00:00", engagement=2, text="rival boots again", brands=(fx.rival,))
+    new_day = b.mention(
+        "2026-01-16T23:59:00", engagement=1, author="u1", text="shoes arrived late", brands=a, read=False
+    )
+    rival_new = b.mention(
+        "2026-01-13T11:00:00", engagement=2, text="rival boots again", brands=(fx.rival,), read=False
+    )
     readings = [
         _reading(new_same_day, version, "positive"),
         _reading(new_day, version, "negative"),
@@ -206,13 +213,58 @@ def test_incremental_equals_rebuild_after_a_mixed_enrichment_batch(fx: Fixture) 
     assert (window.negative, window.neutral) == (0, 1)  # m3's re-read reached the totals
     assert BrandVersionDay.objects.filter(model_version=version).count() == 4  # A: Jan 10, 11, 16; B: 13
 
-    # A push links a mention to a day that is rolled up already; the next batch, on another of the
-    # subject's mentions that day, brings the day (its terms and authors too) up to date.
-    late = b.mention("2026-01-16T08:00:00", engagement=3, author="u8", text="late #launch review", brands=a)
+    # A push links a mention to a day that is rolled up already: it is not counted until it is
+    # read, whatever else of that day is read meanwhile; then it is added whole.
+    late = b.mention(
+        "2026-01-16T08:00:00", engagement=3, author="u8", text="late #launch review", brands=a, read=False
+    )
     with transaction.atomic():
-        store_enrichments([_reading(new_day, version, "positive")])
+        store_enrichments([_reading(new_day, version, "positive")])  # a re-read of its day
     assert snapshot() == from_scratch()
-    assert BrandTermDay.objects.filter(
-        brand=fx.brand, bucket=at("2026-01-16T00:00:00"), term="review"
-    ).exists()
-    assert Mention.objects.get(pk=late.pk).sentiment == ""  # counted, unscored, until it is read
+    review = BrandTermDay.objects.filter(brand=fx.brand, bucket=at("2026-01-16T00:00:00"), term="review")
+    assert not review.exists()
+    with transaction.atomic():
+        store_enrichments([_reading(late, version, "negative")])
+    assert snapshot() == from_scratch()
+    assert review.get().mention_count == 1
+    day = BrandTotals.objects.get(brand=fx.brand, interval="day", bucket=at("2026-01-16T00:00:00"))
+    assert (day.mention_count, day.positive, day.negative, day.author_count) == (2, 1, 1, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_folded_batches_equal_a_rebuild(fx: Fixture, seed: int) -> None:
+    """Random enrichment batches of first readings and re-reads, folded in by enrichment's own path,
+    leave every rollup table as a from-scratch recompute leaves it: across hours, days and a week
+    boundary (Monday Jan 12), shared and anonymous authors, repeated and missing terms, mentions of
+    two brands at once, a campaign, three versions and every sentiment."""
+    rng = random.Random(seed)
+    versions = [model_version(f"fold-{i}") for i in range(3)]
+    words = ["zip", "broke", "#launch", "late", "love", "boots", "size", "refund", "zip"]
+    b = fx.builder
+    unread = [
+        b.mention(
+            (at("2026-01-09T00:00:00") + timedelta(minutes=rng.randrange(6 * 24 * 60))).isoformat()[:19],
+            engagement=rng.randrange(50),
+            author=rng.choice(["", "u1", "u2", "u7", f"new{i}"]),
+            text=" ".join(rng.choices(words, k=rng.randrange(5))),
+            brands=rng.choice([(fx.brand,), (fx.rival,), (fx.brand, fx.rival)]),
+            campaign=fx.campaign if rng.random() < 0.4 else None,
+            kind=rng.choice([SourceKind.SOCIAL, SourceKind.REVIEW, SourceKind.SUPPORT]),
+            language=rng.choice(["en", "fr"]),
+            read=False,
+        )
+        for i in range(48)
+    ]
+    read = [m for m in b.created if m not in unread]
+    for _step in range(6):
+        batch, unread = unread[:8], unread[8:]
+        batch += rng.sample(read, 4)  # re-reads, some by a version that read them before
+        readings = [
+            _reading(m, rng.choice(versions), rng.choice(["positive", "neutral", "negative"])) for m in batch
+        ]
+        with transaction.atomic():
+            store_enrichments(readings)
+        folded = snapshot()
+        assert folded == from_scratch()
+        read += batch[:8]
+    assert BrandTermWeek.objects.filter(bucket=at("2026-01-12T00:00:00")).exists()

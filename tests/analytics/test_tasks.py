@@ -6,9 +6,11 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
 
 from listening.analytics.models import AffinityRun, BrandRollup
 from listening.jobs import Queue
+from listening.mentions.models import Mention
 from tests.conftest import Tenant
 from workers import app
 from workers.beat import build_schedule
@@ -16,8 +18,11 @@ from workers.tasks.analytics import build_affinities, build_all_affinities, upda
 
 
 def test_update_rollups_task_body(alice: Tenant) -> None:
-    update_rollups.apply(args=[[alice.mention.pk]]).get()
     rows = BrandRollup.objects.filter(brand=alice.brand, interval="day")
+    update_rollups.apply(args=[[alice.mention.pk]]).get()
+    assert not rows.exists()  # not read yet: the rollups count what the model has read
+    Mention.objects.filter(pk=alice.mention.pk).update(enriched_at=timezone.now())
+    update_rollups.apply(args=[[alice.mention.pk]]).get()
     assert [(r.mention_count, r.sentiment) for r in rows] == [(1, "")]
 
 
