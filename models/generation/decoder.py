@@ -22,7 +22,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from models.backbones import checkpoint_dir, resolve_backbone
 from models.inference import resolve_device, resolve_dtype
@@ -62,17 +68,23 @@ class Decoder:
         top_p: float = 0.95,
         seed: int = 0,
     ) -> list[str]:
-        """``n`` sampled replies (seeded: the same request drafts the same replies)."""
+        """``n`` sampled replies (seeded: the same request drafts the same replies).
+
+        The prompt is read once and its key/value cache copied to the ``n`` rows: ``generate``'s
+        ``num_return_sequences`` would read the whole prompt (thread, guidelines, past exchanges:
+        most of the tokens) once per sample.
+        """
         ids = self.prompt_ids(messages)
+        rows = ids.repeat(n, 1)
         torch.manual_seed(seed)
         out = self.model.generate(  # type: ignore[operator]
-            ids,
-            attention_mask=torch.ones_like(ids),
+            rows,
+            attention_mask=torch.ones_like(rows),
+            past_key_values=self._prefix_cache(ids, n),
             do_sample=True,
             temperature=temperature,
             top_p=top_p,
             max_new_tokens=max_new_tokens,
-            num_return_sequences=n,
             pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
         )
         return [
@@ -92,6 +104,17 @@ class Decoder:
         )
         return str(self.tokenizer.decode(out[0][ids.shape[1] :], skip_special_tokens=True)).strip()
 
+    def _prefix_cache(self, ids: torch.Tensor, rows: int) -> DynamicCache:
+        """The key/value cache of all but the last token of ``ids`` (one prompt), for ``rows`` rows.
+
+        The last token is left out so that the caller's forward pass (or ``generate``) reads it and
+        gives the logits of the first new token."""
+        cache = DynamicCache(config=self.model.config)
+        self.model(input_ids=ids[:, :-1], past_key_values=cache, use_cache=True)
+        if rows > 1:
+            cache.batch_repeat_interleave(rows)
+        return cache
+
     def reply_ids(self, text: str) -> list[int]:
         """A reply's tokens as the model would write them, ending with the end-of-turn token."""
         ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -100,8 +123,13 @@ class Decoder:
 
     @torch.inference_mode()
     def score(self, messages: Messages, replies: Sequence[str], *, batch_size: int = 16) -> list[float]:
-        """Mean log-likelihood per token of each reply after the prompt (higher is likelier)."""
-        prompt = self.prompt_ids(messages)[0]
+        """Mean log-likelihood per token of each reply after the prompt (higher is likelier).
+
+        The prompt is read once (:meth:`_prefix_cache`); each chunk of replies is one forward pass
+        over the prompt's last token and the replies, on copies of that cache."""
+        prompt = self.prompt_ids(messages)
+        cached = prompt.shape[1] - 1
+        pad = int(self.tokenizer.pad_token_id or 0)
         scores: list[float] = []
         for start in range(0, len(replies), batch_size):
             chunk = [
@@ -109,20 +137,24 @@ class Decoder:
                 for text in replies[start : start + batch_size]
             ]
             width = max(len(ids) for ids in chunk)
-            pad = int(self.tokenizer.pad_token_id or 0)
-            rows = torch.full(
-                (len(chunk), prompt.shape[0] + width), pad, dtype=torch.long, device=self.device
-            )
-            mask = torch.zeros_like(rows)
+            # Each row: the prompt's last token, then the reply, then padding.
+            rows = torch.full((len(chunk), 1 + width), pad, dtype=torch.long, device=self.device)
+            mask = torch.zeros((len(chunk), cached + 1 + width), dtype=torch.long, device=self.device)
+            mask[:, : cached + 1] = 1
+            rows[:, 0] = prompt[0, -1]
             for i, ids in enumerate(chunk):
-                rows[i, : prompt.shape[0]] = prompt
-                rows[i, prompt.shape[0] : prompt.shape[0] + len(ids)] = torch.tensor(ids, device=self.device)
-                mask[i, : prompt.shape[0] + len(ids)] = 1
-            logits = self.model(input_ids=rows, attention_mask=mask).logits.float()
-            logprobs = torch.log_softmax(logits[:, prompt.shape[0] - 1 : -1], dim=-1)
-            targets = rows[:, prompt.shape[0] :]
+                rows[i, 1 : 1 + len(ids)] = torch.tensor(ids, device=self.device)
+                mask[i, cached + 1 : cached + 1 + len(ids)] = 1
+            logits = self.model(
+                input_ids=rows,
+                attention_mask=mask,
+                past_key_values=self._prefix_cache(prompt, len(chunk)),
+                use_cache=True,
+            ).logits.float()
+            logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+            targets = rows[:, 1:]
             picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-            reply_mask = mask[:, prompt.shape[0] :].float()
+            reply_mask = mask[:, cached + 1 :].float()
             totals = (picked * reply_mask).sum(dim=1) / reply_mask.sum(dim=1).clamp(min=1)
             scores.extend(float(value) for value in totals.cpu())
         return scores

@@ -268,3 +268,18 @@ def test_folded_batches_equal_a_rebuild(fx: Fixture, seed: int) -> None:
         assert folded == from_scratch()
         read += batch[:8]
     assert BrandTermWeek.objects.filter(bucket=at("2026-01-12T00:00:00")).exists()
+
+
+def test_a_fold_onto_rows_it_did_not_write_recomputes_those_days(fx: Fixture) -> None:
+    """Mentions marked read by hand and never rolled up, then re-read: the move finds nothing to
+    take from, so the fold leaves its partial writes behind (a savepoint) and recomputes the days."""
+    version = model_version("drift")
+    b = fx.builder
+    unseen = b.mention(
+        "2026-01-14T12:00:00", sentiment="negative", author="u5", text="zip broke", brands=(fx.brand,)
+    )
+    with transaction.atomic():
+        store_enrichments([_reading(unseen, version, "positive")])
+    assert snapshot() == from_scratch()
+    day = BrandTotals.objects.get(brand=fx.brand, interval="day", bucket=at("2026-01-14T00:00:00"))
+    assert (day.mention_count, day.positive, day.negative) == (1, 1, 0)

@@ -230,7 +230,9 @@ def test_topics_assign_every_mention_and_trends_count_them_all(alice: Tenant, mo
 
     monkeypatch.setattr(topic_queries, "FIT_SAMPLE", 32)  # the fit sees 32 of the 48
     _enriched_groups(alice)
-    Builder(alice, counter=1_000).mention("2026-01-12T10:00:00", text="not read yet", brands=(alice.brand,))
+    Builder(alice, counter=1_000).mention(
+        "2026-01-12T10:00:00", text="not read yet", brands=(alice.brand,), read=False
+    )
     url = f"/api/v1/brands/{alice.brand.pk}/topics/"
     body = alice.client().get(url, {"from": "2026-01-01T00:00:00Z", "to": "2026-01-31T00:00:00Z"}).json()
     assert_documented("GET", "/api/v1/brands/{id}/topics/", body)

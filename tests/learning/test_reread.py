@@ -53,6 +53,7 @@ def seed(t: Tenant, days_ago: list[float]) -> list[int]:
             author=f"author-{i}",
             brands=(t.brand, t.competitor) if i % 2 else (t.brand,),
             campaign=t.campaign,
+            read=False,  # enrichment reads them below
         ).pk
         for i, ago in enumerate(days_ago)
     ]

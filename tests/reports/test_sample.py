@@ -47,6 +47,7 @@ def _enrich_cheaply(organization_id: int) -> None:
         score = vader.polarity_scores(text)["compound"]
         mention.sentiment = "positive" if score >= 0.3 else "negative" if score <= -0.2 else "neutral"
         mention.model_version = version
+        mention.enriched_at = timezone.now()
         rows.append(
             Enrichment(
                 organization_id=organization_id,
@@ -57,7 +58,7 @@ def _enrich_cheaply(organization_id: int) -> None:
             )
         )
     Enrichment.objects.bulk_create(rows)
-    Mention.objects.bulk_update(mentions, ["sentiment", "model_version"])
+    Mention.objects.bulk_update(mentions, ["sentiment", "model_version", "enriched_at"])
     do_update_rollups([m.pk for m in mentions])
 
 
