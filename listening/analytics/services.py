@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from listening.analytics import authors as author_sets
@@ -47,6 +47,7 @@ from listening.analytics.vocabulary import (
     floor_week,
 )
 from listening.brands.models import Brand
+from listening.bulk import insert_rows
 from listening.mentions.models import BrandMention, Mention
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ def _add_counts(
     """
     grows = {key: change for key, change in delta.items() if key[0] in organizations and min(change) >= 0}
     rows = [(organizations[key[0]], *key, *change) for key, change in grows.items() if any(change)]
-    _insert_rows(model, ("organization", *keys, *values), rows, add_on_conflict=(keys, values))
+    insert_rows(model, ("organization", *keys, *values), rows, add_on_conflict=(keys, values))
     shrinks = {key: change for key, change in delta.items() if key[0] in organizations and key not in grows}
     if not shrinks:
         return
@@ -315,7 +316,7 @@ def _add_rows(
             fresh[key] = new
     for start in range(0, len(stale), ID_CHUNK):
         manager.filter(pk__in=stale[start : start + ID_CHUNK]).delete()
-    _insert_rows(
+    insert_rows(
         model,
         ("organization", *keys, *values),
         [(organizations[key[0]], *key, *row) for key, row in fresh.items()],
@@ -566,57 +567,11 @@ def _sync_rows(
             stale.append(pk)
     for start in range(0, len(stale), ID_CHUNK):
         manager.filter(pk__in=stale[start : start + ID_CHUNK]).delete()
-    _insert_rows(
+    insert_rows(
         model,
         ("organization", *keys, *values),
         [(organizations[key[0]], *key, *row) for key, row in fresh.items() if key not in kept],
     )
-
-
-def _insert_rows(
-    model: type[models.Model],
-    fields: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    *,
-    add_on_conflict: tuple[Sequence[str], Sequence[str]] | None = None,
-) -> None:
-    """Insert plain value tuples in multi-row INSERTs (no model instances: building and preparing
-    one per term row cost more than the database's work).
-
-    ``add_on_conflict`` = (key fields, value fields): a row whose key is stored already adds its
-    values to the stored ones instead (the keys must be the table's unique constraint).
-    """
-    if not rows:
-        return
-    meta = model._meta
-
-    def column(name: str) -> str:
-        field = meta.get_field(name)
-        if not isinstance(field, models.Field) or field.column is None:
-            raise ValueError(f"{model.__name__}: {name} must be a concrete field")
-        return connection.ops.quote_name(field.column)
-
-    columns = [meta.get_field(name) for name in fields]
-    adapt = [
-        connection.ops.adapt_datetimefield_value if isinstance(field, models.DateTimeField) else None
-        for field in columns
-    ]
-    table = connection.ops.quote_name(meta.db_table)
-    head = f"INSERT INTO {table} ({', '.join(column(name) for name in fields)}) VALUES "
-    tail = ""
-    if add_on_conflict is not None:
-        keys, values = add_on_conflict
-        sums = ", ".join(f"{column(v)} = {table}.{column(v)} + excluded.{column(v)}" for v in values)
-        tail = f" ON CONFLICT ({', '.join(column(k) for k in keys)}) DO UPDATE SET {sums}"
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, min(2_000, (connection.features.max_query_params or 65_535) // len(columns)))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                params += [value if f is None else f(value) for f, value in zip(adapt, row, strict=True)]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
 
 
 def _weeks_of(ranges: Sequence[tuple[datetime, datetime]]) -> set[datetime]:

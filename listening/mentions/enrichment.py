@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from listening.bulk import insert_rows
 from listening.learning.models import ModelVersion
 from listening.learning.registry import get_active_version
 from listening.mentions.models import Enrichment, Mention, SourceKind
@@ -50,6 +51,9 @@ def load_version(version: ModelVersion) -> ListeningModel:
 def predict(version: ModelVersion, texts: Sequence[str]) -> Predictions:
     return load_version(version).predict(list(texts))
 
+
+# The columns an enrichment reading writes (all but the id).
+ENRICHMENT_FIELDS = tuple(f for f in Enrichment._meta.concrete_fields if not f.primary_key)
 
 # Probabilities are stored and returned with this many decimals.
 PROB_DIGITS = 5
@@ -145,7 +149,19 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
                 pk__in=[e.mention_id for e in enrichments], enriched_at__isnull=False
             ).values_list("pk", "sentiment", "model_version_id")
         }
-        Enrichment.objects.bulk_create(enrichments, ignore_conflicts=True)
+        # A plain multi-row INSERT: bulk_create's per-value SQL building was half of this stage.
+        insert_rows(
+            Enrichment,
+            [field.name for field in ENRICHMENT_FIELDS],
+            [
+                tuple(
+                    now if field.name == "created_at" else getattr(e, field.attname)
+                    for field in ENRICHMENT_FIELDS
+                )
+                for e in enrichments
+            ],
+            skip_conflicts_on=("mention", "model_version"),  # an existing (mention, version) row is kept
+        )
         # One UPDATE per (sentiment, version): a batch has a few of them, and a plain SET is far
         # cheaper for PostgreSQL than bulk_update's CASE over every id for every column.
         by_label: dict[tuple[str, int | None], list[int]] = defaultdict(list)
