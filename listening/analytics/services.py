@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -155,51 +156,24 @@ def _fold(scope: Scope, sums: _Sums) -> None:
     """Add ``sums`` to the stored rows of its subjects, under their locks."""
     with transaction.atomic():
         organizations = _lock_subjects(scope, {key[0] for key in sums.counts})
-        fk = scope.fk
-        buckets: dict[int, set[datetime]] = defaultdict(set)
-        for subject_id, _interval, bucket, *_rest in sums.counts:
-            buckets[subject_id].add(bucket)
-        # (Hour and day buckets share the midnight start: a read may bring rows of the other
-        # interval, which are not in the delta and so are left as they are.)
-        in_buckets = [
-            models.Q(**{fk: subject_id, "bucket__in": sorted(starts)})
-            for subject_id, starts in buckets.items()
-            if subject_id in organizations
-        ]
-        _add_counts(
-            scope.rollup,
-            (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
-            ("mention_count", "engagement_sum"),
-            {key: (count, sums.engagement[key]) for key, count in sums.counts.items()},
-            organizations,
-        )
-        _add_rows(
-            scope.totals,
-            in_buckets,
-            (fk, "interval", "bucket"),
-            TOTALS_FIELDS,
-            dict(_totals_rows(sums.counts, sums.engagement, sums.authors)),
-            _add_totals,
-            organizations,
-        )
-        _add_counts(
-            scope.versions,
-            (fk, "bucket", "model_version"),
-            ("mention_count",),
-            {key: (n,) for key, n in sums.versions.items()},
-            organizations,
-        )
+        in_buckets = _bucket_queries(scope.fk, ((key[0], key[2]) for key in sums.counts), organizations)
+        for table in sums.tables(scope):
+            if table.model is scope.totals:  # author sets join: read, changed and written
+                _add_rows(
+                    table.model, in_buckets, table.keys, table.values, table.rows, _add_totals, organizations
+                )
+            else:
+                _add_counts(table.model, table.keys, table.values, table.rows, organizations)
         weeks: Counter[tuple[int, datetime, str]] = Counter()
         for (subject_id, day, term), n in sums.terms.items():
             weeks[(subject_id, floor_week(day), term)] += n
-        for table, delta in ((scope.terms, sums.terms), (scope.term_weeks, weeks)):
-            _add_counts(
-                table,
-                (fk, "bucket", "term"),
-                ("mention_count",),
-                {k: (n,) for k, n in delta.items()},
-                organizations,
-            )
+        _add_counts(
+            scope.term_weeks,
+            _term_keys(scope),
+            ("mention_count",),
+            {key: (n,) for key, n in weeks.items()},
+            organizations,
+        )
 
 
 def _add_counts(
@@ -225,12 +199,9 @@ def _add_counts(
     if not shrinks:
         return
     at = list(keys).index("bucket")
-    buckets: dict[int, set[datetime]] = defaultdict(set)
-    for key in shrinks:
-        buckets[key[0]].add(key[at])
     _add_rows(
         model,
-        [models.Q(**{keys[0]: subject_id, "bucket__in": sorted(b)}) for subject_id, b in buckets.items()],
+        _bucket_queries(keys[0], ((key[0], key[at]) for key in shrinks), organizations),
         keys,
         values,
         shrinks,
@@ -239,35 +210,25 @@ def _add_counts(
     )
 
 
+def _bucket_queries(
+    fk: str, buckets: Iterable[tuple[int, datetime]], organizations: Mapping[int, int]
+) -> list[models.Q]:
+    """One query per (locked) subject for its rows on these (subject id, bucket) pairs. Hour and day
+    buckets share the midnight start, so a query may also find rows of the other interval: callers
+    skip the rows outside their delta."""
+    wanted: dict[int, set[datetime]] = defaultdict(set)
+    for subject_id, bucket in buckets:
+        if subject_id in organizations:
+            wanted[subject_id].add(bucket)
+    return [models.Q(**{fk: subject_id, "bucket__in": sorted(b)}) for subject_id, b in wanted.items()]
+
+
 def _plus(stored: tuple[Any, ...] | None, change: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """Counts plus their change; None (no row) once they are all down to zero."""
     values = tuple(a + b for a, b in zip(stored or (0,) * len(change), change, strict=True))
     if min(values) < 0 or (values[0] == 0 and any(values)):
         raise _Drift(f"{stored} + {change}")
     return values if values[0] > 0 else None
-
-
-def _term_queries(
-    fk: str, delta: Mapping[tuple[int, datetime, str], int], organizations: Mapping[int, int]
-) -> Iterator[models.Q]:
-    """Queries that find the stored term rows of ``delta``'s keys: per subject, its buckets and
-    terms (a superset: rows outside ``delta`` are skipped), a bounded number of terms each."""
-    buckets: dict[int, set[datetime]] = defaultdict(set)
-    terms: dict[int, set[str]] = defaultdict(set)
-    for subject_id, bucket, term in delta:
-        if subject_id in organizations:
-            buckets[subject_id].add(bucket)
-            terms[subject_id].add(term)
-    for subject_id, wanted in terms.items():
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), ID_CHUNK):
-            yield models.Q(
-                **{
-                    fk: subject_id,
-                    "bucket__in": sorted(buckets[subject_id]),
-                    "term__in": ordered[start : start + ID_CHUNK],
-                }
-            )
 
 
 def _add_totals(stored: tuple[Any, ...] | None, delta: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -490,6 +451,52 @@ class _Sums:
         for term in _terms_of(text):
             self.terms[(subject_id, day, term)] += sign
 
+    def tables(self, scope: Scope) -> list[_Table]:
+        """The day and hour tables these sums write, with their rows (natural key -> values): what
+        a recompute makes the stored rows equal to, or what a fold adds to them."""
+        fk = scope.fk
+        return [
+            _Table(
+                scope.rollup,
+                (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
+                ("mention_count", "engagement_sum"),
+                {key: (count, self.engagement[key]) for key, count in self.counts.items()},
+            ),
+            _Table(
+                scope.totals,
+                (fk, "interval", "bucket"),
+                TOTALS_FIELDS,
+                dict(_totals_rows(self.counts, self.engagement, self.authors)),
+            ),
+            _Table(
+                scope.terms,
+                _term_keys(scope),
+                ("mention_count",),
+                {key: (n,) for key, n in self.terms.items()},
+            ),
+            _Table(
+                scope.versions,
+                (fk, "bucket", "model_version"),
+                ("mention_count",),
+                {key: (n,) for key, n in self.versions.items()},
+            ),
+        ]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A rollup table, its natural key and value fields, and rows for it."""
+
+    model: type[models.Model]
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+    rows: dict[tuple[Any, ...], tuple[Any, ...]]
+
+
+def _term_keys(scope: Scope) -> tuple[str, ...]:
+    """The natural key of the day and week term tables."""
+    return (scope.fk, "bucket", "term")
+
 
 def _recompute_chunk(
     scope: Scope, organizations: Mapping[int, int], wanted: Mapping[int, list[tuple[datetime, datetime]]]
@@ -503,39 +510,8 @@ def _recompute_chunk(
         sums.add(*row)
 
     in_days = _subjects_on("bucket", scope.fk, wanted)
-    fk = scope.fk
-    _sync_rows(
-        scope.rollup,
-        in_days,
-        (fk, "interval", "bucket", "source_kind", "sentiment", "language"),
-        ("mention_count", "engagement_sum"),
-        {key: (count, sums.engagement[key]) for key, count in sums.counts.items()},
-        organizations,
-    )
-    _sync_rows(
-        scope.totals,
-        in_days,
-        (fk, "interval", "bucket"),
-        TOTALS_FIELDS,
-        dict(_totals_rows(sums.counts, sums.engagement, sums.authors)),
-        organizations,
-    )
-    _sync_rows(
-        scope.terms,
-        in_days,
-        (fk, "bucket", "term"),
-        ("mention_count",),
-        {key: (n,) for key, n in sums.terms.items()},
-        organizations,
-    )
-    _sync_rows(
-        scope.versions,
-        in_days,
-        (fk, "bucket", "model_version"),
-        ("mention_count",),
-        {key: (n,) for key, n in sums.versions.items()},
-        organizations,
-    )
+    for table in sums.tables(scope):
+        _sync_rows(table.model, in_days, table.keys, table.values, table.rows, organizations)
     _recompute_term_weeks(scope, organizations, {s: _weeks_of(r) for s, r in wanted.items()})
 
 
@@ -654,7 +630,7 @@ def _recompute_term_weeks(
     _sync_rows(
         scope.term_weeks,
         _subjects_on("bucket", scope.fk, spans),
-        (scope.fk, "bucket", "term"),
+        _term_keys(scope),
         ("mention_count",),
         fresh,
         organizations,

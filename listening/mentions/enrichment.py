@@ -54,6 +54,7 @@ def predict(version: ModelVersion, texts: Sequence[str]) -> Predictions:
 
 # The columns an enrichment reading writes (all but the id).
 ENRICHMENT_FIELDS = tuple(f for f in Enrichment._meta.concrete_fields if not f.primary_key)
+ENRICHMENT_COLUMNS = tuple(f.name for f in ENRICHMENT_FIELDS)
 
 # Probabilities are stored and returned with this many decimals.
 PROB_DIGITS = 5
@@ -152,7 +153,7 @@ def store_enrichments(enrichments: Sequence[Enrichment]) -> list[int]:
         # A plain multi-row INSERT: bulk_create's per-value SQL building was half of this stage.
         insert_rows(
             Enrichment,
-            [field.name for field in ENRICHMENT_FIELDS],
+            ENRICHMENT_COLUMNS,
             [
                 tuple(
                     now if field.name == "created_at" else getattr(e, field.attname)
