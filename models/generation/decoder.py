@@ -11,6 +11,7 @@ is what the gate's log-likelihood and Recall@k measure.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Sequence
@@ -80,7 +81,7 @@ class Decoder:
         out = self.model.generate(  # type: ignore[operator]
             rows,
             attention_mask=torch.ones_like(rows),
-            past_key_values=self._prefix_cache(ids, n),
+            past_key_values=self._for_rows(self._prefix_cache(ids), n),
             do_sample=True,
             temperature=temperature,
             top_p=top_p,
@@ -104,16 +105,23 @@ class Decoder:
         )
         return str(self.tokenizer.decode(out[0][ids.shape[1] :], skip_special_tokens=True)).strip()
 
-    def _prefix_cache(self, ids: torch.Tensor, rows: int) -> DynamicCache:
-        """The key/value cache of all but the last token of ``ids`` (one prompt), for ``rows`` rows.
+    def _prefix_cache(self, ids: torch.Tensor) -> DynamicCache:
+        """The key/value cache of all but the last token of ``ids`` (one prompt).
 
         The last token is left out so that the caller's forward pass (or ``generate``) reads it and
         gives the logits of the first new token."""
         cache = DynamicCache(config=self.model.config)
         self.model(input_ids=ids[:, :-1], past_key_values=cache, use_cache=True)
-        if rows > 1:
-            cache.batch_repeat_interleave(rows)
         return cache
+
+    @staticmethod
+    def _for_rows(cache: DynamicCache, rows: int) -> DynamicCache:
+        """A copy of a one-prompt cache for ``rows`` rows (each forward pass grows the cache it
+        is given, so every use takes its own)."""
+        copied = copy.deepcopy(cache)
+        if rows > 1:
+            copied.batch_repeat_interleave(rows)
+        return copied
 
     def reply_ids(self, text: str) -> list[int]:
         """A reply's tokens as the model would write them, ending with the end-of-turn token."""
@@ -126,8 +134,9 @@ class Decoder:
         """Mean log-likelihood per token of each reply after the prompt (higher is likelier).
 
         The prompt is read once (:meth:`_prefix_cache`); each chunk of replies is one forward pass
-        over the prompt's last token and the replies, on copies of that cache."""
+        over the prompt's last token and the replies, on a copy of that cache."""
         prompt = self.prompt_ids(messages)
+        prefix = self._prefix_cache(prompt)
         cached = prompt.shape[1] - 1
         pad = int(self.tokenizer.pad_token_id or 0)
         scores: list[float] = []
@@ -148,7 +157,7 @@ class Decoder:
             logits = self.model(
                 input_ids=rows,
                 attention_mask=mask,
-                past_key_values=self._prefix_cache(prompt, len(chunk)),
+                past_key_values=self._for_rows(prefix, len(chunk)),
                 use_cache=True,
             ).logits.float()
             logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
