@@ -25,7 +25,7 @@ from listening.analytics.models import (
     CampaignTotals,
     CampaignVersionDay,
 )
-from listening.analytics.services import do_rebuild_rollups, do_update_rollups
+from listening.analytics.services import do_fold_readings, do_rebuild_rollups, do_update_rollups
 from listening.mentions.enrichment import store_enrichments
 from listening.mentions.models import Enrichment, Mention, SourceKind
 from tests.analytics.factories import Fixture, at, build_fixture, model_version
@@ -145,6 +145,8 @@ def test_unknown_ids_and_empty_input(fx: Fixture) -> None:
     before = snapshot()
     do_update_rollups([])
     do_update_rollups([10**12])
+    do_fold_readings([], {})
+    do_fold_readings([10**12], {10**12: ("positive", None)})  # a mention gone: nothing to fold
     assert snapshot() == before
 
 
