@@ -161,7 +161,7 @@ def run(repeats: int, limit: int | None, with_bf16: bool = False) -> list[str]:
     lines.append(
         f"target (CPU without AMX: >= 4x (a) within 0.5 point of fp32): best such row {best!r} "
         f"{ratio:.2f}x (a), {recall[best] - recall[fp32]:+.2f} points: {'MET' if ratio >= 4 else 'NOT MET'}"
-        + (" (this CPU has AMX)" if paths.cpu_has_native_bf16() else "")
+        + (f" (this CPU has native bf16: {paths.native_bf16_kernel()})" if paths.native_bf16_kernel() else "")
     )
     served = next(n for n in rate if n.startswith("(d) ours as served"))
     lines.append(f"served path {model.inference_path!r}: {rate[served] / rate[naive]:.2f}x (a)")
@@ -185,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="first N texts only (quick runs)")
-    parser.add_argument("--bf16", action="store_true", help="also time bf16 on a CPU without AMX (slow)")
+    parser.add_argument(
+        "--bf16", action="store_true", help="also time bf16 on a CPU without native bf16 (slow)"
+    )
     args = parser.parse_args(argv)
     try:
         lines = run(args.repeats, args.limit, args.bf16)

@@ -7,7 +7,8 @@ Speed comes from four deliberate choices, each measured in ``benchmarks/inferenc
   of their compute on padding);
 - ``torch.inference_mode`` (no autograd bookkeeping);
 - on CPU, the fastest encoder path that keeps within 0.5 point of fp32 on the shipped check set
-  (:mod:`models.paths`: torch bf16 with AMX, torch fp32, ONNX Runtime fp32 or int8, torch int8),
+  (:mod:`models.paths`: torch bf16 with AMX or AVX512-BF16, torch fp32, ONNX Runtime fp32 or int8,
+  torch int8),
   checked once per version and CPU; bf16 on CUDA;
 - truncation at ``max_length`` tokens (social posts rarely exceed it; it bounds the cost of a
   hostile 1 MB text).
@@ -370,7 +371,7 @@ def _load_cached(
         model.path_record = record
     checked = ((record or {}).get("paths") or {}).get(model.inference_path) or {}
     logger.info(
-        "loaded model version %s on %s: path %s (%s; %s%s), %d threads (cpu kernels %s, amx %s)",
+        "loaded model version %s on %s: path %s (%s; %s%s), %d threads (cpu kernels %s, native bf16 %s)",
         model.version,
         resolved,
         model.inference_path,
@@ -382,7 +383,7 @@ def _load_cached(
         else "",
         torch.get_num_threads(),
         torch.backends.cpu.get_cpu_capability(),
-        "yes" if cpu_has_native_bf16() else "no",
+        paths.native_bf16_kernel() or "no",
     )
     return model
 

