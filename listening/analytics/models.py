@@ -29,13 +29,29 @@ from listening.brands.models import Brand, Campaign
 from listening.tenancy.models import Organization
 
 
+def derived_key(to: type[models.Model], *, db_index: bool = True) -> models.ForeignKey[models.Model]:
+    """A rollup's foreign key to its organization, brand or campaign, without a database check.
+
+    A fold writes about 17 rollup rows per mention read (most of them term rows), and PostgreSQL
+    checks each foreign key of each row with a lookup of its own: measured on 3,333 mentions per
+    round (2-core EPYC), the fold took 1.58 s without the checks against 2.10 s with them. The rows
+    are derived (``rebuild_rollups`` writes them again from the mentions), a fold locks its brand or
+    campaign rows before it writes (``services._lock_subjects``), and deleting an organization,
+    brand or campaign through Django removes its rollups (``CASCADE`` is Django's, not the
+    database's), so nothing points at a missing row.
+    """
+    return models.ForeignKey(
+        to, on_delete=models.CASCADE, related_name="+", db_index=db_index, db_constraint=False
+    )
+
+
 class Interval(models.TextChoices):
     HOUR = "hour", "Hour"
     DAY = "day", "Day"
 
 
 class RollupBase(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = derived_key(Organization)
     interval = models.CharField(max_length=4, choices=Interval.choices)
     bucket = models.DateTimeField()  # start of the hour / UTC day
     source_kind = models.CharField(max_length=16)
@@ -50,7 +66,7 @@ class RollupBase(models.Model):
 
 class BrandRollup(RollupBase):
     # No index of its own: the unique constraint below starts with it.
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    brand = derived_key(Brand, db_index=False)
 
     class Meta:
         constraints = [
@@ -66,7 +82,7 @@ class BrandRollup(RollupBase):
 
 class CampaignRollup(RollupBase):
     # No index of its own: the unique constraint below starts with it.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = derived_key(Campaign, db_index=False)
 
     class Meta:
         constraints = [
@@ -81,7 +97,7 @@ class CampaignRollup(RollupBase):
 
 
 class TotalsBase(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = derived_key(Organization)
     interval = models.CharField(max_length=4, choices=Interval.choices)
     bucket = models.DateTimeField()  # start of the hour / UTC day
     mention_count = models.PositiveIntegerField()
@@ -99,7 +115,7 @@ class TotalsBase(models.Model):
 
 class BrandTotals(TotalsBase):
     # No index of its own: the unique constraint below starts with it.
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    brand = derived_key(Brand, db_index=False)
 
     class Meta:
         verbose_name_plural = "brand totals"
@@ -113,7 +129,7 @@ class BrandTotals(TotalsBase):
 
 class CampaignTotals(TotalsBase):
     # No index of its own: the unique constraint below starts with it.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = derived_key(Campaign, db_index=False)
 
     class Meta:
         verbose_name_plural = "campaign totals"
@@ -126,7 +142,7 @@ class CampaignTotals(TotalsBase):
 
 
 class TermCountBase(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = derived_key(Organization)
     bucket = models.DateTimeField()  # start of the UTC day (TermDay) or ISO week (TermWeek)
     term = models.CharField(max_length=64)
     mention_count = models.PositiveIntegerField()
@@ -137,7 +153,7 @@ class TermCountBase(models.Model):
 
 class BrandTermDay(TermCountBase):
     # No index of its own: the unique constraint below starts with it.
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    brand = derived_key(Brand, db_index=False)
 
     class Meta:
         constraints = [
@@ -150,7 +166,7 @@ class BrandTermDay(TermCountBase):
 
 class CampaignTermDay(TermCountBase):
     # No index of its own: the unique constraint below starts with it.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = derived_key(Campaign, db_index=False)
 
     class Meta:
         constraints = [
@@ -163,7 +179,7 @@ class CampaignTermDay(TermCountBase):
 
 class BrandTermWeek(TermCountBase):
     # No index of its own: the unique constraint below starts with it.
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    brand = derived_key(Brand, db_index=False)
 
     class Meta:
         constraints = [
@@ -176,7 +192,7 @@ class BrandTermWeek(TermCountBase):
 
 class CampaignTermWeek(TermCountBase):
     # No index of its own: the unique constraint below starts with it.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = derived_key(Campaign, db_index=False)
 
     class Meta:
         constraints = [
@@ -192,7 +208,7 @@ class VersionDayBase(models.Model):
     mentions not enriched yet have no row): which versions produced a range's numbers, and how far
     the history re-read after a promotion has got (``listening.analytics.provenance``)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = derived_key(Organization)
     bucket = models.DateTimeField()  # start of the UTC day
     model_version = models.ForeignKey(
         "learning.ModelVersion", on_delete=models.CASCADE, related_name="%(class)s_rows", db_index=False
@@ -205,7 +221,7 @@ class VersionDayBase(models.Model):
 
 class BrandVersionDay(VersionDayBase):
     # No index of its own: the unique constraint below starts with it.
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    brand = derived_key(Brand, db_index=False)
 
     class Meta:
         constraints = [
@@ -220,7 +236,7 @@ class BrandVersionDay(VersionDayBase):
 
 class CampaignVersionDay(VersionDayBase):
     # No index of its own: the unique constraint below starts with it.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = derived_key(Campaign, db_index=False)
 
     class Meta:
         constraints = [
