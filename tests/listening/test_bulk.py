@@ -104,7 +104,7 @@ def test_copy_and_values_store_the_same_enrichments(alice: Tenant, monkeypatch: 
                 e.irony_prob,
                 e.irony,
                 e.intent_prob,
-                bytes(e.embedding),
+                bytes(e.embedding or b""),
                 e.created_at,
             )
             for e in Enrichment.objects.filter(model_version=version)
