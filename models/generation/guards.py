@@ -10,7 +10,11 @@
   sign-off that appears nowhere in what the reply may know (the thread, the customer's name, the
   brand, its guidelines and sign-off) is removed, and so is a sign-off holding a fill-in
   placeholder; a fill-in placeholder anywhere else ("your [order number]") drops the reply,
-  because no edit of it reads right.
+  because no edit of it reads right;
+- no loops: a small model sampling at a low temperature can fall into a loop ("Not what? Not what?
+  Not what? ..."), and such a draft ranks first, because each repeat is likely once the loop has
+  started. A reply whose word trigrams are more than :data:`MAX_REPEATED_TRIGRAMS` repeats is
+  dropped.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ FILL_IN = re.compile(
     r"\[(?:your|customer|company|agent|order|insert|name|first|contact)[^\]]{0,40}\]", re.IGNORECASE
 )
 WORD = re.compile(r"[A-Za-z]+")
+LOOP_WORD = re.compile(r"[a-z0-9']+")
+# The share of a reply's word trigrams that repeat an earlier one, above which it is a loop. Of the
+# 5,796 real agent replies in the Customer Support on Twitter pairs, 99.9 % score at most 0.11 and
+# the highest 0.30 (a line of emoticons); "Not what? Not impressed? ... Not what? Not what?" 0.40.
+MAX_REPEATED_TRIGRAMS = 0.35
 
 DEFAULT_MAX_CHARS = 600
 MIN_CHARS = 2
@@ -95,6 +104,13 @@ def _cut(text: str, max_chars: int) -> str:
     head = text[:max_chars]
     end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
     return head[: end + 1] if end >= max_chars // 3 else head.rsplit(" ", 1)[0].rstrip(_TRAILING) + "…"
+
+
+def repeated_trigrams(text: str) -> float:
+    """The share of ``text``'s word trigrams that repeat an earlier one (0 for fewer than six)."""
+    words = LOOP_WORD.findall(text.lower())
+    grams = list(zip(words, words[1:], words[2:], strict=False))
+    return 1.0 - len(set(grams)) / len(grams) if len(grams) >= 6 else 0.0
 
 
 def check_reply(
@@ -147,6 +163,8 @@ def check_reply(
     if len(text) > max_chars:
         notes.append(f"cut to {max_chars} characters")
         text = _cut(text, max_chars)
+    if repeated_trigrams(text) > MAX_REPEATED_TRIGRAMS:
+        return Checked(None, (*notes, "repeats itself"))
     if len(text) < MIN_CHARS:
         return Checked(None, (*notes, "empty after the guard rails"))
     return Checked(text, tuple(notes))

@@ -42,7 +42,8 @@ def test_no_customer_data_from_other_threads() -> None:
 
 
 def test_length_is_cut_at_a_sentence() -> None:
-    text, notes = check("Sorry about that. " * 60, max_chars=100)
+    long = " ".join(f"Sorry about order {n}, we are on it." for n in range(40))
+    text, notes = check(long, max_chars=100)
     assert text is not None and len(text) <= 100 and text.endswith(".")
     assert any("cut" in note for note in notes)
     assert check("  ")[0] is None
@@ -119,3 +120,16 @@ def test_names_the_reply_may_know_are_kept() -> None:
 def test_a_fill_in_placeholder_drops_the_reply() -> None:
     text, notes = check("Please send us your [order number] and we will look.", known=KNOWN)
     assert text is None and notes == ("holds a fill-in placeholder",)
+
+
+def test_a_reply_caught_in_a_loop_is_dropped() -> None:
+    loop = (
+        "Not what? Not impressed? You're telling me? So, you're not satisfied with your current "
+        "product? Not what? Not what? Is your product something that you're not? Not what? Not what? "
+        "Not what? Not what? Not what? Not what? Not what? Not what? Not what?"
+    )
+    text, notes = check(loop)
+    assert text is None and notes == ("repeats itself",)
+    # Saying sorry twice, or a short reply, is not a loop.
+    assert check("I'm sorry about that. I'm sorry for the trouble, we'll send a new one today.")[0]
+    assert check("No no no.")[0] == "No no no."
