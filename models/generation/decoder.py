@@ -12,8 +12,10 @@ is what the gate's log-likelihood and Recall@k measure.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +171,10 @@ class Decoder:
         return scores
 
 
-_LOADED: dict[tuple[str, str], Decoder] = {}
+logger = logging.getLogger(__name__)
+
+# Loaded decoders, least recently used first; at most ``LISTENING_REPLY_DECODERS`` of them.
+_LOADED: OrderedDict[tuple[str, str], Decoder] = OrderedDict()
 _LOCK = threading.Lock()
 
 
@@ -177,12 +182,16 @@ def load_decoder(
     reference: str | None = None, adapter: Path | None = None, *, device: str | None = None
 ) -> Decoder:
     """The decoder for ``reference`` (default: ``LISTENING_REPLY_MODEL``), with an optional LoRA
-    adapter directory; cached per process."""
+    adapter directory; cached per process, the ``LISTENING_REPLY_DECODERS`` most recently used.
+
+    A decoder let go is freed once the requests still holding it finish; asked for again, it is
+    loaded again."""
     settings = ModelSettings.from_env()
     reference = reference or settings.reply_model
     key = (reference, str(adapter or ""))
     with _LOCK:
         if key in _LOADED:
+            _LOADED.move_to_end(key)
             return _LOADED[key]
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
@@ -198,4 +207,8 @@ def load_decoder(
         model.to(where).eval()  # type: ignore[arg-type]
         decoder = Decoder(reference, adapter, model, tokenizer, where)
         _LOADED[key] = decoder
+        while len(_LOADED) > settings.reply_decoders:
+            (old, old_adapter), _ = _LOADED.popitem(last=False)
+            logger.info("reply decoder %s%s let go (LISTENING_REPLY_DECODERS=%d)", old,
+                        f" + {old_adapter}" if old_adapter else "", settings.reply_decoders)  # fmt: skip
         return decoder

@@ -70,3 +70,29 @@ def test_drafts_from_the_shared_prompt_cache_are_seeded_and_distinct(decoder: De
     assert len(drafts) == 4 and all(drafts)
     assert len(set(drafts)) > 1  # each row samples on its own copy of the cache
     assert decoder.sample(MESSAGES, 4, max_new_tokens=12, seed=7) == drafts
+
+
+@pytest.mark.slow
+def test_a_process_keeps_at_most_the_configured_decoders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The least recently used decoder is let go when one more is loaded; asked for again, it is
+    loaded again (a new object), while the one in use stays cached."""
+    from collections import OrderedDict
+
+    from models.generation import decoder as module
+    from models.settings import ModelSettings
+
+    monkeypatch.setattr(module, "_LOADED", OrderedDict())
+    monkeypatch.setenv("LISTENING_REPLY_DECODERS", "1")
+    shipped = load_decoder(device="cpu")
+    # The same weights under a second reference: the checkpoint directory the package resolves to.
+    directory = module.checkpoint_dir(
+        module.resolve_backbone(shipped.reference), ModelSettings.from_env().cache_dir
+    )
+    local = load_decoder(str(directory), device="cpu")
+    assert list(module._LOADED) == [(str(directory), "")]
+    assert load_decoder(str(directory), device="cpu") is local
+    again = load_decoder(device="cpu")
+    assert again is not shipped and list(module._LOADED) == [(shipped.reference, "")]
+    monkeypatch.setenv("LISTENING_REPLY_DECODERS", "2")
+    assert load_decoder(str(directory), device="cpu") is not local
+    assert load_decoder(device="cpu") is again and len(module._LOADED) == 2
