@@ -9,7 +9,7 @@
   as agents who do not exist ("Best regards, Emily", "[Your Name]"). A name in the greeting or the
   sign-off that appears nowhere in what the reply may know (the thread, the customer's name, the
   brand, its guidelines and sign-off) is removed, and so is a sign-off holding a fill-in
-  placeholder; a fill-in placeholder anywhere else ("your [order number]") drops the reply,
+  placeholder; a fill-in placeholder anywhere else ("your [order number]", "[Email]") drops the reply,
   because no edit of it reads right;
 - no loops: a small model sampling at a low temperature can fall into a loop ("Not what? Not what?
   Not what? ..."), and such a draft ranks first, because each repeat is likely once the loop has
@@ -47,7 +47,11 @@ _BEFORE_SIGN_OFF = r"(?P<before>^|[.!?]\s+|\n[^\S\n]*)"
 SIGN_OFF = re.compile(rf"{_BEFORE_SIGN_OFF}(?P<closing>{_CLOSING}),?\s+{_SIGNED}\s*[.!]?\s*$")
 SIGNATURE = re.compile(rf"(?P<before>^|[.!?]\s*|\n[^\S\n]*)(?:[-\u2013\u2014^]\s*){_SIGNED}\s*$")
 FILL_IN = re.compile(
-    r"\[(?:your|customer|company|agent|order|insert|name|first|contact)[^\]]{0,40}\]", re.IGNORECASE
+    r"\[(?:your|customer|company|agent|order|insert|name|first|contact|"
+    # What the model asks the agent to fill in ("reach me at [Email] or [Phone]"; our redaction's
+    # own upper-case placeholders are caught first, by PLACEHOLDER).
+    r"e-?mail|phone|number|address|link|url|date|time|tracking|account)[^\]]{0,40}\]",
+    re.IGNORECASE,
 )
 WORD = re.compile(r"[A-Za-z]+")
 LOOP_WORD = re.compile(r"[a-z0-9']+")

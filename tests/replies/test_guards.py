@@ -120,6 +120,8 @@ def test_names_the_reply_may_know_are_kept() -> None:
 def test_a_fill_in_placeholder_drops_the_reply() -> None:
     text, notes = check("Please send us your [order number] and we will look.", known=KNOWN)
     assert text is None and notes == ("holds a fill-in placeholder",)
+    text, notes = check("You can reach me at [Email] or [Phone] if you have any questions.", known=KNOWN)
+    assert text is None and notes == ("holds a fill-in placeholder",)
 
 
 def test_a_reply_caught_in_a_loop_is_dropped() -> None:
