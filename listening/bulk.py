@@ -131,8 +131,6 @@ def _copy_encoder(field: Any) -> Callable[[Any], str]:
             return value.isoformat()
         if isinstance(value, bytes | bytearray | memoryview):
             return "\\\\x" + bytes(value).hex()
-        if isinstance(value, models.Model):
-            return str(value.pk)
         return str(value).translate(_COPY_ESCAPES)
 
     return encode
