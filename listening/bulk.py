@@ -96,12 +96,14 @@ def _copy_rows(
     inside this (sub)transaction and is dropped before it ends."""
     table = connection.ops.quote_name(db_table)
     staging = connection.ops.quote_name(f"_copy_{db_table}"[:63])
-    encode = [_copy_encoder(field) for field in fields]
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(f(value) for f, value in zip(encode, row, strict=True)))
-        buffer.write("\n")
-    buffer.seek(0)
+    # Column by column: one encoder call per column rather than one per value, and the tab and
+    # newline joins in C. A fold's term rows are thousands of (org, brand, bucket, term, count)
+    # tuples; encoding them value by value cost as much as the server's work on them.
+    columns_text = [
+        _copy_column(field, list(values))
+        for field, values in zip(fields, zip(*rows, strict=True), strict=True)
+    ]
+    buffer = io.StringIO("\n".join(map("\t".join, zip(*columns_text, strict=True))) + "\n")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
         cursor.copy_expert(f"COPY {staging} ({columns}) FROM STDIN", buffer)
@@ -134,3 +136,21 @@ def _copy_encoder(field: Any) -> Callable[[Any], str]:
         return str(value).translate(_COPY_ESCAPES)
 
     return encode
+
+
+_INTEGER_FIELDS = (models.IntegerField, models.AutoField, models.BigAutoField, models.SmallAutoField)
+
+
+def _copy_column(field: Any, values: list[Any]) -> list[str]:
+    """One column of ``rows`` in COPY's text format: ``_copy_encoder(field)`` per value, with the
+    common kinds in bulk (integers and keys as ``str``, each distinct datetime formatted once)."""
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if None not in values:
+        if isinstance(target, _INTEGER_FIELDS):
+            return list(map(str, values))
+        if isinstance(target, models.DateTimeField):
+            formatted = {value: value.isoformat() for value in set(values)}
+            return [formatted[value] for value in values]
+        if isinstance(target, models.CharField | models.TextField):
+            return [str(value).translate(_COPY_ESCAPES) for value in values]
+    return list(map(_copy_encoder(field), values))

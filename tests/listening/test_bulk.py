@@ -112,3 +112,22 @@ def test_copy_and_values_store_the_same_enrichments(alice: Tenant, monkeypatch: 
     assert len(stored["copy"]) == len(mentions)
     assert stored["copy"] == stored["values"]
     assert stored["copy"][3][1]["note"] == "\\N" and stored["copy"][3][5] == bytes([0, 9, 10, 92, 255, 3])
+
+
+def test_copy_columns_encode_as_value_by_value() -> None:
+    """The column-wise encoder (integers, keys, datetimes and text in bulk) writes what the per-value
+    encoder writes, with and without NULLs in the column."""
+    day = datetime(2026, 11, 2, 10, 30, 15, 123456, tzinfo=UTC)
+    columns = {
+        BrandTermDay._meta.get_field("organization"): [3, 1, 3],
+        BrandTermDay._meta.get_field("mention_count"): [7, 0, 12],
+        BrandTermDay._meta.get_field("bucket"): [day, day, day + timedelta(days=1)],
+        BrandTermDay._meta.get_field("term"): list(AWKWARD[:3]),
+        Enrichment._meta.get_field("intent_prob"): [0.25, 1e-7, 0.5],
+        Enrichment._meta.get_field("irony"): [True, False, True],
+        Enrichment._meta.get_field("created_at"): [day, None, day],
+        Enrichment._meta.get_field("model_version"): [None, 4, 5],
+    }
+    for field, values in columns.items():
+        assert bulk._copy_column(field, values) == [bulk._copy_encoder(field)(v) for v in values], field.name
+    assert bulk._copy_column(BrandTermDay._meta.get_field("term"), ["a\tb"]) == ["a\\tb"]
