@@ -11,12 +11,14 @@ Delivery semantics, for idempotent tasks (``listening_task(idempotent=True)``):
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import structlog
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from celery.utils.time import get_exponential_backoff_interval
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu import Queue as KombuQueue
@@ -174,3 +176,37 @@ def _install_beat_schedule(sender: Celery, **kwargs: Any) -> None:
     from workers.beat import build_schedule
 
     sender.conf.beat_schedule = build_schedule()
+
+
+# Queues whose tasks run the language models: a worker consuming one imports torch and
+# transformers with its first task anyway, so it imports them at start-up, before the freeze.
+MODEL_QUEUES = frozenset({Queue.ENRICH, Queue.ANALYZE, Queue.GENERATE, Queue.TRAIN})
+MODEL_MODULES = ("models.inference", "models.generation.decoder", "listening.mentions.enrichment")
+
+
+def freeze_startup_heap(queues: Iterable[str] | None) -> tuple[str, ...]:
+    """Import what the tasks of ``queues`` (None: all of them) need, then move every object that
+    exists now out of the garbage collector's reach (``gc.freeze``), as gunicorn.conf.py does for
+    the web workers. Returns the modules imported for it.
+
+    Modules, classes and functions live as long as the worker, yet every full collection walked
+    them: one took 0.47 s in an enrichment worker (613k tracked objects, nearly all from importing
+    torch, transformers and Django), a pause inside whichever batch was running. A loaded model adds
+    about 10k objects and is freed by reference counting alone, so it is not frozen with them.
+    """
+    wanted = MODEL_QUEUES if queues is None else MODEL_QUEUES & set(queues)
+    imported = MODEL_MODULES if wanted else ()
+    for name in imported:
+        importlib.import_module(name)
+    gc.collect()  # garbage first: a frozen cycle is never collected
+    gc.freeze()
+    log.info("worker_heap_frozen", frozen=gc.get_freeze_count(), imported=list(imported))
+    return imported
+
+
+@signals.worker_init.connect
+def _freeze_worker_heap(sender: Any = None, **kwargs: Any) -> None:
+    """In the worker process, once its queues are chosen (``-Q``) and before it takes a task; a
+    prefork pool's children inherit the frozen objects."""
+    selected = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None)
+    freeze_startup_heap(None if not selected else list(selected))
