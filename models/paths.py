@@ -169,7 +169,9 @@ def cpu_signature() -> str:
                 flags = set(value.split()) & set(_FEATURE_FLAGS)
     shown = " ".join(sorted(flags)) or "no avx2/avx512/amx"
     name = name or platform.processor() or "unknown CPU"
-    return f"{platform.machine()} | {name} | torch {torch.backends.cpu.get_cpu_capability()} | {shown}"
+    signature = f"{platform.machine()} | {name} | torch {torch.backends.cpu.get_cpu_capability()} | {shown}"
+    cap = _onednn_isa_ceiling()  # a capped oneDNN runs other kernels on the same CPU
+    return signature if cap is None else f"{signature} | oneDNN max ISA {_ONEDNN_ISAS[cap]}"
 
 
 def paths_dir(manifest: dict[str, Any], cache_dir: Path) -> Path:
@@ -293,12 +295,34 @@ def native_bf16_kernel() -> str | None:
     """The CPU's native bf16 matmul instructions, as torch sees them at run time: ``"AMX"`` (tiles,
     several times fp32), ``"AVX512-BF16"`` (bf16 dot products, e.g. AMD Zen 4 or Intel Cooper Lake;
     measured 2.4x torch fp32 on a 2-core EPYC), or None (AVX2 or plain AVX-512: oneDNN emulates bf16
-    and it runs at a fraction of fp32, 18 against 110 docs/s on a 2-core EPYC with AVX2)."""
+    and it runs at a fraction of fp32, 18 against 110 docs/s on a 2-core EPYC with AVX2). A cap set
+    with ``ONEDNN_MAX_CPU_ISA`` below the kernel's ISA counts as its absence (oneDNN obeys it)."""
+    ceiling = _onednn_isa_ceiling()
     for name, probe in (("AMX", "_is_amx_tile_supported"), ("AVX512-BF16", "_is_avx512_bf16_supported")):
         check = getattr(torch.cpu, probe, None)
-        if check is not None and check():
+        if check is not None and check() and (ceiling is None or ceiling >= _ONEDNN_ISA_NEEDED[name]):
             return name
     return None
+
+
+# oneDNN's ISA names (``ONEDNN_MAX_CPU_ISA``) in ascending order, and the first one that runs each
+# native bf16 kernel: a cap below it makes oneDNN emulate bf16 whatever the CPU has.
+_ONEDNN_ISAS = (
+    "SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
+    "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_FP16", "AVX10_1_512_AMX", "AVX512_CORE_AMX",
+    "AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2",
+)  # fmt: skip
+_ONEDNN_ISA_NEEDED = {
+    "AVX512-BF16": _ONEDNN_ISAS.index("AVX512_CORE_BF16"),
+    "AMX": _ONEDNN_ISAS.index("AVX10_1_512_AMX"),
+}
+
+
+def _onednn_isa_ceiling() -> int | None:
+    """The cap ``ONEDNN_MAX_CPU_ISA`` (or its old name ``DNNL_MAX_CPU_ISA``) puts on oneDNN, as an
+    index into :data:`_ONEDNN_ISAS`; None when unset, ``ALL``/``DEFAULT`` or unknown."""
+    value = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    return _ONEDNN_ISAS.index(value) if value in _ONEDNN_ISAS else None
 
 
 def cpu_has_native_bf16() -> bool:

@@ -189,3 +189,22 @@ def test_a_bad_path_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LISTENING_INFERENCE_PATH")
     with pytest.raises(ValueError, match="inference"):
         load_model(DEFAULT_MODEL_DIR, device="cpu", inference="fp8")
+
+
+@pytest.mark.parametrize("cap", ["AVX2", "avx512_core_vnni"])
+def test_a_onednn_isa_cap_below_native_bf16_serves_fp32(cap: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ONEDNN_MAX_CPU_ISA`` below bf16's instructions makes oneDNN emulate them, at a fraction of
+    fp32's speed: the path choice obeys the cap as oneDNN does, whatever the CPU has."""
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert paths.native_bf16_kernel() is None and paths.default_path() == "fp32"
+    assert "bf16" not in paths.candidate_paths()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")  # no cap: the CPU's own answer
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    uncapped = paths.native_bf16_kernel()
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert uncapped == paths.native_bf16_kernel()
+    if uncapped is not None:
+        monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX10_2_512_AMX_2")  # oneDNN's old name, the top ISA
+        assert paths.native_bf16_kernel() == uncapped
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # and a capped run keeps its own path record
+    assert paths.cpu_signature().endswith("| oneDNN max ISA AVX2")
