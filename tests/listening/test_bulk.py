@@ -118,7 +118,7 @@ def test_copy_columns_encode_as_value_by_value() -> None:
     """The column-wise encoder (integers, keys, datetimes and text in bulk) writes what the per-value
     encoder writes, with and without NULLs in the column."""
     day = datetime(2026, 11, 2, 10, 30, 15, 123456, tzinfo=UTC)
-    columns = {
+    columns: dict[Any, list[Any]] = {
         BrandTermDay._meta.get_field("organization"): [3, 1, 3],
         BrandTermDay._meta.get_field("mention_count"): [7, 0, 12],
         BrandTermDay._meta.get_field("bucket"): [day, day, day + timedelta(days=1)],
