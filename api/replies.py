@@ -27,7 +27,7 @@ from listening.brands.models import Brand
 from listening.jobs import Queue, TaskName
 from listening.mentions.models import AuthorRole, Mention
 from listening.replies.feedback import FeedbackCapReached, do_record_reply_feedback
-from listening.replies.models import FeedbackAction, ReplyFeedback, ReplySuggestion
+from listening.replies.models import FeedbackAction, ReplyFeedback, ReplySuggestion, SuggestionOrigin
 from listening.replies.queries import mention_thread
 from listening.replies.services import do_set_guidelines, guidelines_of
 
@@ -81,6 +81,14 @@ SUGGESTION = inline_serializer(
         "rank": serializers.IntegerField(),
         "text": serializers.CharField(),
         "score": serializers.FloatField(help_text="Mean log-likelihood per token under the drafting model."),
+        "origin": serializers.ChoiceField(
+            choices=SuggestionOrigin.choices,
+            help_text="draft: written by the reply model; past_reply: the brand's own past reply to a "
+            "near-identical message (then rank 1).",
+        ),
+        "past_pair": serializers.IntegerField(
+            allow_null=True, help_text="The past exchange a past_reply suggestion comes from."
+        ),
     },
 )
 
@@ -278,6 +286,8 @@ class ReplySuggestionSerializer(serializers.ModelSerializer[ReplySuggestion]):
             "rank",
             "text",
             "score",
+            "origin",
+            "past_pair",
             "model_version",
             "retrieved_pairs",
             "created_at",

@@ -11,7 +11,7 @@ the model version and the retrieved pairs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,10 +21,10 @@ from django.conf import settings
 from listening.learning.registry import get_active_version
 from listening.mentions.enrichment import load_version
 from listening.mentions.models import Enrichment, Mention
-from listening.replies.models import ReplyPair, ReplySuggestion
+from listening.replies.models import ReplyPair, ReplySuggestion, SuggestionOrigin
 from listening.replies.queries import guidelines_for, mention_brand_id, mention_thread, retrieval_pool
 from listening.replies.registry import active_reply_model, decoder_for
-from models.generation.guards import HANDLE, check_reply, known_words, urls_in
+from models.generation.guards import HANDLE, Checked, check_reply, known_words, urls_in
 from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
 
 log = structlog.get_logger(__name__)
@@ -60,6 +60,13 @@ def _vectors(pairs: Sequence[ReplyPair], version_id: int) -> np.ndarray:
 
 def retrieve(mention: Mention, query: str, pool: Sequence[ReplyPair], k: int) -> list[ReplyPair]:
     """The ``k`` pairs of ``pool`` whose customer message is nearest ``query`` (cosine)."""
+    return [pair for pair, _ in retrieve_scored(mention, query, pool, k)]
+
+
+def retrieve_scored(
+    mention: Mention, query: str, pool: Sequence[ReplyPair], k: int
+) -> list[tuple[ReplyPair, float]]:
+    """:func:`retrieve` with each pair's cosine to ``query``, nearest first."""
     if k <= 0 or not pool:
         return []
     version = get_active_version(mention.organization_id)
@@ -72,9 +79,9 @@ def retrieve(mention: Mention, query: str, pool: Sequence[ReplyPair], k: int) ->
         vector = np.frombuffer(bytes(own), dtype="<f4")
     else:
         vector = load_version(version).predict([query]).embedding[0]
-    matrix = _vectors(pool, version.pk)
-    order = np.argsort(-(matrix @ vector), kind="stable")[:k]
-    return [pool[int(i)] for i in order]
+    similarity = _vectors(pool, version.pk) @ vector
+    order = np.argsort(-similarity, kind="stable")[:k]
+    return [(pool[int(i)], float(similarity[i])) for i in order]
 
 
 def prompt_inputs(guidelines: Guidelines, turns: Sequence[Turn]) -> dict[str, Any]:
@@ -108,7 +115,9 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     brand_id = mention_brand_id(mention)
     guidelines = guidelines_for(mention, brand_id)
     pool = retrieval_pool(mention.organization_id, exclude_mention=mention.pk)
-    examples = retrieve(mention, turns[-1].text, pool, int(settings.REPLIES_EXAMPLES))
+    k = int(settings.REPLIES_EXAMPLES)
+    nearest = retrieve_scored(mention, turns[-1].text, pool, max(k, 1))
+    examples = [pair for pair, _ in nearest[:k]]
     brand_pool = [pair for pair in pool if brand_id is None or pair.brand_id in (None, brand_id)]
     allowed = urls_in(pair.agent_text for pair in brand_pool)
     handles = {h.lower() for turn in turns for h in HANDLE.findall(turn.text)}
@@ -133,23 +142,35 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     drafts = decoder.sample(
         messages, max(n + 2, 2 * n), max_new_tokens=model_settings.reply_max_new_tokens, seed=mention.pk
     )
-    kept: list[str] = []
-    dropped: list[dict[str, Any]] = []
-    for draft in drafts:
-        checked = check_reply(
-            draft,
+
+    def guarded(text: str) -> Checked:
+        return check_reply(
+            text,
             allowed_urls=allowed,
             thread_handles=handles,
             refusals=guidelines.refusals,
             known=known,
             max_chars=int(settings.REPLIES_MAX_CHARS),
         )
+
+    past = _past_reply(nearest, brand_id, guarded)
+    kept: list[str] = []
+    dropped: list[dict[str, Any]] = []
+    for draft in drafts:
+        checked = guarded(draft)
         if checked.text is None:
             dropped.append({"text": draft, "why": list(checked.notes)})
-        elif checked.text not in kept:
+        elif checked.text not in kept and (past is None or checked.text != past[1]):
             kept.append(checked.text)
-    scores = decoder.score(messages, kept) if kept else []
-    ranked = sorted(zip(kept, scores, strict=True), key=lambda pair: -pair[1])[:n]
+    scored = decoder.score(messages, kept + ([past[1]] if past else [])) if kept or past else []
+    # (text, score, the past pair or None): the past reply first, then the drafts by score.
+    ranked: list[tuple[str, float, ReplyPair | None]] = [
+        (text, score, None)
+        for text, score in sorted(zip(kept, scored, strict=False), key=lambda pair: -pair[1])
+    ]
+    if past is not None:
+        ranked.insert(0, (past[1], scored[-1], past[0]))
+    ranked = ranked[:n]
     request_id = uuid.uuid4().hex
     retrieved = [p.pk for p in examples]
     inputs = prompt_inputs(guidelines, turns)
@@ -161,13 +182,15 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
             rank=rank,
             text=text,
             score=score,
+            origin=SuggestionOrigin.DRAFT if pair is None else SuggestionOrigin.PAST_REPLY,
+            past_pair=pair,
             model_version=decoder.version,
             reply_model=reply_model,
             retrieved_pairs=retrieved,
             dropped=dropped if rank == 1 else [],
             prompt_inputs=inputs,
         )
-        for rank, (text, score) in enumerate(ranked, start=1)
+        for rank, (text, score, pair) in enumerate(ranked, start=1)
     )
     log.info("replies_suggested", mention=mention.pk, kept=len(ranked), dropped=len(dropped))
     return {
@@ -178,6 +201,35 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
         "retrieved_pairs": retrieved,
         "dropped": len(dropped),
         "suggestions": [
-            {"id": row.pk, "rank": row.rank, "text": row.text, "score": round(row.score, 4)} for row in rows
+            {
+                "id": row.pk,
+                "rank": row.rank,
+                "text": row.text,
+                "score": round(row.score, 4),
+                "origin": row.origin,
+                "past_pair": row.past_pair_id,
+            }
+            for row in rows
         ],
     }
+
+
+def _past_reply(
+    nearest: Sequence[tuple[ReplyPair, float]],
+    brand_id: int | None,
+    guarded: Callable[[str], Checked],
+) -> tuple[ReplyPair, str] | None:
+    """The brand's own past reply to the nearest exchange, when its customer message is at least
+    ``REPLIES_PAST_REPLY_MIN_SIMILARITY`` close to the one answered, through the same guard rails as
+    a draft (names and handles of that other conversation go; redacted data drops it): what a
+    help-desk macro is, picked by meaning. None when no past exchange is that close."""
+    threshold = float(settings.REPLIES_PAST_REPLY_MIN_SIMILARITY)
+    for pair, similarity in nearest:
+        if similarity < threshold:
+            return None
+        if brand_id is not None and pair.brand_id not in (None, brand_id):
+            continue  # another brand's voice
+        checked = guarded(pair.agent_text)
+        if checked.text is not None:
+            return pair, checked.text
+    return None

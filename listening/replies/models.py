@@ -66,8 +66,15 @@ class ReplyGuidelines(models.Model):
         return f"guidelines of brand {self.brand_id}"
 
 
+class SuggestionOrigin(models.TextChoices):
+    DRAFT = "draft", "Drafted by the reply model"
+    PAST_REPLY = "past_reply", "The brand's own past reply to the nearest exchange"
+
+
 class ReplySuggestion(models.Model):
-    """One drafted reply to a mention, as served: rank 1 is the best the model scored."""
+    """One suggested reply to a mention, as served. Rank 1 is the brand's own past reply to a
+    near-identical message when there is one (``origin`` past_reply, ``past_pair``), else the draft
+    the model scored best; the drafts follow by score."""
 
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -82,6 +89,11 @@ class ReplySuggestion(models.Model):
         "learning.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     retrieved_pairs = models.JSONField(default=list, blank=True)  # ids of the pairs in the prompt
+    origin = models.CharField(max_length=16, choices=SuggestionOrigin.choices, default=SuggestionOrigin.DRAFT)
+    # The exchange a past_reply suggestion comes from (its agent's text, through the guard rails).
+    past_pair = models.ForeignKey(
+        "ReplyPair", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     dropped = models.JSONField(default=list, blank=True)  # what the guard rails removed, and why
     # What the prompt was built from besides the retrieved pairs, so preference tuning rebuilds the
     # prompt the model saw: {"thread": [{"role", "text"}], "guidelines": {"brand", "text", ...}}.

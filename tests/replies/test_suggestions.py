@@ -151,6 +151,7 @@ def test_suggestions_from_the_packaged_decoder_through_a_worker(
     assert abandoned.status_code == 503 and abandoned["Retry-After"]
     # The first call loads both models on a shared CPU: no timing is asserted, only an answer.
     settings.REPLIES_TIMEOUT_SECONDS = 500
+    settings.REPLIES_PAST_REPLY_MIN_SIMILARITY = 0.0  # the nearest past reply is offered, however far
     with start_worker(
         app, pool="solo", perform_ping_check=False, queues=[Queue.GENERATE.value], shutdown_timeout=60
     ):
@@ -161,7 +162,16 @@ def test_suggestions_from_the_packaged_decoder_through_a_worker(
     assert 1 <= len(body["suggestions"]) <= 2 and [s["rank"] for s in body["suggestions"]] == list(
         range(1, len(body["suggestions"]) + 1)
     )
-    scores = [s["score"] for s in body["suggestions"]]
+    # Rank 1: alice's own past reply to the nearest exchange, through the guard rails; then drafts.
+    first, *drafts = body["suggestions"]
+    zipper = ReplyPair.objects.get(organization=alice.org, customer_text__startswith="the zipper")
+    assert (first["origin"], first["past_pair"], first["text"]) == (
+        "past_reply",
+        zipper.pk,
+        zipper.agent_text,
+    )
+    assert all(s["origin"] == "draft" and s["past_pair"] is None for s in drafts)
+    scores = [s["score"] for s in drafts]
     assert scores == sorted(scores, reverse=True)
     alice_pairs = set(ReplyPair.objects.filter(organization=alice.org).values_list("pk", flat=True))
     assert body["retrieved_pairs"] and set(body["retrieved_pairs"]) <= alice_pairs
@@ -179,3 +189,45 @@ def test_suggestions_from_the_packaged_decoder_through_a_worker(
     assert inputs["thread"][-1]["text"] == asked.clean_text and inputs["guidelines"]["refusals"] == [
         "full refund"
     ]
+
+
+@pytest.mark.django_db
+def test_a_past_reply_is_offered_only_when_close_of_the_brand_and_guarded(
+    alice: Tenant, settings: Any
+) -> None:
+    """``_past_reply``: the nearest past exchange at or above the similarity setting, of the same
+    brand, whose agent text passes the guard rails (here: the real ``check_reply``)."""
+    from listening.brands.models import Brand
+    from listening.replies.generation import _past_reply
+    from models.generation.guards import check_reply
+
+    _thread(alice, "p1", "the zipper on my jacket broke", "Hi Sam! Free repair for you. - Care")
+    _thread(alice, "p2", "zipper broken again", "We'll repair it: FULL REFUND today. - Care")
+    _thread(alice, "p3", "my zip came apart", "Sorry! A replacement ships today. - Care")
+    pairs = {p.customer_text: p for p in ReplyPair.objects.filter(organization=alice.org)}
+    assert len(pairs) == 3
+    other = Brand.objects.create(organization=alice.org, name="Other brand", query="other")
+    pairs["my zip came apart"].brand = other
+    pairs["my zip came apart"].save()
+    settings.REPLIES_PAST_REPLY_MIN_SIMILARITY = 0.6
+
+    def guarded(text: str) -> Any:
+        return check_reply(
+            text, allowed_urls=set(), thread_handles=set(), refusals=["full refund"], known={"care"}
+        )
+
+    first, refused, other_brand = (
+        pairs["the zipper on my jacket broke"],
+        pairs["zipper broken again"],
+        pairs["my zip came apart"],
+    )
+    # The nearest is refused by the guard rails ("full refund"); the next close one is served,
+    # without the other customer's name; another brand's reply never.
+    assert _past_reply([(refused, 0.9), (first, 0.8)], alice.brand.pk, guarded) == (
+        first,
+        "Hi! Free repair for you. - Care",
+    )
+    assert _past_reply([(other_brand, 0.95), (refused, 0.9)], alice.brand.pk, guarded) is None
+    assert _past_reply([(first, 0.59)], alice.brand.pk, guarded) is None  # not close enough
+    settings.REPLIES_PAST_REPLY_MIN_SIMILARITY = 1.01  # off
+    assert _past_reply([(first, 1.0)], alice.brand.pk, guarded) is None
