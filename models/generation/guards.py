@@ -5,12 +5,13 @@
   reply holding a redaction placeholder ([EMAIL], [PHONE], ...) copied from an example is dropped;
 - length: at most ``max_chars``, cut at a sentence end where there is one;
 - the guidelines' refusal list: a reply containing a refused phrase is dropped;
-- no invented people: a small model greets customers by names it made up ("Hi Emma,") and signs
-  as agents who do not exist ("Best regards, Emily", "[Your Name]"). A name in the greeting or the
-  sign-off that appears nowhere in what the reply may know (the thread, the customer's name, the
-  brand, its guidelines and sign-off) is removed, and so is a sign-off holding a fill-in
-  placeholder; a fill-in placeholder anywhere else ("your [order number]", "[Email]") drops the reply,
-  because no edit of it reads right;
+- no invented people: a small model greets customers by names it made up ("Hi Emma,", "Thanks for
+  reaching out, Emily!") and signs as agents who do not exist ("Best regards, Emily", "[Your Name]");
+  a brand's past reply offered again holds the name of the customer it answered. A name in the
+  greeting, addressed after a comma, or in the sign-off that appears nowhere in what the reply may
+  know (the thread, the customer's name, the brand, its guidelines and sign-off) is removed, and
+  so is a sign-off holding a fill-in placeholder; a fill-in placeholder anywhere else ("your [order
+  number]", "[Email]") drops the reply, because no edit of it reads right;
 - no loops: a small model sampling at a low temperature can fall into a loop ("Not what? Not what?
   Not what? ..."), and such a draft ranks first, because each repeat is likely once the loop has
   started. A reply whose word trigrams are more than :data:`MAX_REPEATED_TRIGRAMS` repeats is
@@ -33,6 +34,9 @@ GREETING = re.compile(
     rf"^(?P<greet>Hi|Hello|Hey|Dear|Good (?:morning|afternoon|evening)|Thanks|Thank you)"
     rf"(?P<sep>,?\s+)(?P<name>{_NAME})(?P<end>\s*[,!.:;]|\s+(?=for\b))"
 )
+# A name addressed after a comma, ending its clause: "Thanks for reaching out, Hannah!" (a small
+# model's invention, or, in a brand's past reply offered again, another customer's name).
+VOCATIVE = re.compile(rf"(?P<sep>,[^\S\n]+)(?P<name>{_NAME})(?P<end>[^\S\n]*[!.?])")
 _CLOSING = (
     r"(?i:Best|Best regards|Kind regards|Warm regards|Warmest regards|Regards|Sincerely|Cheers|"
     r"Thanks|Thank you|Many thanks|Best wishes|All the best|Take care)"
@@ -94,6 +98,14 @@ def _no_invented_names(text: str, known: set[str], notes: list[str]) -> str:
         notes.append(f"removed invented name {greeting['name']!r}")
         greet = "Hello" if greeting["greet"] == "Dear" else greeting["greet"]
         text = greet + (greeting["end"].strip() or " ") + text[greeting.end() :]
+
+    def vocative(match: re.Match[str]) -> str:
+        if _known(match["name"], known):
+            return match.group(0)
+        notes.append(f"removed invented name {match['name']!r}")
+        return match["end"].strip()
+
+    text = VOCATIVE.sub(vocative, text)
     for pattern in (SIGN_OFF, SIGNATURE):
         closing = pattern.search(text)
         if closing and not _known(closing["name"], known):

@@ -96,6 +96,17 @@ def test_invented_names_are_removed_from_greetings_and_sign_offs() -> None:
     assert check("Sorry! Cheers,\n[Your Name]", known=KNOWN)[0] == "Sorry!"
     assert check("Sorry! Best Regards, Emily Stone", known=KNOWN)[0] == "Sorry!"
     assert check("Sorry! We'll fix it.\n\n\n  - Sam", known=KNOWN)[0] == "Sorry! We'll fix it."
+    # Addressed after a comma: a draft's invention, or the customer a past reply answered.
+    text, notes = check("Thanks for reaching out, Hannah! A replacement ships tomorrow.", known=KNOWN)
+    assert (text, notes) == (
+        "Thanks for reaching out! A replacement ships tomorrow.",
+        ("removed invented name 'Hannah'",),
+    )
+    assert check("So sorry, Emily Stone. We'll fix it.", known=KNOWN)[0] == "So sorry. We'll fix it."
+    assert (
+        check("Sorry about that, Maya! We'll fix it.", known=KNOWN)[0]
+        == "Sorry about that, Maya! We'll fix it."
+    )
 
 
 def test_long_blank_runs_are_checked_in_one_pass() -> None:
