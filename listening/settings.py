@@ -264,8 +264,11 @@ REPLIES_MAX_TURNS = env_int("REPLIES_MAX_TURNS", default=20, minimum=1, maximum=
 REPLIES_MAX_CHARS = env_int("REPLIES_MAX_CHARS", default=600, minimum=80)  # per suggestion
 REPLIES_EXAMPLES = env_int("REPLIES_EXAMPLES", default=3, minimum=0, maximum=10)  # retrieved per prompt
 # A past agent reply of the brand is offered first when its customer message is at least this close
-# (cosine of the enrichment embeddings) to the one answered; 1.01 turns it off. Set on the demo:
-# near-identical complaints 0.64-0.73, a related one 0.51, unrelated ones 0.22-0.38.
+# (cosine of the enrichment embeddings) to the one answered; 1.01 turns it off. On 400 recent real
+# support pairs (reply_pairs.jsonl, same brand, earlier pairs only) the nearest past reply's ROUGE-L
+# against the real reply rose with that cosine: 0.13 below 0.4, 0.18 / 0.24 at 0.4-0.5 / 0.5-0.6,
+# 0.25-0.28 from 0.6 on (107 pairs), where the 135M decoder's drafts scored 0.12-0.20. On the demo,
+# near-identical complaints are 0.64-0.73 apart, a related one 0.51, unrelated ones 0.22-0.38.
 REPLIES_PAST_REPLY_MIN_SIMILARITY = env_float("REPLIES_PAST_REPLY_MIN_SIMILARITY", default=0.6, minimum=0.0)
 # Generation on a CPU takes seconds per suggestion: the web process waits this long for a worker.
 REPLIES_TIMEOUT_SECONDS = env_float("REPLIES_TIMEOUT_SECONDS", default=60.0, minimum=1.0)
