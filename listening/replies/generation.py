@@ -118,7 +118,7 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     k = int(settings.REPLIES_EXAMPLES)
     nearest = retrieve_scored(mention, turns[-1].text, pool, max(k, 1))
     examples = [pair for pair, _ in nearest[:k]]
-    brand_pool = [pair for pair in pool if brand_id is None or pair.brand_id in (None, brand_id)]
+    brand_pool = [pair for pair in pool if _speaks_for(pair, brand_id)]
     allowed = urls_in(pair.agent_text for pair in brand_pool)
     handles = {h.lower() for turn in turns for h in HANDLE.findall(turn.text)}
     if mention.author_handle:
@@ -162,15 +162,12 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
             dropped.append({"text": draft, "why": list(checked.notes)})
         elif checked.text not in kept and (past is None or checked.text != past[1]):
             kept.append(checked.text)
-    scored = decoder.score(messages, kept + ([past[1]] if past else [])) if kept or past else []
+    candidates = kept + ([past[1]] if past else [])
+    scores = decoder.score(messages, candidates) if candidates else []
     # (text, score, the past pair or None): the past reply first, then the drafts by score.
-    ranked: list[tuple[str, float, ReplyPair | None]] = [
-        (text, score, None)
-        for text, score in sorted(zip(kept, scored, strict=False), key=lambda pair: -pair[1])
-    ]
-    if past is not None:
-        ranked.insert(0, (past[1], scored[-1], past[0]))
-    ranked = ranked[:n]
+    ranked: list[tuple[str, float, ReplyPair | None]] = [(past[1], scores[-1], past[0])] if past else []
+    drafted = sorted(zip(kept, scores[: len(kept)], strict=True), key=lambda pair: -pair[1])
+    ranked = (ranked + [(text, score, None) for text, score in drafted])[:n]
     request_id = uuid.uuid4().hex
     retrieved = [p.pk for p in examples]
     inputs = prompt_inputs(guidelines, turns)
@@ -214,6 +211,12 @@ def do_suggest_replies(mention_id: int, n: int, thread: list[dict[str, str]] | N
     }
 
 
+def _speaks_for(pair: ReplyPair, brand_id: int | None) -> bool:
+    """Whether ``pair``'s agent spoke for the brand answered (a pair of no brand speaks for any;
+    a mention of no brand takes any pair): whose URLs and past replies a suggestion may reuse."""
+    return brand_id is None or pair.brand_id in (None, brand_id)
+
+
 def _past_reply(
     nearest: Sequence[tuple[ReplyPair, float]],
     brand_id: int | None,
@@ -227,7 +230,7 @@ def _past_reply(
     for pair, similarity in nearest:
         if similarity < threshold:
             return None
-        if brand_id is not None and pair.brand_id not in (None, brand_id):
+        if not _speaks_for(pair, brand_id):
             continue  # another brand's voice
         checked = guarded(pair.agent_text)
         if checked.text is not None:
