@@ -15,9 +15,11 @@ Systems (one column each):
 
 Sections, each printed as soon as it is measured:
 
-1. sentiment on sentiment/val, the clothing reviews, the brand tweets and VADER's rated tweets,
-   movie snippets and NYT snippets: macro recall, macro-F1, accuracy, ECE, per-class recall and
-   the confusion matrix of every system (``models.evaluation``);
+1. sentiment on sentiment/val, the clothing reviews, the brand tweets, VADER's rated tweets,
+   movie snippets and NYT snippets, and the held-out half of the project's expectation contrast set
+   (``models/contrast``: templates and fillers the default never trained on; TF-IDF + LR and the
+   cold start never see its training half, the default does): macro recall, macro-F1, accuracy,
+   ECE, per-class recall and the confusion matrix of every system (``models.evaluation``);
 2. verdicts: each model version against TF-IDF + LR on every domain (target: none below), and
    sentiment/val macro recall against the target of 74;
 3. irony: the share of ordinary tweets (sentiment/val, brand tweets) at or above the version's
@@ -389,6 +391,8 @@ def load_suite(limit: int | None) -> Suite:
         ("brands", lambda: datasets.unseen(datasets.brands(), datasets.sentiment("train"))),
         *((f"rated/{name}", lambda name=name: datasets.rated(name)) for name in datasets.RATED_FILES),
     ]
+    # The project's own held-out expectation sentences (models/contrast): they ship with the code.
+    domains.append(subset(datasets.contrast("held_out"), limit))
     for name, reader in optional:
         try:
             domains.append(subset(reader(), limit))

@@ -182,6 +182,19 @@ def reviews(*, root: Path | None = None) -> LabelledTexts:
     return LabelledTexts(texts, labels, "reviews")
 
 
+CONTRAST_DIR = Path(__file__).resolve().parent / "contrast"
+CONTRAST_SPLITS = ("train", "held_out")
+
+
+def contrast(split: str = "held_out") -> LabelledTexts:
+    """The project's own expectation contrast set (``models/contrast``, see its README): sentiment
+    sentences about expectations met, unmet and merely stated. Ships with the code, so it needs no
+    data folder. ``held_out`` is never trained or tuned on."""
+    if split not in CONTRAST_SPLITS:
+        raise ValueError(f"unknown contrast split {split!r}; expected one of {CONTRAST_SPLITS}")
+    return read_label_text_tsv(CONTRAST_DIR / f"{split}.tsv", name=f"contrast/{split}")
+
+
 RATED_FILES = {
     "tweets": "rated/tweets_GroundTruth.txt",
     "movies": "rated/movieReviewSnippets_GroundTruth.txt",

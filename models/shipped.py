@@ -7,13 +7,17 @@ continual-learning loop needs from outside an organization's own labels::
                          temperature refit after training reads (never trained on)
     data/replay.tsv      3,000 rows replayed in every cycle, beside the organization's earlier
                          labels, so a cycle on a few hundred new labels does not forget the rest
+                         (the expectation contrast set included: what the default learnt beyond
+                         tweets is what a cycle would forget first)
     data/LICENSE_*.txt   the licence of each source, beside the rows taken from it
     data/SOURCES.txt     what the files are and where their rows come from
 
 Both TSVs have ``label``, ``text`` and ``source`` columns (``label`` negative/neutral/positive). The
-rows come from the permissively licensed files of the data folder only: VADER's human-rated tweets
-(MIT) and the clothing reviews (CC0). Nothing of sentiment/train.tsv or sentiment/val.tsv (Twitter's
-terms) and nothing of support/ is ever written here.
+rows come from the permissively licensed files of the data folder only, VADER's human-rated tweets
+(MIT) and the clothing reviews (CC0), and, in the replay sample only, from the project's own
+expectation contrast set (``models/contrast/train.tsv``; its held-out half is never shipped here,
+so it stays a fair test of every later version). Nothing of sentiment/train.tsv or
+sentiment/val.tsv (Twitter's terms) and nothing of support/ is ever written here.
 
 Where the loop finds them: in the shipped default (:data:`GENERAL_SETS_HOME`), the root of every
 lineage and always installed. A trained version directory may carry a ``data/`` of the same format,
@@ -50,6 +54,7 @@ REPLAY_FILE = f"{DATA_DIR}/replay.tsv"
 SOURCES_FILE = f"{DATA_DIR}/SOURCES.txt"
 VADER_LICENCE = "LICENSE_vaderSentiment_MIT.txt"
 REVIEWS_LICENCE = "LICENSE_clothing_reviews_CC0.txt"
+CONTRAST_LICENCE = "NOTICE_contrast_Apache-2.0.txt"
 SEED = 17
 
 # The shipped default: where the loop reads the general sets from (see the module docstring).
@@ -61,7 +66,7 @@ GENERAL_SETS_HOME = DEFAULT_MODEL_DIR
 # from what the check set left. 3,000 replay rows: the default LEARNING_REPLAY_SIZE, the size that
 # held val in the measured cycles (docs/learning.md).
 CHECK_ROWS = {"rated/tweets": 900, "reviews": 300}
-REPLAY_ROWS = {"rated/tweets": 2400, "reviews": 600}
+REPLAY_ROWS = {"rated/tweets": 2100, "reviews": 600, "contrast": 300}
 
 REVIEWS_NOTICE = """\
 Women's E-Commerce Clothing Reviews, CC0
@@ -84,6 +89,16 @@ Sources (the two files share no text):
                 at least 20 people on -4..4, folded to three classes (>= 0.5 positive, <= -0.5
                 negative, else neutral). MIT licence: LICENSE_vaderSentiment_MIT.txt
   reviews       Women's E-Commerce Clothing Reviews, CC0: LICENSE_clothing_reviews_CC0.txt
+  contrast      replay only: sentences about expectations met, unmet and merely stated, written for
+                this project (models/contrast/train.tsv), Apache-2.0: NOTICE_contrast_Apache-2.0.txt
+"""
+
+CONTRAST_NOTICE = """\
+Expectation contrast set, Apache-2.0
+
+The rows of replay.tsv whose source is "contrast" were written for this project (templates with
+slots, see models/contrast/README.md in the source tree) and are distributed under the project's
+Apache License 2.0, like its code. https://www.apache.org/licenses/LICENSE-2.0
 """
 
 LICENCES = {
@@ -96,6 +111,11 @@ LICENCES = {
         "origin": "Women's E-Commerce Clothing Reviews",
         "licence": "CC0-1.0",
         "file": f"{DATA_DIR}/{REVIEWS_LICENCE}",
+    },
+    "contrast": {
+        "origin": "expectation contrast set written for this project (models/contrast/train.tsv)",
+        "licence": "Apache-2.0",
+        "file": f"{DATA_DIR}/{CONTRAST_LICENCE}",
     },
 }
 
@@ -157,6 +177,7 @@ def split_general_sets(*, root: Path | None = None) -> tuple[list[_Row], list[_R
         "rated/tweets": _pool(datasets.rated("tweets", root=root), "rated/tweets", seen),
         "reviews": _pool(datasets.reviews(root=root), "reviews", seen),
     }
+    contrast = _pool(datasets.contrast("train"), "contrast", seen)
     rng = random.Random(SEED)
     check: list[_Row] = []
     replay: list[_Row] = []
@@ -167,6 +188,10 @@ def split_general_sets(*, root: Path | None = None) -> tuple[list[_Row], list[_R
         replay += _balanced(rest, REPLAY_ROWS[source])[0]
     # Shuffled together, so any prefix (LEARNING_HELDOUT_LIMIT) is a fair sample of every source.
     rng.shuffle(check)
+    # The contrast rows are drawn after the check set is final, which is then what it was before
+    # they were added (the gate's yardstick did not move).
+    rng.shuffle(contrast)
+    replay += _balanced(contrast, REPLAY_ROWS["contrast"])[0]
     rng.shuffle(replay)
     return check, replay
 
@@ -204,6 +229,7 @@ def write_general_sets(version_dir: Path, *, root: Path | None = None) -> dict[s
     _write_tsv(Path(version_dir) / REPLAY_FILE, replay)
     shutil.copyfile(licence, target / VADER_LICENCE)
     (target / REVIEWS_LICENCE).write_text(REVIEWS_NOTICE, encoding="utf-8")
+    (target / CONTRAST_LICENCE).write_text(CONTRAST_NOTICE, encoding="utf-8")
     (Path(version_dir) / SOURCES_FILE).write_text(SOURCES_TEXT, encoding="utf-8")
     return {
         "format": FORMAT,

@@ -63,7 +63,10 @@ def test_the_shipped_files_are_what_the_build_writes_and_hold_no_twitter_terms_r
         for relative in (CHECK_FILE, REPLAY_FILE)
         for row in (tmp_path / relative).read_text(encoding="utf-8").splitlines()[1:]
     }
-    assert sources == {"rated/tweets", "reviews"}
+    assert sources == {"rated/tweets", "reviews", "contrast"}
+    # The contrast set's held-out half is never shipped: it stays a fair test of every version.
+    held_out = {normalise_text(t) for t in datasets.contrast("held_out").texts}
+    assert not shipped & held_out
 
 
 @pytest.fixture

@@ -65,3 +65,19 @@ def test_tsv_without_label_and_text_columns_is_rejected(tmp_path: Path) -> None:
 def test_bad_split_is_rejected() -> None:
     with pytest.raises(ValueError, match="split"):
         datasets.sentiment("test")
+
+
+def test_the_contrast_set_ships_with_the_code_and_its_halves_share_no_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LISTENING_DATA_DIR", str(tmp_path / "absent"))  # no data folder needed
+    train, held_out = datasets.contrast("train"), datasets.contrast("held_out")
+    assert (len(train), len(held_out)) == (450, 154)
+    assert set(train.labels) == set(held_out.labels) == set(SENTIMENT)
+    # No sentence of one half in the other, and none of the held-out half's products either:
+    # the held-out half measures the construction, not the fillers.
+    keys = {datasets.text_key(t) for t in train.texts}
+    assert not keys & {datasets.text_key(t) for t in held_out.texts}
+    assert not any(product in text for product in ("parka", "kettle", "drone") for text in train.texts)
+    with pytest.raises(ValueError, match="split"):
+        datasets.contrast("test")

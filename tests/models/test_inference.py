@@ -6,12 +6,19 @@ from typing import Any
 import numpy as np
 import pytest
 
+from models import datasets
 from models.artifacts import ArtifactError
+from models.evaluation import classification_metrics
 from models.inference import MAX_CHARS, ListeningModel, load_model
 from models.labels import EMOTION, INTENT, NO_INTENT, SENTIMENT, SUPPORT_INTENTS
 from models.serving import ServingThresholds
 from models.settings import DEFAULT_MODEL_DIR
 from tests.models.variants import variant_version
+
+# Measured on the shipped default (models/README.md); a few points below, so a rebuild that keeps
+# the construction passes and one that forgets it does not.
+CONTRAST_MIN_ACCURACY = 85.0
+CONTRAST_MIN_CLASS_RECALL = 70.0
 
 TEXTS = [
     "I absolutely love my new phone, the camera is amazing!",
@@ -49,6 +56,21 @@ def test_predictions_make_sense(default_model: ListeningModel) -> None:
     out = default_model.predict(TEXTS)
     assert out.sentiment[0] == "positive"
     assert out.sentiment[1] == "negative"
+
+
+def test_expectations_met_and_unmet_read_the_way_a_marketer_reads_them(default_model: ListeningModel) -> None:
+    """The held-out half of the contrast set (models/contrast): templates and fillers the default
+    never trained on. The first fine-tuned default read 57.8 % of it right: "Definitely expected
+    better from Arbor." positive, "It couldn't be better, honestly." negative."""
+    data = datasets.contrast("held_out")
+    metrics = classification_metrics(data.labels, default_model.predict(data.texts).sentiment, SENTIMENT)
+    assert metrics.accuracy >= CONTRAST_MIN_ACCURACY, metrics.per_class_recall
+    assert min(metrics.per_class_recall.values()) >= CONTRAST_MIN_CLASS_RECALL, metrics.per_class_recall
+    # The demo community's own idiom, which is not in the contrast set.
+    out = default_model.predict(
+        ["Zipper on the Trailhead jacket broke after a week. Expected better for the price."]
+    )
+    assert out.sentiment[0] == "negative"
 
 
 SUPPORT_REQUESTS = [
