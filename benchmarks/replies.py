@@ -15,7 +15,9 @@ with the retrieved examples in the prompt; (e) (d) after SFT (LoRA); (f) (e) aft
 simulated preferences (the real reply chosen, the model's own lowest-scoring sample rejected).
 Every gate metric per row and slice (``models.generation.evaluation.evaluate``; log-likelihood is
 n/a for rows without a language model), then generation tokens/s and seconds per 3 suggestions,
-SFT seconds per pair and the 2,000-pair cycle time it extrapolates to, CPU features and dtype.
+an A/B of one SFT step (the vocabulary projection of every position against the reply's positions
+only, as trained), SFT seconds per pair and the 2,000-pair cycle time it extrapolates to, CPU
+features and dtype.
 
 Leading @handles are removed from every text (the corpus opens each tweet with them). The defaults
 are sized for about 15 minutes on 2 shared cores, so the slices are small and the figures noisy;
@@ -43,6 +45,9 @@ from models.generation.metrics import METRICS, recall_at, rouge_l
 from models.generation.pairs_file import FilePair, scan_pairs
 from models.generation.prompt import Example, Guidelines, ReplyRequest, Turn, build_messages
 from models.settings import data_dir
+
+AB_PAIRS = 8  # pairs timed both ways in the SFT step A/B
+
 
 TEMPLATE = (
     "We're sorry to hear that! Please send us a DM with more details and we'll look into it right away."
@@ -219,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         PreferenceExample,
         SftExample,
         TuneConfig,
+        _sequence,
         dpo_loss,
         sft_loss,
         trainable,
@@ -319,6 +325,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     rng = random.Random(args.seed)
     train_rows = rng.sample(data.train, min(len(data.train), args.sft_steps * args.sft_batch))
     sft = [SftExample(messages_for(r, retriever.nearest(r, args.examples)), r.pair.agent) for r in train_rows]
+    # A/B of one training step (forward + backward, no update), pair by pair, alternating: the
+    # vocabulary projection of every position (what a plain forward pass computes) against the
+    # reply's positions only (``last_logits``, as ``sft_loss`` trains).
+    step_seconds: dict[str, list[float]] = {"every position": [], "reply positions only": []}
+    for timed in sft[: min(len(sft), AB_PAIRS)]:
+        for name in step_seconds:
+            clock = time.perf_counter()
+            if name == "every position":
+                ids, start = _sequence(decoder, timed.messages, timed.reply)
+                logits = policy(input_ids=ids.unsqueeze(0)).logits[0, start - 1 : -1].float()
+                picked = torch.log_softmax(logits, dim=-1).gather(-1, ids[start:].unsqueeze(-1))
+                loss = -picked.mean()
+            else:
+                loss = sft_loss(policy, decoder, [timed])
+            loss.backward()
+            policy.zero_grad(set_to_none=True)
+            step_seconds[name].append(time.perf_counter() - clock)
+    medians = {name: float(np.median(values)) for name, values in step_seconds.items()}
+    for name, value in medians.items():
+        line(f"SFT step per pair, logits of {name}", f"{value:.2f} s (median of {len(step_seconds[name])})")
+    line(
+        "SFT step, reply positions only vs every position",
+        f"{medians['every position'] / medians['reply positions only']:.2f}x faster",
+    )
     clock = time.perf_counter()
     losses: list[float] = []
     for step in range(args.sft_steps):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.generation.decoder import Decoder, Messages
+from models.generation.decoder import Decoder, Messages, last_logits
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,9 @@ def reply_logprob(
 ) -> tuple[torch.Tensor, int]:
     """(summed log-probability of ``reply``'s tokens after the prompt, number of tokens) under ``model``."""
     ids, start = _sequence(decoder, messages, reply)
-    logits = model(input_ids=ids.unsqueeze(0)).logits[0, start - 1 : -1].float()
+    keep = last_logits(model, int(ids.shape[0]) - start + 1)  # the reply's positions and the one before
+    logits = model(input_ids=ids.unsqueeze(0), **keep).logits[0]
+    logits = (logits[:-1] if keep else logits[start - 1 : -1]).float()
     picked = torch.log_softmax(logits, dim=-1).gather(-1, ids[start:].unsqueeze(-1)).squeeze(-1)
     return picked.sum(), int(picked.shape[0])
 

@@ -96,3 +96,31 @@ def test_a_process_keeps_at_most_the_configured_decoders(monkeypatch: pytest.Mon
     monkeypatch.setenv("LISTENING_REPLY_DECODERS", "2")
     assert load_decoder(str(directory), device="cpu") is not local
     assert load_decoder(device="cpu") is again and len(module._LOADED) == 2
+
+
+@pytest.mark.slow
+def test_training_log_probabilities_read_only_the_reply_logits_and_equal_full_reads(decoder: Decoder) -> None:
+    """SFT and DPO project only the reply's positions onto the vocabulary (``logits_to_keep``),
+    through the LoRA wrapper too; the log-probabilities are those of a full read."""
+    from peft import LoraConfig, get_peft_model
+
+    from models.generation.decoder import last_logits
+    from models.generation.tuning import reply_logprob
+
+    assert last_logits(decoder.model, 5) == {"logits_to_keep": 5}
+    expected = _score_reading_the_prompt_per_row(decoder, REPLIES)
+    for text, mean in zip(REPLIES, expected, strict=True):
+        total, count = reply_logprob(decoder.model, decoder, MESSAGES, text)
+        assert count == len(decoder.reply_ids(text)) and float(total) / count == pytest.approx(mean, abs=1e-4)
+    wrapped = get_peft_model(
+        copy.deepcopy(decoder.model), LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM")
+    )
+    assert last_logits(wrapped, 5) == {"logits_to_keep": 5}  # the adapters start at zero: same model
+    total, count = reply_logprob(wrapped, decoder, MESSAGES, REPLIES[0])
+    assert float(total) / count == pytest.approx(expected[0], abs=1e-4)
+
+    class Plain(torch.nn.Module):  # a causal LM whose forward has no logits_to_keep
+        def forward(self, input_ids: torch.Tensor) -> None:
+            return None
+
+    assert last_logits(Plain(), 5) == {}
