@@ -55,9 +55,9 @@ def mention(t: Tenant, n: int, text: str, brand_id: int, hours: float = 1) -> Me
     return m
 
 
-def define(t: Tenant, *, examples: bool = True) -> Classifier:
+def define(t: Tenant, *, examples: bool = True, scope: str = Classifier.Scope.ALL) -> Classifier:
     return do_save_classifier(
-        Classifier(organization=t.org, name="complaint reason"),
+        Classifier(organization=t.org, name="complaint reason", scope=scope),
         [
             LabelSpec(
                 "delivery", "late, lost or slow parcels and shipping", DELIVERY[:2] if examples else ()
@@ -77,7 +77,7 @@ def test_create_train_apply_backfill_and_aggregate(alice: Tenant) -> None:
     history = [mention(alice, i, text, alice.brand.pk) for i, text in enumerate([DELIVERY[2], SIZING[2]])]
     rival = mention(alice, 9, "my order from them was lost in shipping for weeks", alice.competitor.pk)
     do_enrich_pending(organization_id=alice.org.pk)
-    classifier = define(alice)
+    classifier = define(alice, scope=Classifier.Scope.NEGATIVE)
     outcome = do_train_classifier(classifier.pk)
     assert outcome is not None and outcome.promoted, outcome
     version = outcome.version
@@ -90,7 +90,10 @@ def test_create_train_apply_backfill_and_aggregate(alice: Tenant) -> None:
 
     # Backfill: the stored history gets labels from its stored embeddings.
     step = do_backfill_batch(version.pk, None)
-    assert step.read == 4 and step.cursor is None  # the fixture's mention, two of history, the rival's
+    # Two of history and the rival's: the fixture's post ("I love ... #launch") is positive, outside
+    # a complaint classifier's scope (with two labels and no tags to calibrate on, an answer is
+    # always given, so scope is what keeps praise out of the complaint mix).
+    assert step.read == 3 and step.cursor is None
     readings = {r.mention_id: r for r in ClassifierReading.objects.filter(classifier=classifier)}
     assert readings[history[0].pk].labels == ["delivery"]
     assert readings[history[1].pk].labels == ["sizing"]
@@ -122,7 +125,8 @@ def test_create_train_apply_backfill_and_aggregate(alice: Tenant) -> None:
     assert client.get(f"/api/v1/comparisons/?brands={ids}&classifier=999999").status_code == 404
     metrics = client.get(f"/api/v1/campaigns/{alice.campaign.pk}/metrics/?classifier={classifier.pk}").json()
     assert [row["brand"] for row in metrics["labels"]["brands"]] == [alice.brand.pk]
-    assert metrics["labels"]["brands"][0]["labelled"] == 1  # the campaign has one mention: the fixture's
+    # The campaign has one mention, the fixture's positive post: outside the classifier's scope.
+    assert metrics["labels"]["brands"][0]["labelled"] == 0
 
     # A second training with nothing new does not beat the active version: not promoted.
     again = do_train_classifier(classifier.pk)
