@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 os.environ.setdefault("LISTENING_TORCH_THREADS", str(os.cpu_count() or 2))
 
@@ -224,7 +225,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         PreferenceExample,
         SftExample,
         TuneConfig,
-        _sequence,
         dpo_loss,
         sft_loss,
         trainable,
@@ -325,20 +325,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     rng = random.Random(args.seed)
     train_rows = rng.sample(data.train, min(len(data.train), args.sft_steps * args.sft_batch))
     sft = [SftExample(messages_for(r, retriever.nearest(r, args.examples)), r.pair.agent) for r in train_rows]
+
     # A/B of one training step (forward + backward, no update), pair by pair, alternating: the
     # vocabulary projection of every position (what a plain forward pass computes) against the
     # reply's positions only (``last_logits``, as ``sft_loss`` trains).
-    step_seconds: dict[str, list[float]] = {"every position": [], "reply positions only": []}
+    class EveryPosition(torch.nn.Module):
+        """The policy behind a ``forward`` without ``logits_to_keep``: ``sft_loss`` then projects
+        every position, as for a causal LM that lacks the argument."""
+
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor) -> Any:
+            return self.model(input_ids=input_ids)
+
+    variants = {"every position": EveryPosition(policy), "reply positions only": policy}
+    step_seconds: dict[str, list[float]] = {name: [] for name in variants}
     for timed in sft[: min(len(sft), AB_PAIRS)]:
-        for name in step_seconds:
+        for name, model in variants.items():
             clock = time.perf_counter()
-            if name == "every position":
-                ids, start = _sequence(decoder, timed.messages, timed.reply)
-                logits = policy(input_ids=ids.unsqueeze(0)).logits[0, start - 1 : -1].float()
-                picked = torch.log_softmax(logits, dim=-1).gather(-1, ids[start:].unsqueeze(-1))
-                loss = -picked.mean()
-            else:
-                loss = sft_loss(policy, decoder, [timed])
+            loss = sft_loss(model, decoder, [timed])
             loss.backward()
             policy.zero_grad(set_to_none=True)
             step_seconds[name].append(time.perf_counter() - clock)
