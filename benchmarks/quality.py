@@ -25,9 +25,12 @@ Sections, each printed as soon as it is measured:
 3. irony: the share of ordinary tweets (sentiment/val, brand tweets) at or above the version's
    serving threshold (``manifest["serving"]["irony_threshold"]``, 0.5 when unset), beside the
    recall of the irony class on irony/val;
-4. support intents: accuracy and macro-F1 on the held-back Bitext rows (never trained on), and the
+4. emotion: macro-F1 on emotion/val; on the contrast set's held-out opinions, accuracy against
+   its emotion column and the share whose emotion contradicts their sentiment (joy or optimism on a
+   negative, anger or sadness on a positive);
+5. support intents: accuracy and macro-F1 on the held-back Bitext rows (never trained on), and the
    share of those rows and of sentiment/val tweets that get no intent under the serving rule;
-5. wall time per system, beside the CPU features, torch threads and dtype.
+6. wall time per system, beside the CPU features, torch threads and dtype.
 
 sentiment/val also chose TF-IDF's C (and the heads' choices), so it flatters every trained system a
 little; the other domains are unseen by all. ``--quick`` scores small evenly spaced subsets (and
@@ -262,6 +265,39 @@ def irony_lines(
     return table(header, rows)
 
 
+# An emotion that contradicts the sentiment of an opinion: what a marketer reads as plainly wrong.
+CONTRARY_EMOTIONS = {"negative": {"joy", "optimism"}, "positive": {"anger", "sadness"}}
+
+
+def emotion_lines(
+    versions: Sequence[Version], emotion_val: LabelledTexts | None, contrast: LabelledTexts
+) -> list[str]:
+    """Per version: macro-F1 on emotion/val, and on the contrast set's held-out opinions the
+    accuracy against its emotion column and the share whose emotion contradicts their sentiment."""
+    from models.labels import EMOTION
+
+    sentiment_of = dict(zip(contrast.texts, contrast.labels, strict=True))
+    every = datasets.contrast_emotion("held_out")  # the rows of ``contrast`` (a --limit subset) only
+    kept = [(t, e) for t, e in zip(every.texts, every.labels, strict=True) if t in sentiment_of]
+    emotions = LabelledTexts([t for t, _ in kept], [e for _, e in kept], every.name)
+    header = ["version"] + (["emotion/val macro-F1"] if emotion_val is not None else [])
+    header += [f"{emotions.name} accuracy", "contrary to the sentiment"]
+    rows = []
+    for version in versions:
+        row = [version.name]
+        if emotion_val is not None:
+            m = classification_metrics(emotion_val.labels, version.predict(emotion_val).emotion, EMOTION)
+            row.append(f"{m.macro_f1:.1f}")
+        served = version.predict(emotions).emotion
+        m = classification_metrics(emotions.labels, served, EMOTION)
+        contrary = [
+            e in CONTRARY_EMOTIONS[sentiment_of[t]] for t, e in zip(emotions.texts, served, strict=True)
+        ]
+        row += [f"{m.accuracy:.1f}", f"{100 * float(np.mean(contrary)):.1f} %"]
+        rows.append(row)
+    return table(header, rows)
+
+
 @dataclass(frozen=True)
 class IntentScores:
     """Percentages over the held-back rows, intents as served (no intent counts as wrong)."""
@@ -351,6 +387,7 @@ class Suite:
     domains: list[LabelledTexts]  # sentiment, the first is sentiment/val
     irony: LabelledTexts | None = None
     intents: LabelledTexts | None = None  # the held-back Bitext rows
+    emotion: LabelledTexts | None = None  # emotion/val
 
 
 def report(suite: Suite, systems: Sequence[System], reference: str) -> Iterator[str]:
@@ -367,6 +404,10 @@ def report(suite: Suite, systems: Sequence[System], reference: str) -> Iterator[
         ordinary = [d for d in suite.domains if d.name in ORDINARY]
         yield section("irony: share flagged (P(irony) >= the version's threshold) on ordinary tweets")
         yield from irony_lines(versions, ordinary, suite.irony)
+        contrast = next((d for d in suite.domains if d.name == "contrast/held_out"), None)
+        if contrast is not None:
+            yield section("emotion: emotion/val, and the contrast set's held-out opinions")
+            yield from emotion_lines(versions, suite.emotion, contrast)
         tweets = next((d for d in suite.domains if d.name == VAL), None)
         if suite.intents is not None and tweets is not None:
             yield section(f"support intents: {len(suite.intents)} held-back Bitext rows (never trained on)")
@@ -408,7 +449,12 @@ def load_suite(limit: int | None) -> Suite:
         held_out = subset(datasets.support_intent_split()[1], limit)
     except datasets.DatasetMissing as exc:
         print(f"support intents: skipped ({exc})", flush=True)
-    return Suite(domains, irony_val, held_out)
+    emotion_val: LabelledTexts | None = None
+    try:
+        emotion_val = subset(datasets.emotion("val"), limit)
+    except datasets.DatasetMissing as exc:
+        print(f"emotion/val: skipped ({exc})", flush=True)
+    return Suite(domains, irony_val, held_out, emotion_val)
 
 
 def cold_start_builder() -> tuple[Callable[..., Any], str]:

@@ -195,6 +195,16 @@ def contrast(split: str = "held_out") -> LabelledTexts:
     return read_label_text_tsv(CONTRAST_DIR / f"{split}.tsv", name=f"contrast/{split}")
 
 
+def contrast_emotion(split: str = "held_out") -> LabelledTexts:
+    """The contrast set's rows that carry an emotion (its ``emotion`` column: joy for an expectation
+    exceeded, sadness for one let down, anger for a plain fault; neutral rows carry none), labelled
+    with it, for the emotion head."""
+    if split not in CONTRAST_SPLITS:
+        raise ValueError(f"unknown contrast split {split!r}; expected one of {CONTRAST_SPLITS}")
+    rows = [row for row in _rows(CONTRAST_DIR / f"{split}.tsv") if row.get("emotion")]
+    return LabelledTexts([r["text"] for r in rows], [r["emotion"] for r in rows], f"contrast/{split}/emotion")
+
+
 RATED_FILES = {
     "tweets": "rated/tweets_GroundTruth.txt",
     "movies": "rated/movieReviewSnippets_GroundTruth.txt",

@@ -72,8 +72,18 @@ def test_the_contrast_set_ships_with_the_code_and_its_halves_share_no_template(
 ) -> None:
     monkeypatch.setenv("LISTENING_DATA_DIR", str(tmp_path / "absent"))  # no data folder needed
     train, held_out = datasets.contrast("train"), datasets.contrast("held_out")
-    assert (len(train), len(held_out)) == (450, 154)
+    assert (len(train), len(held_out)) == (801, 244)
     assert set(train.labels) == set(held_out.labels) == set(SENTIMENT)
+    # The emotion column: every opinion carries one, no neutral sentence does.
+    for split, data in (("train", train), ("held_out", held_out)):
+        emotion = datasets.contrast_emotion(split)
+        assert set(emotion.labels) == {"joy", "sadness", "anger"}
+        assert len(emotion) == sum(label != "neutral" for label in data.labels)
+    train_emotion = datasets.contrast_emotion("train")
+    emotions = dict(zip(train_emotion.texts, train_emotion.labels, strict=True))
+    assert emotions["Could have been better. The strap feels cheap."] == "sadness"  # a letdown
+    assert emotions["Runs a size small, had to send it back."] == "anger"  # a plain fault
+    assert emotions["Better than expected!"] == "joy"
     # No sentence of one half in the other, and none of the held-out half's products either:
     # the held-out half measures the construction, not the fillers.
     keys = {datasets.text_key(t) for t in train.texts}

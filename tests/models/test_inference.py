@@ -19,6 +19,7 @@ from tests.models.variants import variant_version
 # the construction passes and one that forgets it does not.
 CONTRAST_MIN_ACCURACY = 85.0
 CONTRAST_MIN_CLASS_RECALL = 70.0
+CONTRARY_EMOTION_MAX = 0.15  # v3: 9.7 % of the held-out opinions
 
 TEXTS = [
     "I absolutely love my new phone, the camera is amazing!",
@@ -71,6 +72,20 @@ def test_expectations_met_and_unmet_read_the_way_a_marketer_reads_them(default_m
         ["Zipper on the Trailhead jacket broke after a week. Expected better for the price."]
     )
     assert out.sentiment[0] == "negative"
+
+
+def test_the_emotion_of_an_opinion_agrees_with_its_sentiment(default_model: ListeningModel) -> None:
+    """The contrast set's held-out opinions, read by the emotion head (which has no neutral class).
+    v2, trained on tweets' emotions only, said joy or optimism for 36 of the 118 negatives ("Could
+    have been better." joy) and anger or sadness for 30 of the 78 positives: 27.6 % contrary."""
+    contrast = datasets.contrast("held_out")
+    sentiment_of = dict(zip(contrast.texts, contrast.labels, strict=True))
+    opinions = datasets.contrast_emotion("held_out")
+    emotion = default_model.predict(opinions.texts).emotion
+    contrary = {"negative": {"joy", "optimism"}, "positive": {"anger", "sadness"}}
+    wrong = [t for t, e in zip(opinions.texts, emotion, strict=True) if e in contrary[sentiment_of[t]]]
+    assert len(wrong) <= CONTRARY_EMOTION_MAX * len(opinions), wrong[:10]
+    assert default_model.predict(["Could have been better."]).emotion[0] in ("sadness", "anger")
 
 
 SUPPORT_REQUESTS = [
