@@ -11,7 +11,8 @@
   greeting, addressed after a comma, or in the sign-off that appears nowhere in what the reply may
   know (the thread, the customer's name, the brand, its guidelines and sign-off) is removed, and
   so is a sign-off holding a fill-in placeholder; a fill-in placeholder anywhere else ("your [order
-  number]", "[Email]") drops the reply, because no edit of it reads right;
+  number]", "[Email]", a template variable "[CUSTOMER_ADDRESS]" or "{{Order Number}}") drops the
+  reply, because no edit of it reads right;
 - no loops: a small model sampling at a low temperature can fall into a loop ("Not what? Not what?
   Not what? ..."), and such a draft ranks first, because each repeat is likely once the loop has
   started. A reply whose word trigrams are more than :data:`MAX_REPEATED_TRIGRAMS` repeats is
@@ -54,7 +55,10 @@ FILL_IN = re.compile(
     r"\[(?:your|customer|company|agent|order|insert|name|first|contact|"
     # What the model asks the agent to fill in ("reach me at [Email] or [Phone]"; our redaction's
     # own upper-case placeholders are caught first, by PLACEHOLDER).
-    r"e-?mail|phone|number|address|link|url|date|time|tracking|account)[^\]]{0,40}\]",
+    r"e-?mail|phone|number|address|link|url|date|time|tracking|account)[^\]]{0,40}\]"
+    # A template variable: a bracketed snake_case slot ("[MX_TO_CUSTOMER_ADDRESS]", "[order_id]")
+    # or a mustache one ("{{Order Number}}", as in Bitext's responses).
+    r"|\[\w{1,40}_\w{1,80}\]|\{\{[^{}\n]{1,60}\}\}",
     re.IGNORECASE,
 )
 WORD = re.compile(r"[A-Za-z]+")

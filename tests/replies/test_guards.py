@@ -133,6 +133,16 @@ def test_a_fill_in_placeholder_drops_the_reply() -> None:
     assert text is None and notes == ("holds a fill-in placeholder",)
     text, notes = check("You can reach me at [Email] or [Phone] if you have any questions.", known=KNOWN)
     assert text is None and notes == ("holds a fill-in placeholder",)
+    # Template variables a small model copies from support macros (seen in make run's demo).
+    for reply in (
+        "Sorry about that. We'll send it to [MX_TO_MARCELUS_ADDRESS_PERSONAE] for a replacement.",
+        "Please share your {{Order Number}} so we can check.",
+        "Your order [order_id] ships today.",
+    ):
+        text, notes = check(reply, known=KNOWN)
+        assert text is None and notes == ("holds a fill-in placeholder",), reply
+    # Brackets that are not a slot stay.
+    assert check("Sorry about that [ugh], we'll sort it.", known=KNOWN)[0] is not None
 
 
 def test_a_reply_caught_in_a_loop_is_dropped() -> None:
