@@ -39,6 +39,8 @@ class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
         fields = [
             "id",
             "name",
+            "task",
+            "classifier",
             "status",
             "shared",
             "parent",
