@@ -42,6 +42,45 @@ def test_gate_margins() -> None:
     assert not gate({}, active).passed
 
 
+def from_confusion(confusion: list[list[int]]) -> dict[str, Any]:
+    labels = ["negative", "neutral", "positive"]
+    recall = {
+        label: 100 * row[i] / sum(row) for i, (label, row) in enumerate(zip(labels, confusion, strict=True))
+    }
+    return {
+        "macro_recall": sum(recall.values()) / 3,
+        "per_class_recall": recall,
+        "n": sum(map(sum, confusion)),
+        "labels": labels,
+        "confusion": confusion,
+    }
+
+
+# The demo's first learning cycle on the shipped check set (make run, default v3): the active version
+# over-calls negative and positive (532 and 497 of 1,200 rows; 400 each are) and finds a third of the
+# neutrals; the candidate finds twice as many neutrals and gives back some recall of the other two.
+OVER_CALLING = [[352, 16, 32], [152, 133, 115], [28, 22, 350]]
+CORRECTED = [[330, 62, 8], [77, 259, 64], [7, 59, 334]]
+
+
+def test_recall_traded_for_precision_by_a_better_candidate_passes() -> None:
+    active, candidate = {"check": from_confusion(OVER_CALLING)}, {"check": from_confusion(CORRECTED)}
+    decision = gate(candidate, active, heldout="check")
+    assert decision.passed, decision.reason
+    assert decision.checks["class_delta_negative"] == -5.5 and decision.checks["class_f1_delta_negative"] > 5
+    assert (
+        "recall of negative -5.50 for F1 +5." in decision.reason and "traded for precision" in decision.reason
+    )
+    # The same trade with no gain overall is not excused: the recall is lost, whatever the F1 says.
+    flat = dict(from_confusion(CORRECTED), macro_recall=active["check"]["macro_recall"])
+    blocked = gate({"check": flat}, active, heldout="check")
+    assert not blocked.passed and "recall of negative 82.50 < active 88.00 - 2.0 (its F1 +" in blocked.reason
+    # Nor is a class whose F1 falls: read backwards (negative called positive and the other way
+    # round), the corrected model loses both classes outright.
+    backwards = [row[::-1] for row in CORRECTED]
+    assert not gate({"check": from_confusion(backwards)}, active, heldout="check").passed
+
+
 def with_confusion(recall: float, per_class_n: int) -> dict[str, Any]:
     """Metrics of a slice with ``per_class_n`` rows per class, each class at ``recall``."""
     right = round(per_class_n * recall / 100)
