@@ -14,7 +14,8 @@ GUIDELINES = {
     "or a replacement for manufacturing faults, a prepaid return label, and a reply within a day. "
     "Refunds go through the returns form only.",
     "sign_off": "- Northwind Care",
-    "refusals": ["full refund", "compensation", "guarantee it will never"],
+    # What the text does not allow: money back outside the returns form, discounts, guarantees.
+    "refusals": ["full refund", "compensation", "guarantee it will never", "% off", "discount", "reimburs"],
 }
 
 # (customer, agent): resolved exchanges of the help desk, the zipper first (the demo's burst).

@@ -58,7 +58,10 @@ FILL_IN = re.compile(
     r"e-?mail|phone|number|address|link|url|date|time|tracking|account)[^\]]{0,40}\]"
     # A template variable: a bracketed snake_case slot ("[MX_TO_CUSTOMER_ADDRESS]", "[order_id]")
     # or a mustache one ("{{Order Number}}", as in Bitext's responses).
-    r"|\[\w{1,40}_\w{1,80}\]|\{\{[^{}\n]{1,60}\}\}",
+    r"|\[\w{1,40}_\w{1,80}\]|\{\{[^{}\n]{1,60}\}\}"
+    # An upper-case slot of the model's own making ("[ADDR]", "[REF]"); the redaction's own
+    # placeholders are caught first, by PLACEHOLDER.
+    r"|(?-i:\[[A-Z][A-Z0-9]{1,20}\])",
     re.IGNORECASE,
 )
 WORD = re.compile(r"[A-Za-z]+")

@@ -138,6 +138,7 @@ def test_a_fill_in_placeholder_drops_the_reply() -> None:
         "Sorry about that. We'll send it to [MX_TO_MARCELUS_ADDRESS_PERSONAE] for a replacement.",
         "Please share your {{Order Number}} so we can check.",
         "Your order [order_id] ships today.",
+        "We'll send you a new one tomorrow: send a receipt to: [ADDR].",
     ):
         text, notes = check(reply, known=KNOWN)
         assert text is None and notes == ("holds a fill-in placeholder",), reply
