@@ -59,7 +59,7 @@ from models import datasets
 from models.datasets import LabelledTexts
 from models.evaluation import Metrics, classification_metrics, format_comparison
 from models.inference import ListeningModel, Predictions, load_model
-from models.labels import IRONY, NO_INTENT, SENTIMENT
+from models.labels import CONTRARY_EMOTIONS, EMOTION, IRONY, NO_INTENT, SENTIMENT
 from models.lexicon import vader_labels
 from models.settings import DEFAULT_MODEL_DIR, ModelSettings
 
@@ -265,17 +265,11 @@ def irony_lines(
     return table(header, rows)
 
 
-# An emotion that contradicts the sentiment of an opinion: what a marketer reads as plainly wrong.
-CONTRARY_EMOTIONS = {"negative": {"joy", "optimism"}, "positive": {"anger", "sadness"}}
-
-
 def emotion_lines(
     versions: Sequence[Version], emotion_val: LabelledTexts | None, contrast: LabelledTexts
 ) -> list[str]:
     """Per version: macro-F1 on emotion/val, and on the contrast set's held-out opinions the
     accuracy against its emotion column and the share whose emotion contradicts their sentiment."""
-    from models.labels import EMOTION
-
     sentiment_of = dict(zip(contrast.texts, contrast.labels, strict=True))
     every = datasets.contrast_emotion("held_out")  # the rows of ``contrast`` (a --limit subset) only
     kept = [(t, e) for t, e in zip(every.texts, every.labels, strict=True) if t in sentiment_of]

@@ -186,22 +186,24 @@ CONTRAST_DIR = Path(__file__).resolve().parent / "contrast"
 CONTRAST_SPLITS = ("train", "held_out")
 
 
+def _contrast_file(split: str) -> Path:
+    if split not in CONTRAST_SPLITS:
+        raise ValueError(f"unknown contrast split {split!r}; expected one of {CONTRAST_SPLITS}")
+    return CONTRAST_DIR / f"{split}.tsv"
+
+
 def contrast(split: str = "held_out") -> LabelledTexts:
     """The project's own expectation contrast set (``models/contrast``, see its README): sentiment
     sentences about expectations met, unmet and merely stated. Ships with the code, so it needs no
     data folder. ``held_out`` is never trained or tuned on."""
-    if split not in CONTRAST_SPLITS:
-        raise ValueError(f"unknown contrast split {split!r}; expected one of {CONTRAST_SPLITS}")
-    return read_label_text_tsv(CONTRAST_DIR / f"{split}.tsv", name=f"contrast/{split}")
+    return read_label_text_tsv(_contrast_file(split), name=f"contrast/{split}")
 
 
 def contrast_emotion(split: str = "held_out") -> LabelledTexts:
     """The contrast set's rows that carry an emotion (its ``emotion`` column: joy for an expectation
     exceeded, sadness for one let down, anger for a plain fault; neutral rows carry none), labelled
     with it, for the emotion head."""
-    if split not in CONTRAST_SPLITS:
-        raise ValueError(f"unknown contrast split {split!r}; expected one of {CONTRAST_SPLITS}")
-    rows = [row for row in _rows(CONTRAST_DIR / f"{split}.tsv") if row.get("emotion")]
+    rows = [row for row in _rows(_contrast_file(split)) if row.get("emotion")]
     return LabelledTexts([r["text"] for r in rows], [r["emotion"] for r in rows], f"contrast/{split}/emotion")
 
 

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 SENTIMENT = ("negative", "neutral", "positive")
 EMOTION = ("anger", "joy", "optimism", "sadness")
+# The emotions that contradict an opinion's sentiment: what a marketer reads as plainly wrong.
+CONTRARY_EMOTIONS: dict[str, frozenset[str]] = {
+    "negative": frozenset({"joy", "optimism"}),
+    "positive": frozenset({"anger", "sadness"}),
+}
 IRONY = ("not_irony", "irony")
 # The intent head's abstention class: ordinary social posts that ask for nothing. Served as null.
 NO_INTENT = "none"

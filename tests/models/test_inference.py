@@ -10,7 +10,7 @@ from models import datasets
 from models.artifacts import ArtifactError
 from models.evaluation import classification_metrics
 from models.inference import MAX_CHARS, ListeningModel, load_model
-from models.labels import EMOTION, INTENT, NO_INTENT, SENTIMENT, SUPPORT_INTENTS
+from models.labels import CONTRARY_EMOTIONS, EMOTION, INTENT, NO_INTENT, SENTIMENT, SUPPORT_INTENTS
 from models.serving import ServingThresholds
 from models.settings import DEFAULT_MODEL_DIR
 from tests.models.variants import variant_version
@@ -82,8 +82,9 @@ def test_the_emotion_of_an_opinion_agrees_with_its_sentiment(default_model: List
     sentiment_of = dict(zip(contrast.texts, contrast.labels, strict=True))
     opinions = datasets.contrast_emotion("held_out")
     emotion = default_model.predict(opinions.texts).emotion
-    contrary = {"negative": {"joy", "optimism"}, "positive": {"anger", "sadness"}}
-    wrong = [t for t, e in zip(opinions.texts, emotion, strict=True) if e in contrary[sentiment_of[t]]]
+    wrong = [
+        t for t, e in zip(opinions.texts, emotion, strict=True) if e in CONTRARY_EMOTIONS[sentiment_of[t]]
+    ]
     assert len(wrong) <= CONTRARY_EMOTION_MAX * len(opinions), wrong[:10]
     assert default_model.predict(["Could have been better."]).emotion[0] in ("sadness", "anger")
 
